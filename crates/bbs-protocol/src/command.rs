@@ -1,0 +1,564 @@
+//! Commands: one type per command, one enum collecting them, one table
+//! ([`COMMANDS`]) driving parsing, usage answers and `help`.
+//!
+//! Parsing follows spec §4–§5: the first word names the command; "usage"
+//! answers are given whenever the arguments are missing or malformed; in
+//! `--title` / `--content` text the words after the flag up to the next flag
+//! (or the end of the line) are taken as typed, surrounding spaces trimmed,
+//! and `<br>` in content means a line break.
+
+use std::fmt;
+
+/// Which way the `bbs` client sends a command (spec §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Sent on the TCP connection.
+    Tcp,
+    /// Sent as a UDP datagram (the server also takes it over TCP).
+    Udp,
+    /// Handled inside the client; the server only explains that.
+    Client,
+}
+
+/// One row of the command table.
+pub struct CommandSpec {
+    pub name: &'static str,
+    /// The exact usage answer (spec §4–§5), also shown by `help`.
+    pub usage: &'static str,
+    /// One line for `help`.
+    pub summary: &'static str,
+    pub transport: Transport,
+    parse: fn(&Args<'_>) -> Option<Command>,
+}
+
+impl fmt::Debug for CommandSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommandSpec").field("name", &self.name).finish()
+    }
+}
+
+/// Why a line is not a command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Blank line: the prompt is simply shown again.
+    #[error("empty line")]
+    Empty,
+    #[error("Unknown command: {0}")]
+    Unknown(String),
+    /// The arguments are missing or malformed; holds the usage answer.
+    #[error("{0}")]
+    Usage(&'static str),
+}
+
+/// A post's serial number (one sequence across all boards).
+pub type PostId = u64;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Register {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateBoard {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatePost {
+    pub board: String,
+    pub title: String,
+    /// Content with `<br>` already turned into `\n`.
+    pub content: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPost {
+    pub board: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    pub post: PostId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletePost {
+    pub post: PostId,
+}
+
+/// What `update-post` changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostChange {
+    Title(String),
+    /// With `<br>` already turned into `\n`.
+    Content(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdatePost {
+    pub post: PostId,
+    pub change: PostChange,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub post: PostId,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateChatroom {
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinChatroom {
+    pub owner: String,
+}
+
+/// Every command of the BBS prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Register(Register),
+    Login(Login),
+    Logout,
+    Whoami,
+    ListUser,
+    Exit,
+    CreateBoard(CreateBoard),
+    CreatePost(CreatePost),
+    ListBoard,
+    ListPost(ListPost),
+    Read(Read),
+    DeletePost(DeletePost),
+    UpdatePost(UpdatePost),
+    Comment(Comment),
+    CreateChatroom(CreateChatroom),
+    ListChatroom,
+    JoinChatroom(JoinChatroom),
+    RestartChatroom,
+    Attach,
+    Help,
+}
+
+/// The command table: the single source of names, usage answers, help text,
+/// transports and parsers.
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "register",
+        usage: "Usage: register <username> <email> <password>",
+        summary: "create an account",
+        transport: Transport::Udp,
+        parse: |a| {
+            let [username, email, password] = a.exact()?;
+            Some(Command::Register(Register {
+                username: username.into(),
+                email: email.into(),
+                password: password.into(),
+            }))
+        },
+    },
+    CommandSpec {
+        name: "login",
+        usage: "Usage: login <username> <password>",
+        summary: "log in",
+        transport: Transport::Tcp,
+        parse: |a| {
+            let [username, password] = a.exact()?;
+            Some(Command::Login(Login { username: username.into(), password: password.into() }))
+        },
+    },
+    CommandSpec {
+        name: "logout",
+        usage: "Usage: logout",
+        summary: "log out",
+        transport: Transport::Tcp,
+        parse: |a| a.none(Command::Logout),
+    },
+    CommandSpec {
+        name: "whoami",
+        usage: "Usage: whoami",
+        summary: "show who you are logged in as",
+        transport: Transport::Udp,
+        parse: |a| a.none(Command::Whoami),
+    },
+    CommandSpec {
+        name: "list-user",
+        usage: "Usage: list-user",
+        summary: "list every registered user",
+        transport: Transport::Tcp,
+        parse: |a| a.none(Command::ListUser),
+    },
+    CommandSpec {
+        name: "exit",
+        usage: "Usage: exit",
+        summary: "leave the BBS",
+        transport: Transport::Tcp,
+        parse: |a| a.none(Command::Exit),
+    },
+    CommandSpec {
+        name: "create-board",
+        usage: "Usage: create-board <name>",
+        summary: "create a board (you become its moderator)",
+        transport: Transport::Tcp,
+        parse: |a| {
+            let [name] = a.exact()?;
+            Some(Command::CreateBoard(CreateBoard { name: name.into() }))
+        },
+    },
+    CommandSpec {
+        name: "create-post",
+        usage: "Usage: create-post <board-name> --title <title> --content <content>",
+        summary: "write a post (<br> in content is a line break)",
+        transport: Transport::Tcp,
+        parse: |a| {
+            let flags = a.flags()?;
+            let [board] = exact(&flags.positional)?;
+            Some(Command::CreatePost(CreatePost {
+                board: board.into(),
+                title: clean_text(flags.title?),
+                content: content_text(flags.content?),
+            }))
+        },
+    },
+    CommandSpec {
+        name: "list-board",
+        usage: "Usage: list-board",
+        summary: "list every board",
+        transport: Transport::Tcp,
+        parse: |a| a.none(Command::ListBoard),
+    },
+    CommandSpec {
+        name: "list-post",
+        usage: "Usage: list-post <board-name>",
+        summary: "list the posts of a board",
+        transport: Transport::Tcp,
+        parse: |a| {
+            let [board] = a.exact()?;
+            Some(Command::ListPost(ListPost { board: board.into() }))
+        },
+    },
+    CommandSpec {
+        name: "read",
+        usage: "Usage: read <post-S/N>",
+        summary: "read a post and its comments",
+        transport: Transport::Tcp,
+        parse: |a| {
+            let [post] = a.exact()?;
+            Some(Command::Read(Read { post: post_id(post)? }))
+        },
+    },
+    CommandSpec {
+        name: "delete-post",
+        usage: "Usage: delete-post <post-S/N>",
+        summary: "delete one of your posts",
+        transport: Transport::Tcp,
+        parse: |a| {
+            let [post] = a.exact()?;
+            Some(Command::DeletePost(DeletePost { post: post_id(post)? }))
+        },
+    },
+    CommandSpec {
+        name: "update-post",
+        usage: "Usage: update-post <post-S/N> --title/content <new>",
+        summary: "change the title or the content of one of your posts",
+        transport: Transport::Tcp,
+        parse: |a| {
+            let flags = a.flags()?;
+            let [post] = exact(&flags.positional)?;
+            let change = match (flags.title, flags.content) {
+                (Some(title), None) => PostChange::Title(clean_text(title)),
+                (None, Some(content)) => PostChange::Content(content_text(content)),
+                _ => return None,
+            };
+            Some(Command::UpdatePost(UpdatePost { post: post_id(post)?, change }))
+        },
+    },
+    CommandSpec {
+        name: "comment",
+        usage: "Usage: comment <post-S/N> <comment>",
+        summary: "comment on a post",
+        transport: Transport::Tcp,
+        parse: |a| {
+            let (post, text) = a.first_and_rest()?;
+            Some(Command::Comment(Comment { post: post_id(post)?, text: clean_text(text) }))
+        },
+    },
+    CommandSpec {
+        name: "create-chatroom",
+        usage: "Usage: create-chatroom <port>",
+        summary: "open your chatroom, hosted by your client on <port>",
+        transport: Transport::Tcp,
+        parse: |a| {
+            let [port] = a.exact()?;
+            let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
+            Some(Command::CreateChatroom(CreateChatroom { port }))
+        },
+    },
+    CommandSpec {
+        name: "list-chatroom",
+        usage: "Usage: list-chatroom",
+        summary: "list every chatroom and whether it is open",
+        transport: Transport::Udp,
+        parse: |a| a.none(Command::ListChatroom),
+    },
+    CommandSpec {
+        name: "join-chatroom",
+        usage: "Usage: join-chatroom <chatroom_name>",
+        summary: "enter another user's open chatroom",
+        transport: Transport::Tcp,
+        parse: |a| {
+            let [owner] = a.exact()?;
+            Some(Command::JoinChatroom(JoinChatroom { owner: owner.into() }))
+        },
+    },
+    CommandSpec {
+        name: "restart-chatroom",
+        usage: "Usage: restart-chatroom",
+        summary: "reopen your closed chatroom on the same port",
+        transport: Transport::Tcp,
+        parse: |a| a.none(Command::RestartChatroom),
+    },
+    CommandSpec {
+        name: "attach",
+        usage: "Usage: attach",
+        summary: "go back into your running chatroom",
+        transport: Transport::Client,
+        parse: |a| a.none(Command::Attach),
+    },
+    CommandSpec {
+        name: "help",
+        usage: "Usage: help",
+        summary: "show this list",
+        transport: Transport::Tcp,
+        parse: |a| a.none(Command::Help),
+    },
+];
+
+impl Command {
+    /// Parses one command line (without its line ending).
+    pub fn parse(line: &str) -> Result<Command, ParseError> {
+        let line = line.trim();
+        let (name, rest) = match line.find(char::is_whitespace) {
+            Some(i) => (&line[..i], &line[i..]),
+            None => (line, ""),
+        };
+        if name.is_empty() {
+            return Err(ParseError::Empty);
+        }
+        let spec = spec(name).ok_or_else(|| ParseError::Unknown(name.to_owned()))?;
+        (spec.parse)(&Args { rest }).ok_or(ParseError::Usage(spec.usage))
+    }
+
+    /// The table row of this command.
+    pub fn spec(&self) -> &'static CommandSpec {
+        let name = match self {
+            Command::Register(_) => "register",
+            Command::Login(_) => "login",
+            Command::Logout => "logout",
+            Command::Whoami => "whoami",
+            Command::ListUser => "list-user",
+            Command::Exit => "exit",
+            Command::CreateBoard(_) => "create-board",
+            Command::CreatePost(_) => "create-post",
+            Command::ListBoard => "list-board",
+            Command::ListPost(_) => "list-post",
+            Command::Read(_) => "read",
+            Command::DeletePost(_) => "delete-post",
+            Command::UpdatePost(_) => "update-post",
+            Command::Comment(_) => "comment",
+            Command::CreateChatroom(_) => "create-chatroom",
+            Command::ListChatroom => "list-chatroom",
+            Command::JoinChatroom(_) => "join-chatroom",
+            Command::RestartChatroom => "restart-chatroom",
+            Command::Attach => "attach",
+            Command::Help => "help",
+        };
+        spec(name).expect("every command has a table row")
+    }
+}
+
+/// Looks a command up by name.
+pub fn spec(name: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// The `help` text: one line per command, usage then summary, aligned.
+pub fn help_text() -> String {
+    let rows: Vec<Vec<String>> = COMMANDS
+        .iter()
+        .map(|c| vec![c.usage.trim_start_matches("Usage: ").to_owned(), c.summary.to_owned()])
+        .collect();
+    crate::table::format_table(&["Command", "What it does"], &rows)
+}
+
+/// The arguments after the command word, as typed.
+struct Args<'a> {
+    rest: &'a str,
+}
+
+/// Words before the first flag, and the text after each flag.
+struct Flags<'a> {
+    positional: Vec<&'a str>,
+    title: Option<&'a str>,
+    content: Option<&'a str>,
+}
+
+impl<'a> Args<'a> {
+    fn words(&self) -> Vec<&'a str> {
+        self.rest.split_whitespace().collect()
+    }
+
+    /// Exactly `N` words.
+    fn exact<const N: usize>(&self) -> Option<[&'a str; N]> {
+        exact(&self.words())
+    }
+
+    /// No arguments at all.
+    fn none(&self, command: Command) -> Option<Command> {
+        self.rest.trim().is_empty().then_some(command)
+    }
+
+    /// One word, then at least one more word taken as typed.
+    fn first_and_rest(&self) -> Option<(&'a str, &'a str)> {
+        let rest = self.rest.trim_start();
+        let end = rest.find(char::is_whitespace)?;
+        let text = rest[end..].trim();
+        (!text.is_empty()).then_some((&rest[..end], text))
+    }
+
+    /// Splits at the `--title` and `--content` flags. `None` when a flag is
+    /// repeated or has no text after it.
+    fn flags(&self) -> Option<Flags<'a>> {
+        let rest = self.rest;
+        // Byte ranges of every whole-word flag, in order.
+        let mut marks: Vec<(usize, usize, bool)> = Vec::new();
+        let mut offset = 0;
+        for word in rest.split_whitespace() {
+            let start = offset + rest[offset..].find(word).expect("word comes from rest");
+            offset = start + word.len();
+            match word {
+                "--title" => marks.push((start, offset, true)),
+                "--content" => marks.push((start, offset, false)),
+                _ => {}
+            }
+        }
+        let first = marks.first().map_or(rest.len(), |m| m.0);
+        let mut flags = Flags { positional: rest[..first].split_whitespace().collect(), title: None, content: None };
+        for (i, &(_, end, is_title)) in marks.iter().enumerate() {
+            let next = marks.get(i + 1).map_or(rest.len(), |m| m.0);
+            let text = rest[end..next].trim();
+            let slot = if is_title { &mut flags.title } else { &mut flags.content };
+            if text.is_empty() || slot.is_some() {
+                return None;
+            }
+            *slot = Some(text);
+        }
+        Some(flags)
+    }
+}
+
+fn exact<'a, const N: usize>(words: &[&'a str]) -> Option<[&'a str; N]> {
+    words.try_into().ok()
+}
+
+fn post_id(word: &str) -> Option<PostId> {
+    // Digits only: "+3" or " 3" are not serial numbers a person types.
+    if word.bytes().all(|b| b.is_ascii_digit()) {
+        word.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// Removes control characters, so stored text cannot carry terminal escape
+/// sequences or rewrite other people's screens.
+pub fn clean_text(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// Post content: `<br>` becomes a line break, other control characters go.
+pub fn content_text(text: &str) -> String {
+    clean_text(text).replace("<br>", "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_post_takes_text_as_typed_in_either_order() {
+        let c = Command::parse("create-post NP_HW2 --title TA  About NP HW2 --content NP project2<br>Make a BBS")
+            .unwrap();
+        assert_eq!(
+            c,
+            Command::CreatePost(CreatePost {
+                board: "NP_HW2".into(),
+                title: "TA  About NP HW2".into(),
+                content: "NP project2\nMake a BBS".into(),
+            })
+        );
+        let c = Command::parse("create-post b --content x y --title t").unwrap();
+        assert_eq!(
+            c,
+            Command::CreatePost(CreatePost { board: "b".into(), title: "t".into(), content: "x y".into() })
+        );
+    }
+
+    #[test]
+    fn malformed_arguments_give_the_usage_answer() {
+        let cases = [
+            ("register a b", "Usage: register <username> <email> <password>"),
+            ("register a b c d", "Usage: register <username> <email> <password>"),
+            ("login a", "Usage: login <username> <password>"),
+            ("create-board", "Usage: create-board <name>"),
+            ("create-post b --title t", "Usage: create-post <board-name> --title <title> --content <content>"),
+            ("create-post --title t --content c", "Usage: create-post <board-name> --title <title> --content <content>"),
+            ("create-post b --title --content c", "Usage: create-post <board-name> --title <title> --content <content>"),
+            ("create-post b --title a --title b --content c", "Usage: create-post <board-name> --title <title> --content <content>"),
+            ("list-post", "Usage: list-post <board-name>"),
+            ("read x", "Usage: read <post-S/N>"),
+            ("read -1", "Usage: read <post-S/N>"),
+            ("delete-post", "Usage: delete-post <post-S/N>"),
+            ("update-post 1", "Usage: update-post <post-S/N> --title/content <new>"),
+            ("update-post 1 --title a --content b", "Usage: update-post <post-S/N> --title/content <new>"),
+            ("comment 1", "Usage: comment <post-S/N> <comment>"),
+            ("create-chatroom 0", "Usage: create-chatroom <port>"),
+            ("create-chatroom 70000", "Usage: create-chatroom <port>"),
+            ("logout now", "Usage: logout"),
+        ];
+        for (line, usage) in cases {
+            assert_eq!(Command::parse(line), Err(ParseError::Usage(usage)), "{line}");
+        }
+    }
+
+    #[test]
+    fn unknown_and_empty_lines() {
+        assert_eq!(Command::parse("   "), Err(ParseError::Empty));
+        assert_eq!(Command::parse("hello there").unwrap_err().to_string(), "Unknown command: hello");
+    }
+
+    #[test]
+    fn comment_keeps_inner_spacing_and_strips_control_characters() {
+        assert_eq!(
+            Command::parse("comment 4  Can  extend\x1b[2J? ").unwrap(),
+            Command::Comment(Comment { post: 4, text: "Can  extend[2J?".into() })
+        );
+    }
+
+    #[test]
+    fn every_command_has_a_table_row_with_its_usage() {
+        for spec in COMMANDS {
+            assert!(spec.usage.starts_with(&format!("Usage: {}", spec.name)));
+        }
+        assert_eq!(Command::Help.spec().name, "help");
+    }
+}

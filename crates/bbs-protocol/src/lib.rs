@@ -1,0 +1,63 @@
+//! The wire format shared by `bbsd` (the server) and `bbs` (the client).
+//!
+//! # One port, two transports, two dialects
+//!
+//! The server listens on TCP and UDP on the same port.
+//!
+//! **TCP, plain dialect** (telnet, `nc`): on connect the server sends the
+//! banner ([`BANNER`]) and the prompt `% `. The peer sends one command per
+//! line (LF or CRLF; telnet option bytes are ignored, see [`telnet`]). The
+//! server answers with the answer text, each line ended by CRLF, then the
+//! prompt again. This is what a person types and reads, so it cannot carry
+//! data the person must not see (the UDP token) and cannot frame content
+//! unambiguously (a post may contain a line that reads `% `).
+//!
+//! **TCP, client dialect** (the `bbs` client): the connection starts exactly
+//! like the plain one, so a person and the client meet the same server. The
+//! client reads the fixed [`PLAIN_GREETING`] and sends [`CLIENT_HELLO`] as
+//! its first line. From then on the client still sends one command per line,
+//! but every answer is one [`Reply`] encoded as a single line of JSON
+//! (newlines inside text are escaped by JSON, so a frame ends at the first
+//! `\n`, whatever the content). The first frame answers the hello.
+//!
+//! **UDP** (`register`, `whoami`, `list-chatroom`): one request datagram,
+//! one reply datagram, plain UTF-8 text, see [`udp`]. The client tags its
+//! requests with an id so that it can retry a lost datagram and recognise a
+//! late reply; the server remembers recent replies per id, so a retried
+//! `register` is not answered "Username is already used.".
+//!
+//! Commands themselves are parsed by [`command::Command::parse`], driven by
+//! one table, [`command::COMMANDS`], that also gives usage strings and help.
+
+pub mod command;
+pub mod line;
+pub mod reply;
+pub mod table;
+pub mod telnet;
+pub mod udp;
+
+pub use command::{Command, CommandSpec, ParseError, Transport, COMMANDS};
+pub use reply::{Event, Reply};
+
+/// The three-line banner printed once on connect (spec §1).
+pub const BANNER: &str = "********************************\n\
+                          ** Welcome to the BBS server. **\n\
+                          ********************************";
+
+/// The prompt shown before every command is read.
+pub const PROMPT: &str = "% ";
+
+/// The exact bytes a new TCP connection receives before anything else:
+/// the banner in CRLF form, then the prompt. The client reads exactly
+/// these bytes before it switches to its own dialect.
+pub const PLAIN_GREETING: &str = "********************************\r\n\
+                                  ** Welcome to the BBS server. **\r\n\
+                                  ********************************\r\n\
+                                  % ";
+
+/// First line sent by the `bbs` client to switch its connection to the
+/// client dialect. It is not a command a person would type by accident.
+pub const CLIENT_HELLO: &str = "%bbs-client 1";
+
+/// The longest command line the server accepts by default (spec §6).
+pub const DEFAULT_MAX_LINE: usize = 64 * 1024;

@@ -1,0 +1,59 @@
+//! Output tables (spec §3): left-aligned columns, each but the last padded
+//! to its widest cell plus two spaces, widths in terminal columns so that
+//! CJK text lines up, and no trailing spaces.
+
+use unicode_width::UnicodeWidthStr;
+
+/// Formats a header row and the data rows; lines joined by `\n`.
+pub fn format_table<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> String {
+    let columns = headers.len();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.as_ref().width());
+        }
+    }
+    let mut out = String::new();
+    let header_row: Vec<&str> = headers.to_vec();
+    let lines = std::iter::once(header_row).chain(rows.iter().map(|r| r.iter().map(AsRef::as_ref).collect()));
+    for (n, cells) in lines.enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        let mut line = String::new();
+        for (i, cell) in cells.iter().enumerate().take(columns) {
+            line.push_str(cell);
+            if i + 1 < columns {
+                line.extend(std::iter::repeat(' ').take(widths[i] - cell.width() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_example() {
+        let rows = vec![vec!["Bob", "bob@qwer.asdf"]];
+        assert_eq!(format_table(&["Name", "Email"], &rows), "Name  Email\nBob   bob@qwer.asdf");
+    }
+
+    #[test]
+    fn cjk_counts_two_columns() {
+        let rows = vec![vec!["1", "公告", "u"], vec!["2", "ab", "v"]];
+        assert_eq!(
+            format_table(&["S/N", "Title", "Author"], &rows),
+            "S/N  Title  Author\n1    公告   u\n2    ab     v"
+        );
+    }
+
+    #[test]
+    fn empty_last_cell_leaves_no_trailing_space() {
+        let rows = vec![vec!["a", ""]];
+        assert_eq!(format_table(&["X", "Y"], &rows), "X  Y\na");
+    }
+}
