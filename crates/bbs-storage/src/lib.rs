@@ -1,1 +1,161 @@
-// placeholder
+//! Storage of the BBS: one trait, [`Store`], that the server is written
+//! against, and its embedded backend, [`SqliteStore`].
+//!
+//! The trait speaks in the BBS's own terms (users, boards, posts, comments,
+//! the chatroom registry) and answers with outcomes rather than errors for
+//! the ordinary "no such board" cases, so that the server's command code
+//! reads like the spec. [`StoreError`] is only for real failures (disk,
+//! corruption, a closed backend).
+//!
+//! Every write method returns only after its change is committed durably:
+//! the server answers "successfully" only after that.
+
+mod schema;
+mod sqlite;
+
+use std::future::Future;
+
+pub use sqlite::{SqliteStore, SqliteOptions};
+
+/// A post's serial number.
+pub type PostId = u64;
+
+/// Unix time in seconds.
+pub type Timestamp = i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database commit failed: {0}")]
+    Commit(String),
+    #[error("the storage backend has shut down")]
+    Closed,
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub name: String,
+    pub email: String,
+    /// A PHC-format password hash; never the password.
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardRow {
+    /// 1-based, in creation order.
+    pub index: u64,
+    pub name: String,
+    pub moderator: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPost {
+    pub board: String,
+    pub author: String,
+    pub title: String,
+    pub content: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostSummary {
+    pub id: PostId,
+    pub title: String,
+    pub author: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentRow {
+    pub author: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post {
+    pub id: PostId,
+    pub board: String,
+    pub author: String,
+    pub title: String,
+    pub content: String,
+    pub created_at: Timestamp,
+    /// In the order they were made.
+    pub comments: Vec<CommentRow>,
+}
+
+/// What an edit of a post changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostEdit {
+    Title(String),
+    Content(String),
+}
+
+/// Outcome of a change to someone's post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostChange {
+    Done,
+    NoSuchPost,
+    NotOwner,
+}
+
+/// One row of the chatroom registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatroomRow {
+    /// The chatroom's name is its owner's username.
+    pub owner: String,
+    /// The owner's address as the server saw it.
+    pub address: String,
+    pub port: u16,
+    pub open: bool,
+}
+
+/// Everything the server keeps. Implementations must be cheap to clone
+/// (a handle) and safe to use from many connections at once.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// Adds a user; `false` if the name is taken.
+    fn register(&self, user: NewUser) -> impl Future<Output = Result<bool>> + Send;
+    /// The stored password hash of a user, if the user exists.
+    fn password_hash(&self, name: &str) -> impl Future<Output = Result<Option<String>>> + Send;
+    /// Every user in registration order.
+    fn users(&self) -> impl Future<Output = Result<Vec<UserRow>>> + Send;
+
+    /// Adds a board; `false` if the name exists.
+    fn create_board(&self, name: &str, moderator: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// Every board in creation order.
+    fn boards(&self) -> impl Future<Output = Result<Vec<BoardRow>>> + Send;
+
+    /// Adds a post; `None` if the board does not exist.
+    fn create_post(&self, post: NewPost) -> impl Future<Output = Result<Option<PostId>>> + Send;
+    /// The posts of a board by serial number; `None` if no such board.
+    fn posts(&self, board: &str) -> impl Future<Output = Result<Option<Vec<PostSummary>>>> + Send;
+    /// One post with its comments.
+    fn post(&self, id: PostId) -> impl Future<Output = Result<Option<Post>>> + Send;
+    /// Deletes a post (and its comments) if `by` wrote it.
+    fn delete_post(&self, id: PostId, by: &str) -> impl Future<Output = Result<PostChange>> + Send;
+    /// Edits a post if `by` wrote it.
+    fn edit_post(&self, id: PostId, by: &str, edit: PostEdit) -> impl Future<Output = Result<PostChange>> + Send;
+    /// Adds a comment; `false` if no such post.
+    fn comment(&self, id: PostId, author: &str, text: &str, at: Timestamp)
+        -> impl Future<Output = Result<bool>> + Send;
+
+    /// Records `owner`'s chatroom as open at `address:port`, creating the
+    /// registry row on first use (creation order is kept).
+    fn open_chatroom(&self, owner: &str, address: &str, port: u16) -> impl Future<Output = Result<()>> + Send;
+    /// Marks `owner`'s chatroom closed (no-op if it has none).
+    fn close_chatroom(&self, owner: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Marks every chatroom closed: used at start-up, when no owner can
+    /// still be connected.
+    fn close_all_chatrooms(&self) -> impl Future<Output = Result<()>> + Send;
+    fn chatroom(&self, owner: &str) -> impl Future<Output = Result<Option<ChatroomRow>>> + Send;
+    /// Every chatroom ever created, in creation order.
+    fn chatrooms(&self) -> impl Future<Output = Result<Vec<ChatroomRow>>> + Send;
+}

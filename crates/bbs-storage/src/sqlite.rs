@@ -1,0 +1,537 @@
+//! The embedded backend: SQLite in WAL mode.
+//!
+//! Writes go to one writer thread that owns the only writing connection.
+//! It takes every write waiting in its queue, runs each in its own savepoint
+//! inside one `BEGIN IMMEDIATE` transaction, commits once (one fsync for the
+//! whole batch: group commit) and only then answers each caller. So an
+//! acknowledged write is on disk, concurrent writers can never deadlock on
+//! SQLite's locks, and a busy server pays one fsync per batch rather than
+//! one per post. One failing write rolls back to its savepoint and does not
+//! spoil the others in its batch.
+//!
+//! Reads run on tokio's blocking pool with a pool of read-only connections;
+//! WAL lets them proceed while the writer commits.
+
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use tokio::sync::oneshot;
+
+use crate::{
+    schema, BoardRow, ChatroomRow, CommentRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId, PostSummary,
+    Result, Store, StoreError, Timestamp, UserRow,
+};
+
+/// The most writes committed together in one transaction.
+const MAX_BATCH: usize = 512;
+
+/// How to open the database.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub path: PathBuf,
+    /// How long a connection waits for a lock held by another process
+    /// before it reports "database is locked".
+    pub busy_timeout: Duration,
+}
+
+impl SqliteOptions {
+    pub fn new(path: impl Into<PathBuf>) -> SqliteOptions {
+        SqliteOptions { path: path.into(), busy_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// A handle to the SQLite backend; clones share one writer and one pool.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    options: SqliteOptions,
+    writes: Mutex<Option<mpsc::Sender<Box<dyn WriteJob>>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer thread after its last batch.
+        self.writes.lock().expect("writes lock").take();
+        if let Some(handle) = self.writer.lock().expect("writer lock").take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.inner.options.path).finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and migrates its schema.
+    pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
+        if let Some(dir) = options.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                    Some(format!("cannot create {}: {e}", dir.display())),
+                ))
+            })?;
+        }
+        let mut conn = Connection::open(&options.path)?;
+        conn.busy_timeout(options.busy_timeout)?;
+        // WAL: readers never block the writer; FULL: a commit is on disk
+        // (not just in the OS cache) before it is acknowledged.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        schema::migrate(&mut conn)?;
+
+        let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
+        let writer = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_loop(conn, rx))
+            .map_err(|_| StoreError::Closed)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                options,
+                writes: Mutex::new(Some(tx)),
+                writer: Mutex::new(Some(writer)),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.options.path
+    }
+
+    /// Runs `f` in the writer's next batch; resolves after the commit.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Job { work: Some(f), result: None, reply });
+        {
+            let writes = self.inner.writes.lock().expect("writes lock");
+            writes.as_ref().ok_or(StoreError::Closed)?.send(job).map_err(|_| StoreError::Closed)?;
+        }
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on a pooled read-only connection off the async workers.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().expect("readers lock").pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => {
+                    let conn = Connection::open_with_flags(
+                        &inner.options.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    conn.busy_timeout(inner.options.busy_timeout)?;
+                    conn
+                }
+            };
+            let result = f(&conn);
+            inner.readers.lock().expect("readers lock").push(conn);
+            Ok(result?)
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
+    }
+}
+
+/// A write waiting for the writer thread, with the caller's reply channel.
+trait WriteJob: Send {
+    /// Runs the work inside the open transaction.
+    fn run(&mut self, conn: &Connection);
+    /// Answers the caller once the batch's fate is known.
+    fn finish(self: Box<Self>, commit: std::result::Result<(), String>);
+}
+
+struct Job<T, F> {
+    work: Option<F>,
+    result: Option<rusqlite::Result<T>>,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> WriteJob for Job<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
+{
+    fn run(&mut self, conn: &Connection) {
+        let work = self.work.take().expect("a job runs once");
+        let result = conn.execute_batch("SAVEPOINT job").and_then(|()| {
+            let result = work(conn);
+            if result.is_err() {
+                conn.execute_batch("ROLLBACK TO job")?;
+            }
+            conn.execute_batch("RELEASE job")?;
+            result
+        });
+        self.result = Some(result);
+    }
+
+    fn finish(self: Box<Self>, commit: std::result::Result<(), String>) {
+        let answer = match (commit, self.result) {
+            (Ok(()), Some(result)) => result.map_err(StoreError::from),
+            (Err(e), _) => Err(StoreError::Commit(e)),
+            (Ok(()), None) => Err(StoreError::Closed),
+        };
+        // The caller may have gone away (connection closed); that is fine.
+        let _ = self.reply.send(answer);
+    }
+}
+
+fn write_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!(error = %e, "cannot begin a write transaction");
+            for job in batch {
+                job.finish(Err(e.to_string()));
+            }
+            continue;
+        }
+        for job in &mut batch {
+            job.run(&conn);
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if let Err(e) = &commit {
+            tracing::error!(error = %e, writes = batch.len(), "commit failed; batch rolled back");
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for job in batch {
+            job.finish(commit.clone());
+        }
+    }
+}
+
+fn post_author(conn: &Connection, id: PostId) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT author FROM posts WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()
+}
+
+/// Checks that `by` may change post `id`.
+fn owned_post(conn: &Connection, id: PostId, by: &str) -> rusqlite::Result<PostChange> {
+    Ok(match post_author(conn, id)? {
+        None => PostChange::NoSuchPost,
+        Some(author) if author != by => PostChange::NotOwner,
+        Some(_) => PostChange::Done,
+    })
+}
+
+fn chatroom_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatroomRow> {
+    Ok(ChatroomRow { owner: r.get(0)?, address: r.get(1)?, port: r.get(2)?, open: r.get(3)? })
+}
+
+impl Store for SqliteStore {
+    async fn register(&self, user: NewUser) -> Result<bool> {
+        self.write(move |c| {
+            let n = c
+                .prepare_cached(
+                    "INSERT INTO users (name, email, password_hash) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (name) DO NOTHING",
+                )?
+                .execute(params![user.name, user.email, user.password_hash])?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn password_hash(&self, name: &str) -> Result<Option<String>> {
+        let name = name.to_owned();
+        self.read(move |c| {
+            c.prepare_cached("SELECT password_hash FROM users WHERE name = ?1")?
+                .query_row([name], |r| r.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    async fn users(&self) -> Result<Vec<UserRow>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT name, email FROM users ORDER BY id")?
+                .query_map([], |r| Ok(UserRow { name: r.get(0)?, email: r.get(1)? }))?
+                .collect()
+        })
+        .await
+    }
+
+    async fn create_board(&self, name: &str, moderator: &str) -> Result<bool> {
+        let (name, moderator) = (name.to_owned(), moderator.to_owned());
+        self.write(move |c| {
+            let n = c
+                .prepare_cached("INSERT INTO boards (name, moderator) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")?
+                .execute(params![name, moderator])?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn boards(&self) -> Result<Vec<BoardRow>> {
+        self.read(|c| {
+            let mut index = 0;
+            c.prepare_cached("SELECT name, moderator FROM boards ORDER BY id")?
+                .query_map([], |r| {
+                    index += 1;
+                    Ok(BoardRow { index, name: r.get(0)?, moderator: r.get(1)? })
+                })?
+                .collect()
+        })
+        .await
+    }
+
+    async fn create_post(&self, post: NewPost) -> Result<Option<PostId>> {
+        self.write(move |c| {
+            let n = c
+                .prepare_cached(
+                    "INSERT INTO posts (board_id, author, title, content, created_at)
+                     SELECT id, ?2, ?3, ?4, ?5 FROM boards WHERE name = ?1",
+                )?
+                .execute(params![post.board, post.author, post.title, post.content, post.created_at])?;
+            Ok((n == 1).then(|| c.last_insert_rowid() as PostId))
+        })
+        .await
+    }
+
+    async fn posts(&self, board: &str) -> Result<Option<Vec<PostSummary>>> {
+        let board = board.to_owned();
+        self.read(move |c| {
+            let Some(board_id): Option<i64> = c
+                .prepare_cached("SELECT id FROM boards WHERE name = ?1")?
+                .query_row([board], |r| r.get(0))
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            c.prepare_cached("SELECT id, title, author, created_at FROM posts WHERE board_id = ?1 ORDER BY id")?
+                .query_map([board_id], |r| {
+                    Ok(PostSummary { id: r.get(0)?, title: r.get(1)?, author: r.get(2)?, created_at: r.get(3)? })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map(Some)
+        })
+        .await
+    }
+
+    async fn post(&self, id: PostId) -> Result<Option<Post>> {
+        self.read(move |c| {
+            let Some(mut post) = c
+                .prepare_cached(
+                    "SELECT p.id, b.name, p.author, p.title, p.content, p.created_at
+                     FROM posts p JOIN boards b ON b.id = p.board_id WHERE p.id = ?1",
+                )?
+                .query_row([id], |r| {
+                    Ok(Post {
+                        id: r.get(0)?,
+                        board: r.get(1)?,
+                        author: r.get(2)?,
+                        title: r.get(3)?,
+                        content: r.get(4)?,
+                        created_at: r.get(5)?,
+                        comments: Vec::new(),
+                    })
+                })
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            post.comments = c
+                .prepare_cached("SELECT author, text FROM comments WHERE post_id = ?1 ORDER BY id")?
+                .query_map([id], |r| Ok(CommentRow { author: r.get(0)?, text: r.get(1)? }))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Some(post))
+        })
+        .await
+    }
+
+    async fn delete_post(&self, id: PostId, by: &str) -> Result<PostChange> {
+        let by = by.to_owned();
+        self.write(move |c| {
+            let outcome = owned_post(c, id, &by)?;
+            if outcome == PostChange::Done {
+                c.prepare_cached("DELETE FROM comments WHERE post_id = ?1")?.execute([id])?;
+                c.prepare_cached("DELETE FROM posts WHERE id = ?1")?.execute([id])?;
+            }
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn edit_post(&self, id: PostId, by: &str, edit: PostEdit) -> Result<PostChange> {
+        let by = by.to_owned();
+        self.write(move |c| {
+            let outcome = owned_post(c, id, &by)?;
+            if outcome == PostChange::Done {
+                match edit {
+                    PostEdit::Title(t) => c.prepare_cached("UPDATE posts SET title = ?2 WHERE id = ?1")?.execute(params![id, t])?,
+                    PostEdit::Content(t) => {
+                        c.prepare_cached("UPDATE posts SET content = ?2 WHERE id = ?1")?.execute(params![id, t])?
+                    }
+                };
+            }
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn comment(&self, id: PostId, author: &str, text: &str, at: Timestamp) -> Result<bool> {
+        let (author, text) = (author.to_owned(), text.to_owned());
+        self.write(move |c| {
+            let n = c
+                .prepare_cached(
+                    "INSERT INTO comments (post_id, author, text, created_at)
+                     SELECT id, ?2, ?3, ?4 FROM posts WHERE id = ?1",
+                )?
+                .execute(params![id, author, text, at])?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn open_chatroom(&self, owner: &str, address: &str, port: u16) -> Result<()> {
+        let (owner, address) = (owner.to_owned(), address.to_owned());
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO chatrooms (owner, address, port, open) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (owner) DO UPDATE SET address = excluded.address, port = excluded.port, open = 1",
+            )?
+            .execute(params![owner, address, port])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn close_chatroom(&self, owner: &str) -> Result<()> {
+        let owner = owner.to_owned();
+        self.write(move |c| {
+            c.prepare_cached("UPDATE chatrooms SET open = 0 WHERE owner = ?1")?.execute([owner])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn close_all_chatrooms(&self) -> Result<()> {
+        self.write(|c| {
+            c.execute("UPDATE chatrooms SET open = 0 WHERE open = 1", [])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn chatroom(&self, owner: &str) -> Result<Option<ChatroomRow>> {
+        let owner = owner.to_owned();
+        self.read(move |c| {
+            c.prepare_cached("SELECT owner, address, port, open FROM chatrooms WHERE owner = ?1")?
+                .query_row([owner], chatroom_row)
+                .optional()
+        })
+        .await
+    }
+
+    async fn chatrooms(&self) -> Result<Vec<ChatroomRow>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT owner, address, port, open FROM chatrooms ORDER BY id")?
+                .query_map([], chatroom_row)?
+                .collect()
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_temp() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(SqliteOptions::new(dir.path().join("bbs.db"))).unwrap();
+        (dir, store)
+    }
+
+    fn new_post(board: &str, author: &str) -> NewPost {
+        NewPost { board: board.into(), author: author.into(), title: "t".into(), content: "c".into(), created_at: 0 }
+    }
+
+    #[tokio::test]
+    async fn serial_numbers_are_never_reused() {
+        let (_dir, store) = open_temp();
+        assert!(store.create_board("b", "u").await.unwrap());
+        assert_eq!(store.create_post(new_post("b", "u")).await.unwrap(), Some(1));
+        assert_eq!(store.create_post(new_post("b", "u")).await.unwrap(), Some(2));
+        assert_eq!(store.delete_post(2, "u").await.unwrap(), PostChange::Done);
+        assert_eq!(store.create_post(new_post("b", "u")).await.unwrap(), Some(3));
+        assert_eq!(store.create_post(new_post("nope", "u")).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn ownership_and_existence_are_checked_in_order() {
+        let (_dir, store) = open_temp();
+        store.create_board("b", "u").await.unwrap();
+        store.create_post(new_post("b", "u")).await.unwrap();
+        assert_eq!(store.edit_post(9, "v", PostEdit::Title("x".into())).await.unwrap(), PostChange::NoSuchPost);
+        assert_eq!(store.edit_post(1, "v", PostEdit::Title("x".into())).await.unwrap(), PostChange::NotOwner);
+        assert_eq!(store.delete_post(1, "v").await.unwrap(), PostChange::NotOwner);
+        assert!(store.comment(1, "v", "hi", 0).await.unwrap());
+        assert!(!store.comment(2, "v", "hi", 0).await.unwrap());
+        let post = store.post(1).await.unwrap().unwrap();
+        assert_eq!(post.comments, vec![CommentRow { author: "v".into(), text: "hi".into() }]);
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_are_all_committed() {
+        let (_dir, store) = open_temp();
+        store.create_board("b", "u").await.unwrap();
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.create_post(new_post("b", "u")).await.unwrap().unwrap() })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for t in tasks {
+            ids.push(t.await.unwrap());
+        }
+        ids.sort_unstable();
+        assert_eq!(ids, (1..=200).collect::<Vec<_>>());
+        assert_eq!(store.posts("b").await.unwrap().unwrap().len(), 200);
+    }
+
+    #[tokio::test]
+    async fn data_survives_reopening() {
+        let (dir, store) = open_temp();
+        assert!(store
+            .register(NewUser { name: "a".into(), email: "e".into(), password_hash: "h".into() })
+            .await
+            .unwrap());
+        store.open_chatroom("a", "127.0.0.1", 9000).await.unwrap();
+        drop(store);
+        let store = SqliteStore::open(SqliteOptions::new(dir.path().join("bbs.db"))).unwrap();
+        assert_eq!(store.users().await.unwrap(), vec![UserRow { name: "a".into(), email: "e".into() }]);
+        store.close_all_chatrooms().await.unwrap();
+        assert!(!store.chatroom("a").await.unwrap().unwrap().open);
+    }
+}
