@@ -6,6 +6,8 @@
 //! over two TCP segments is still removed. Valid UTF-8 never contains the
 //! byte 0xFF, so the filter is harmless for the `bbs` client's text too.
 
+use bytes::{BufMut, BytesMut};
+
 const IAC: u8 = 255;
 const SB: u8 = 250;
 const SE: u8 = 240;
@@ -36,19 +38,27 @@ pub struct TelnetFilter {
 
 impl TelnetFilter {
     /// Appends the data bytes of `input` to `out`, dropping telnet commands.
-    pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+    pub fn push(&mut self, input: &[u8], out: &mut BytesMut) {
+        // Fast path: ordinary text holds no IAC and no NUL.
+        if self.state == State::Data && !input.iter().any(|&b| b == IAC || b == 0) {
+            out.extend_from_slice(input);
+            if input.last() == Some(&b'\r') {
+                self.state = State::Cr;
+            }
+            return;
+        }
         for &b in input {
             self.state = match (self.state, b) {
                 (State::Data | State::Cr, IAC) => State::Command,
                 (State::Cr, 0) => State::Data,
                 (State::Data | State::Cr, b) => {
-                    out.push(b);
+                    out.put_u8(b);
                     if b == b'\r' { State::Cr } else { State::Data }
                 }
                 (State::Command, IAC) => {
                     // Escaped 0xFF: a data byte (never valid UTF-8; the line
                     // decoder reports it).
-                    out.push(IAC);
+                    out.put_u8(IAC);
                     State::Data
                 }
                 (State::Command, SB) => State::Sub,
@@ -69,11 +79,11 @@ mod tests {
 
     fn filter_in_pieces(input: &[u8], piece: usize) -> Vec<u8> {
         let mut f = TelnetFilter::default();
-        let mut out = Vec::new();
+        let mut out = BytesMut::new();
         for chunk in input.chunks(piece) {
             f.push(chunk, &mut out);
         }
-        out
+        out.to_vec()
     }
 
     #[test]
