@@ -1,0 +1,217 @@
+//! Test support shared by every crate's tests: the real server, started on
+//! a free port with a temporary database, and small clients that speak to
+//! it over real sockets (plain TCP as telnet would, the client dialect, and
+//! UDP).
+//!
+//! [`TestServer`] runs the server on its own thread and runtime, so a test
+//! may block (waiting for a child process, say) without starving it.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bbs_protocol::{Reply, CLIENT_HELLO, PLAIN_GREETING};
+use bbs_server::Config;
+use bbs_storage::{SqliteOptions, SqliteStore};
+
+/// How long a test helper waits for an answer before failing the test.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The real server on 127.0.0.1, a free port, and a temporary database.
+/// Stops (and waits for the server to finish) when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Starts with the default configuration and a fresh database.
+    pub fn start() -> TestServer {
+        TestServer::start_with(Config::default())
+    }
+
+    pub fn start_with(config: Config) -> TestServer {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let db = dir.path().join("bbs.db");
+        let mut server = TestServer::start_on(&db, config);
+        server._dir = Some(dir);
+        server
+    }
+
+    /// Starts on an existing database file (to test what survives).
+    pub fn start_on(db: &Path, config: Config) -> TestServer {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let path = db.to_owned();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            runtime.block_on(async move {
+                let store = SqliteStore::open(SqliteOptions::new(path)).expect("open database");
+                let (listener, udp) =
+                    bbs_server::bind("127.0.0.1:0".parse().expect("address")).await.expect("bind");
+                ready_tx.send(listener.local_addr().expect("local address")).expect("report address");
+                bbs_server::run(listener, udp, store, config, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server run");
+            });
+        });
+        let addr = ready_rx.recv_timeout(ANSWER_TIMEOUT).expect("server did not start");
+        TestServer { addr, db: db.to_owned(), stop: Some(stop), thread: Some(thread), _dir: None }
+    }
+
+    /// A new plain (telnet-like) connection.
+    pub fn plain(&self) -> PlainClient {
+        PlainClient::connect(self.addr)
+    }
+
+    /// A new connection in the `bbs` client's dialect.
+    pub fn client(&self) -> DialectClient {
+        DialectClient::connect(self.addr)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A TCP connection that talks as a person with telnet or nc would.
+pub struct PlainClient {
+    stream: TcpStream,
+}
+
+impl PlainClient {
+    /// Connects and checks the banner and first prompt.
+    pub fn connect(addr: SocketAddr) -> PlainClient {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(ANSWER_TIMEOUT)).expect("timeout");
+        let mut client = PlainClient { stream };
+        let mut greeting = vec![0; PLAIN_GREETING.len()];
+        client.stream.read_exact(&mut greeting).expect("greeting");
+        assert_eq!(String::from_utf8_lossy(&greeting), PLAIN_GREETING);
+        client
+    }
+
+    /// Sends raw bytes as they are.
+    pub fn write_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Sends one line and returns the answer before the next prompt, with
+    /// CRLF turned into `\n` and without the final line break.
+    pub fn send(&mut self, line: &str) -> String {
+        self.write_raw(format!("{line}\r\n").as_bytes());
+        self.answer()
+    }
+
+    /// Reads the next answer up to its prompt.
+    pub fn answer(&mut self) -> String {
+        let mut got = Vec::new();
+        let mut byte = [0u8; 1];
+        loop {
+            match self.stream.read(&mut byte) {
+                Ok(0) => panic!("connection closed; had {:?}", String::from_utf8_lossy(&got)),
+                Ok(_) => got.push(byte[0]),
+                Err(e) => panic!("no answer ({e}); had {:?}", String::from_utf8_lossy(&got)),
+            }
+            if got == b"% " || got.ends_with(b"\r\n% ") {
+                got.truncate(got.len() - 2);
+                let text = String::from_utf8(got).expect("answer is UTF-8").replace("\r\n", "\n");
+                return text.strip_suffix('\n').unwrap_or(&text).to_owned();
+            }
+        }
+    }
+
+    /// Reads until the server closes the connection; returns what came.
+    pub fn read_to_close(&mut self) -> io::Result<Vec<u8>> {
+        let mut rest = Vec::new();
+        self.stream.read_to_end(&mut rest)?;
+        Ok(rest)
+    }
+
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+}
+
+/// A TCP connection in the `bbs` client's JSON dialect.
+pub struct DialectClient {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl DialectClient {
+    pub fn connect(addr: SocketAddr) -> DialectClient {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(ANSWER_TIMEOUT)).expect("timeout");
+        let mut writer = stream.try_clone().expect("clone stream");
+        writer.write_all(format!("{CLIENT_HELLO}\n").as_bytes()).expect("hello");
+        let mut reader = BufReader::new(stream);
+        let mut greeting = vec![0; PLAIN_GREETING.len()];
+        reader.read_exact(&mut greeting).expect("greeting");
+        let mut client = DialectClient { reader, writer };
+        let hello = client.receive();
+        assert!(matches!(hello.event, Some(bbs_protocol::Event::Hello { .. })), "{hello:?}");
+        client
+    }
+
+    /// Sends one command line and returns the decoded reply.
+    pub fn call(&mut self, line: &str) -> Reply {
+        self.writer.write_all(format!("{line}\n").as_bytes()).expect("write");
+        self.receive()
+    }
+
+    /// The login token of a reply to `login`, if it carries one.
+    pub fn login(&mut self, name: &str, password: &str) -> Option<String> {
+        match self.call(&format!("login {name} {password}")).event {
+            Some(bbs_protocol::Event::LoggedIn { token, .. }) => Some(token),
+            _ => None,
+        }
+    }
+
+    pub fn receive(&mut self) -> Reply {
+        let mut line = Vec::new();
+        self.reader.read_until(b'\n', &mut line).expect("reply");
+        assert_eq!(line.pop(), Some(b'\n'), "connection closed mid-reply");
+        Reply::from_line(&line).expect("reply is JSON")
+    }
+}
+
+/// Sends one datagram to `addr` and returns the reply, or `None` if none
+/// comes within `wait`.
+pub fn udp_exchange(addr: SocketAddr, datagram: &[u8], wait: Duration) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("udp bind");
+    socket.set_read_timeout(Some(wait)).expect("timeout");
+    socket.send_to(datagram, addr).expect("udp send");
+    let mut buf = vec![0u8; 65_536];
+    match socket.recv(&mut buf) {
+        Ok(n) => Some(buf[..n].to_vec()),
+        Err(_) => None,
+    }
+}
+
+/// A tagged UDP request as the client sends it; returns the answer text.
+pub fn udp_request(addr: SocketAddr, token: Option<&str>, line: &str) -> String {
+    let datagram = bbs_protocol::udp::UdpRequest::encode("t1", token, line);
+    let reply = udp_exchange(addr, datagram.as_bytes(), ANSWER_TIMEOUT).expect("udp reply");
+    let text = String::from_utf8(reply).expect("utf-8 reply");
+    let (id, answer) = bbs_protocol::udp::parse_reply(&text).expect("tagged reply");
+    assert_eq!(id, "t1");
+    answer.to_owned()
+}
