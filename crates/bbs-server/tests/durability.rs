@@ -1,0 +1,128 @@
+//! What the server acknowledged survives `kill -9` of the real `bbsd`
+//! process and a restart on the same database file.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+
+use bbs_testkit::{PlainClient, ANSWER_TIMEOUT};
+
+/// A `bbsd` process; killed with SIGKILL when dropped.
+struct Bbsd {
+    child: Child,
+    addr: SocketAddr,
+    log: mpsc::Receiver<String>,
+}
+
+impl Bbsd {
+    /// Starts `bbsd` on a free port and waits for its "Listening on" line.
+    fn start(db: &Path) -> Bbsd {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bbsd"))
+            .args(["--bind", "127.0.0.1", "--db"])
+            .arg(db)
+            .arg("0")
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start bbsd");
+        let mut log = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut line = String::new();
+        let addr = loop {
+            line.clear();
+            assert!(log.read_line(&mut line).expect("read log") > 0, "bbsd exited before listening");
+            if let Some(rest) = line.split("Listening on ").nth(1) {
+                break rest.split_whitespace().next().expect("address").parse().expect("socket address");
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        let (lines, log_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in log.lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        Bbsd { child, addr, log: log_rx }
+    }
+
+    /// Waits for a log line containing `needle`.
+    fn expect_log(&self, needle: &str) -> String {
+        loop {
+            let line = self.log.recv_timeout(ANSWER_TIMEOUT).unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    fn kill_9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for Bbsd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bbs.db");
+
+    let server = Bbsd::start(&db);
+    let mut p = PlainClient::connect(server.addr);
+    assert_eq!(p.send("register keeper k@x pw"), "Register successfully.");
+    assert_eq!(p.send("login keeper pw"), "Welcome, keeper.");
+    assert_eq!(p.send("create-board vault"), "Create board successfully.");
+    for n in 1..=30 {
+        assert_eq!(p.send(&format!("create-post vault --title post {n} --content body {n}")), "Create post successfully.");
+    }
+    assert_eq!(p.send("comment 7 still here"), "Comment successfully.");
+    assert_eq!(p.send("update-post 8 --title renamed"), "Update successfully.");
+    assert_eq!(p.send("delete-post 9"), "Delete successfully.");
+    server.kill_9();
+
+    let server = Bbsd::start(&db);
+    let mut p = PlainClient::connect(server.addr);
+    assert_eq!(p.send("login keeper pw"), "Welcome, keeper.");
+    let list = p.send("list-post vault");
+    let rows: Vec<&str> = list.lines().skip(1).collect();
+    assert_eq!(rows.len(), 29, "{list}");
+    assert!(list.contains("renamed") && !list.contains("post 9 "), "{list}");
+    let post = p.send("read 7");
+    assert!(post.ends_with("--\nbody 7\n--\nkeeper: still here"), "{post}");
+    // Serial numbers continue after the restart; none is reused.
+    assert_eq!(p.send("create-post vault --title after --content x"), "Create post successfully.");
+    assert!(p.send("list-post vault").lines().last().unwrap().starts_with("31 "));
+}
+
+#[test]
+fn first_start_creates_the_database_and_logs_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nested").join("bbs.db");
+    let server = Bbsd::start(&db);
+    let p = PlainClient::connect(server.addr);
+    let local = p.stream().local_addr().unwrap();
+    server.expect_log(&format!("New connection from {local}"));
+    let mut p = p;
+    assert_eq!(p.send("list-board"), "Index  Name  Moderator");
+    assert!(db.exists());
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly_and_closes_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Bbsd::start(&dir.path().join("bbs.db"));
+    let mut p = PlainClient::connect(server.addr);
+    assert_eq!(p.send("register a a@x p"), "Register successfully.");
+    let status = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    assert!(server.child.wait().unwrap().success(), "bbsd did not exit cleanly on SIGTERM");
+    server.expect_log("shutting down");
+    assert_eq!(p.read_to_close().unwrap(), b"");
+}
