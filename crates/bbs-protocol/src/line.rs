@@ -40,31 +40,41 @@ impl LineDecoder {
     /// `None` means more bytes are needed.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Option<Result<String, LineError>> {
         loop {
-            let limit = buf.len().min(self.max + 1);
-            let found = buf[self.scanned.min(limit)..limit].iter().position(|b| *b == b'\n');
-            match found {
-                Some(pos) => {
-                    let end = self.scanned.min(limit) + pos;
-                    self.scanned = 0;
-                    let line = buf.split_to(end + 1);
-                    if std::mem::take(&mut self.discarding) {
+            if self.discarding {
+                // Skip the rest of an over-long line, however long it is.
+                match buf[self.scanned..].iter().position(|b| *b == b'\n') {
+                    Some(pos) => {
+                        buf.advance(self.scanned + pos + 1);
+                        self.scanned = 0;
+                        self.discarding = false;
                         continue;
                     }
-                    let mut line = &line[..end];
-                    if let Some(stripped) = line.strip_suffix(b"\r") {
-                        line = stripped;
+                    None => {
+                        buf.clear();
+                        self.scanned = 0;
+                        return None;
+                    }
+                }
+            }
+            // A line of `max` bytes may still be followed by `\r\n`.
+            let window = buf.len().min(self.max + 2);
+            let from = self.scanned.min(window);
+            match buf[from..window].iter().position(|b| *b == b'\n') {
+                Some(pos) => {
+                    self.scanned = 0;
+                    let line = buf.split_to(from + pos + 1);
+                    let line = &line[..line.len() - 1];
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    if line.len() > self.max {
+                        return Some(Err(LineError::TooLong(self.max)));
                     }
                     return Some(
                         std::str::from_utf8(line).map(str::to_owned).map_err(|_| LineError::InvalidUtf8),
                     );
                 }
-                None if self.discarding => {
-                    buf.advance(buf.len());
-                    self.scanned = 0;
-                    return None;
-                }
-                None if buf.len() > self.max => {
-                    buf.advance(buf.len().min(self.max + 1));
+                None if buf.len() > self.max + 1 => {
+                    // Too long already: report it now, not when it ends.
+                    buf.advance(window);
                     self.scanned = 0;
                     self.discarding = true;
                     return Some(Err(LineError::TooLong(self.max)));
@@ -100,10 +110,16 @@ mod tests {
     #[test]
     fn a_line_of_exactly_the_limit_is_accepted() {
         let mut d = LineDecoder::new(4);
-        let mut buf = BytesMut::from(&b"abcd\nabcde\nx\n"[..]);
+        let mut buf = BytesMut::from(&b"abcd\nabcd\r\nabcde\nabcde\r\nx\n"[..]);
         assert_eq!(
             decode_all(&mut d, &mut buf),
-            vec![Ok("abcd".into()), Err(LineError::TooLong(4)), Ok("x".into())]
+            vec![
+                Ok("abcd".into()),
+                Ok("abcd".into()),
+                Err(LineError::TooLong(4)),
+                Err(LineError::TooLong(4)),
+                Ok("x".into())
+            ]
         );
     }
 
