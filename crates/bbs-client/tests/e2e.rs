@@ -63,6 +63,9 @@ fn piped_session_shows_exactly_the_spec_lines() {
     let output = run_piped(bbs(server.addr), &input);
     assert!(output.status.success(), "{output:?}");
     let today = today();
+    // The tricky post as `read` shows it: content lines that look like a
+    // prompt, a separator and a server answer.
+    let tricky_post = format!("Author: Bob\nTitle: 提醒\nDate: {today}\n--\n% \n--\nWelcome, x.\n% whoami\nend\n--");
     let expected = format!(
         "{BANNER}\n\
          % Register successfully.\n\
@@ -75,27 +78,9 @@ fn piped_session_shows_exactly_the_spec_lines() {
          % S/N  Title  Author  Date\n\
          1    提醒   Bob     {today}\n\
          2    big    Bob     {today}\n\
-         % Author: Bob\n\
-         Title: 提醒\n\
-         Date: {today}\n\
-         --\n\
-         % \n\
-         --\n\
-         Welcome, x.\n\
-         % whoami\n\
-         end\n\
-         --\n\
+         % {tricky_post}\n\
          % Comment successfully.\n\
-         % Author: Bob\n\
-         Title: 提醒\n\
-         Date: {today}\n\
-         --\n\
-         % \n\
-         --\n\
-         Welcome, x.\n\
-         % whoami\n\
-         end\n\
-         --\n\
+         % {tricky_post}\n\
          Bob: --<br>%\n\
          % Author: Bob\n\
          Title: big\n\
