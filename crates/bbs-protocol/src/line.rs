@@ -38,13 +38,21 @@ impl LineDecoder {
 
     /// Takes the next complete line out of `buf` (without `\n` or `\r\n`).
     /// `None` means more bytes are needed.
+    ///
+    /// A line may hold `max` bytes before its `\r\n` (or `\n`); so the
+    /// decoder looks at most `max + 2` bytes ahead for the line break, and
+    /// reports a longer line as soon as that many bytes hold none.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Option<Result<String, LineError>> {
+        let window = self.max.saturating_add(2);
         loop {
-            let limit = buf.len().min(self.max + 1);
-            let found = buf[self.scanned.min(limit)..limit].iter().position(|b| *b == b'\n');
+            // While skipping the rest of an over-long line, any distance
+            // to its end is fine; otherwise a line break must come in time.
+            let limit = if self.discarding { buf.len() } else { buf.len().min(window) };
+            let from = self.scanned.min(limit);
+            let found = buf[from..limit].iter().position(|b| *b == b'\n');
             match found {
                 Some(pos) => {
-                    let end = self.scanned.min(limit) + pos;
+                    let end = from + pos;
                     self.scanned = 0;
                     let line = buf.split_to(end + 1);
                     if std::mem::take(&mut self.discarding) {
@@ -53,6 +61,9 @@ impl LineDecoder {
                     let mut line = &line[..end];
                     if let Some(stripped) = line.strip_suffix(b"\r") {
                         line = stripped;
+                    }
+                    if line.len() > self.max {
+                        return Some(Err(LineError::TooLong(self.max)));
                     }
                     return Some(
                         std::str::from_utf8(line).map(str::to_owned).map_err(|_| LineError::InvalidUtf8),
@@ -63,8 +74,8 @@ impl LineDecoder {
                     self.scanned = 0;
                     return None;
                 }
-                None if buf.len() > self.max => {
-                    buf.advance(buf.len().min(self.max + 1));
+                None if buf.len() >= window => {
+                    buf.advance(window);
                     self.scanned = 0;
                     self.discarding = true;
                     return Some(Err(LineError::TooLong(self.max)));
@@ -89,7 +100,9 @@ mod tests {
     #[test]
     fn too_long_is_reported_once_and_following_lines_still_decode() {
         let mut d = LineDecoder::new(8);
-        let mut buf = BytesMut::from(&b"123456789abc"[..]);
+        let mut buf = BytesMut::from(&b"123456789"[..]);
+        assert_eq!(decode_all(&mut d, &mut buf), vec![], "9 bytes may still be 8 and a CR");
+        buf.extend_from_slice(b"abc");
         assert_eq!(decode_all(&mut d, &mut buf), vec![Err(LineError::TooLong(8))]);
         buf.extend_from_slice(b"def\nwhoami\r\nabc");
         assert_eq!(decode_all(&mut d, &mut buf), vec![Ok("whoami".into())]);
@@ -100,11 +113,29 @@ mod tests {
     #[test]
     fn a_line_of_exactly_the_limit_is_accepted() {
         let mut d = LineDecoder::new(4);
-        let mut buf = BytesMut::from(&b"abcd\nabcde\nx\n"[..]);
+        let mut buf = BytesMut::from(&b"abcd\nabcde\nx\nabcd\r\nabcde\r\nabcdef\r\ny\n"[..]);
         assert_eq!(
             decode_all(&mut d, &mut buf),
-            vec![Ok("abcd".into()), Err(LineError::TooLong(4)), Ok("x".into())]
+            vec![
+                Ok("abcd".into()),
+                Err(LineError::TooLong(4)),
+                Ok("x".into()),
+                Ok("abcd".into()),
+                Err(LineError::TooLong(4)),
+                Err(LineError::TooLong(4)),
+                Ok("y".into())
+            ]
         );
+    }
+
+    #[test]
+    fn the_line_after_an_over_long_one_survives_when_both_arrive_together() {
+        // Found by the split-invariance property test: skipping the rest of
+        // an over-long line used to look only `max + 2` bytes ahead, and
+        // threw the next line away with it.
+        let mut d = LineDecoder::new(1);
+        let mut buf = BytesMut::from("é日\r\nok\n".as_bytes());
+        assert_eq!(decode_all(&mut d, &mut buf), vec![Err(LineError::TooLong(1)), Ok("ok".into())]);
     }
 
     #[test]
