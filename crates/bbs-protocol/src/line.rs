@@ -134,7 +134,7 @@ mod tests {
         // an over-long line used to look only `max + 2` bytes ahead, and
         // threw the next line away with it.
         let mut d = LineDecoder::new(2);
-        let mut buf = BytesMut::from("é日\r\nok\n".as_bytes());
+        let mut buf = BytesMut::from("é日 and much more\r\nok\n".as_bytes());
         assert_eq!(decode_all(&mut d, &mut buf), vec![Err(LineError::TooLong(2)), Ok("ok".into())]);
     }
 
