@@ -228,11 +228,13 @@ impl Connection {
     }
 
     /// Sends what is pending before closing, if the peer takes it in time.
+    /// The socket itself closes when the connection is dropped, after its
+    /// slot is given back (see [`serve`]).
     async fn flush_last_words(&mut self) -> io::Result<()> {
         let flush = async {
             self.writer.write_all(&self.out).await?;
             self.out.clear();
-            self.writer.shutdown().await
+            self.writer.flush().await
         };
         tokio::time::timeout(LAST_WORDS_TIME.min(self.write_timeout.max(Duration::from_millis(100))), flush)
             .await
