@@ -80,7 +80,7 @@ fn a_connection_that_never_logs_in_is_told_and_closed_after_its_idle_timeout() {
 #[test]
 fn bytes_trickling_in_without_a_line_break_do_not_keep_a_connection_alive() {
     let server = TestServer::start_with(idle_config());
-    let mut p = server.plain();
+    let p = server.plain();
     let started = Instant::now();
     let mut closed = false;
     // A slow-loris peer: one byte every 50 ms, never a whole line.
