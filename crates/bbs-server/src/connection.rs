@@ -122,16 +122,16 @@ impl Connection {
         self.out.extend_from_slice(PLAIN_GREETING.as_bytes());
         let mut first = true;
         let mut idle_deadline = Instant::now() + idle_timeout(session);
-        let mut last_progress = Instant::now();
+        // Since when the peer has taken none of the pending answers while
+        // the connection was waiting for it (time spent running commands
+        // does not count against the peer).
+        let mut stalled_since: Option<Instant> = None;
         loop {
             // Answer the lines already here, as long as the peer keeps up.
             while self.out.len() < self.max_pending_output {
                 let Some(line) = self.decoder.decode(&mut self.lines) else { break };
                 let reply = self.answer(shared, session, peer, line, first).await;
                 first = false;
-                if self.out.is_empty() {
-                    last_progress = Instant::now();
-                }
                 self.push(&reply);
                 idle_deadline = Instant::now() + idle_timeout(session);
                 if reply.event == Some(Event::Goodbye) {
@@ -143,7 +143,24 @@ impl Connection {
             if self.at_eof && self.out.is_empty() {
                 return Ok(End::Peer);
             }
+            let stall_deadline = if self.out.is_empty() {
+                stalled_since = None;
+                idle_deadline
+            } else {
+                *stalled_since.get_or_insert_with(Instant::now) + self.write_timeout
+            };
+            // Biased: a writable socket is never declared stalled, and
+            // answers go out before more commands come in.
             tokio::select! {
+                biased;
+                written = self.writer.write(&self.out), if !self.out.is_empty() => {
+                    let n = written?;
+                    if n == 0 {
+                        return Err(io::ErrorKind::WriteZero.into());
+                    }
+                    self.out.advance(n);
+                    stalled_since = None;
+                }
                 read = self.reader.read(&mut self.raw), if want_input => {
                     let n = read?;
                     if n == 0 {
@@ -157,15 +174,7 @@ impl Connection {
                         self.filter.push(&self.raw[..n], &mut self.lines);
                     }
                 }
-                written = self.writer.write(&self.out), if !self.out.is_empty() => {
-                    let n = written?;
-                    if n == 0 {
-                        return Err(io::ErrorKind::WriteZero.into());
-                    }
-                    self.out.advance(n);
-                    last_progress = Instant::now();
-                }
-                () = tokio::time::sleep_until(last_progress + self.write_timeout), if !self.out.is_empty() => {
+                () = tokio::time::sleep_until(stall_deadline), if !self.out.is_empty() => {
                     tracing::info!(pending = self.out.len(), "peer stopped reading; closing");
                     return Ok(End::StoppedReading);
                 }

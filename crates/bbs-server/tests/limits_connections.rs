@@ -195,3 +195,18 @@ fn a_peer_that_stops_reading_is_disconnected_without_slowing_others() {
         }
     }
 }
+
+#[test]
+fn slow_commands_in_a_pipeline_do_not_count_as_a_peer_that_stopped_reading() {
+    // Each registration hashes a password (tens of milliseconds); thirty of
+    // them in one write take far longer than the write timeout, yet the
+    // peer reads everything: it must get every answer.
+    let server = TestServer::start_with(Config { write_timeout: Duration::from_millis(100), ..Config::default() });
+    let mut p = server.plain();
+    let batch: String = (0..30).map(|i| format!("register user{i} u@x pw\r\n")).collect();
+    p.write_raw(batch.as_bytes());
+    for i in 0..30 {
+        assert_eq!(p.answer(), "Register successfully.", "answer {i}");
+    }
+    assert_eq!(p.send("whoami"), "Please login first.");
+}
