@@ -8,7 +8,8 @@
 //!
 //! A person with `nc -u` may send a bare command line instead; it is answered
 //! with the bare text. Bare datagrams carry no token, so `whoami` and
-//! `list-chatroom` answer `Please login first.`.
+//! `list-chatroom` answer `Please login first.`, provided the datagram is at
+//! least as long as that answer (trailing spaces count; see below).
 //!
 //! # Amplification
 //!
