@@ -63,6 +63,9 @@ struct Args {
     /// UDP datagrams per IP address, as BURST/SECONDS; the rest are dropped.
     #[arg(long, default_value_t = Config::default().udp_rate_per_ip)]
     udp_rate_ip: Rate,
+    /// Seconds a UDP answer is remembered so a retried request gets it again.
+    #[arg(long, default_value_t = Config::default().udp_reply_memory.as_secs_f64())]
+    udp_reply_memory: f64,
     /// Largest UDP reply datagram in bytes; longer answers go in parts.
     #[arg(long, default_value_t = Config::default().max_udp_reply)]
     max_udp_reply: usize,
@@ -94,7 +97,7 @@ impl Args {
             login_rate_per_account: self.login_rate_account,
             udp_rate_per_ip: self.udp_rate_ip,
             max_udp_reply: self.max_udp_reply,
-            ..Config::default()
+            udp_reply_memory: seconds("udp-reply-memory", self.udp_reply_memory)?,
         })
     }
 }
