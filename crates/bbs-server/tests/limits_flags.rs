@@ -13,7 +13,9 @@ fn bbsd(args: &[&str]) -> Command {
     command
 }
 
-struct Running(Child, SocketAddr, tempfile::TempDir);
+/// The server process, its address, and its database directory (kept alive
+/// until the server is gone).
+struct Running(Child, SocketAddr, #[allow(dead_code)] tempfile::TempDir);
 
 impl Drop for Running {
     fn drop(&mut self) {
