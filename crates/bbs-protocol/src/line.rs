@@ -38,33 +38,30 @@ impl LineDecoder {
 
     /// Takes the next complete line out of `buf` (without `\n` or `\r\n`).
     /// `None` means more bytes are needed.
+    ///
+    /// A line may hold `max` bytes before its `\r\n` (or `\n`); so the
+    /// decoder looks at most `max + 2` bytes ahead for the line break, and
+    /// reports a longer line as soon as that many bytes hold none.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Option<Result<String, LineError>> {
+        let window = self.max.saturating_add(2);
         loop {
-            if self.discarding {
-                // Skip the rest of an over-long line, however long it is.
-                match buf[self.scanned..].iter().position(|b| *b == b'\n') {
-                    Some(pos) => {
-                        buf.advance(self.scanned + pos + 1);
-                        self.scanned = 0;
-                        self.discarding = false;
+            // While skipping the rest of an over-long line, any distance
+            // to its end is fine; otherwise a line break must come in time.
+            let limit = if self.discarding { buf.len() } else { buf.len().min(window) };
+            let from = self.scanned.min(limit);
+            let found = buf[from..limit].iter().position(|b| *b == b'\n');
+            match found {
+                Some(pos) => {
+                    let end = from + pos;
+                    self.scanned = 0;
+                    let line = buf.split_to(end + 1);
+                    if std::mem::take(&mut self.discarding) {
                         continue;
                     }
-                    None => {
-                        buf.clear();
-                        self.scanned = 0;
-                        return None;
+                    let mut line = &line[..end];
+                    if let Some(stripped) = line.strip_suffix(b"\r") {
+                        line = stripped;
                     }
-                }
-            }
-            // A line of `max` bytes may still be followed by `\r\n`.
-            let window = buf.len().min(self.max + 2);
-            let from = self.scanned.min(window);
-            match buf[from..window].iter().position(|b| *b == b'\n') {
-                Some(pos) => {
-                    self.scanned = 0;
-                    let line = buf.split_to(from + pos + 1);
-                    let line = &line[..line.len() - 1];
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
                     if line.len() > self.max {
                         return Some(Err(LineError::TooLong(self.max)));
                     }
@@ -72,8 +69,12 @@ impl LineDecoder {
                         std::str::from_utf8(line).map(str::to_owned).map_err(|_| LineError::InvalidUtf8),
                     );
                 }
-                None if buf.len() > self.max + 1 => {
-                    // Too long already: report it now, not when it ends.
+                None if self.discarding => {
+                    buf.advance(buf.len());
+                    self.scanned = 0;
+                    return None;
+                }
+                None if buf.len() >= window => {
                     buf.advance(window);
                     self.scanned = 0;
                     self.discarding = true;
@@ -99,7 +100,9 @@ mod tests {
     #[test]
     fn too_long_is_reported_once_and_following_lines_still_decode() {
         let mut d = LineDecoder::new(8);
-        let mut buf = BytesMut::from(&b"123456789abc"[..]);
+        let mut buf = BytesMut::from(&b"123456789"[..]);
+        assert_eq!(decode_all(&mut d, &mut buf), vec![], "9 bytes may still be 8 and a CR");
+        buf.extend_from_slice(b"abc");
         assert_eq!(decode_all(&mut d, &mut buf), vec![Err(LineError::TooLong(8))]);
         buf.extend_from_slice(b"def\nwhoami\r\nabc");
         assert_eq!(decode_all(&mut d, &mut buf), vec![Ok("whoami".into())]);
@@ -110,17 +113,29 @@ mod tests {
     #[test]
     fn a_line_of_exactly_the_limit_is_accepted() {
         let mut d = LineDecoder::new(4);
-        let mut buf = BytesMut::from(&b"abcd\nabcd\r\nabcde\nabcde\r\nx\n"[..]);
+        let mut buf = BytesMut::from(&b"abcd\nabcde\nx\nabcd\r\nabcde\r\nabcdef\r\ny\n"[..]);
         assert_eq!(
             decode_all(&mut d, &mut buf),
             vec![
                 Ok("abcd".into()),
+                Err(LineError::TooLong(4)),
+                Ok("x".into()),
                 Ok("abcd".into()),
                 Err(LineError::TooLong(4)),
                 Err(LineError::TooLong(4)),
-                Ok("x".into())
+                Ok("y".into())
             ]
         );
+    }
+
+    #[test]
+    fn the_line_after_an_over_long_one_survives_when_both_arrive_together() {
+        // Found by the split-invariance property test: skipping the rest of
+        // an over-long line used to look only `max + 2` bytes ahead, and
+        // threw the next line away with it.
+        let mut d = LineDecoder::new(2);
+        let mut buf = BytesMut::from("é日 and much more\r\nok\n".as_bytes());
+        assert_eq!(decode_all(&mut d, &mut buf), vec![Err(LineError::TooLong(2)), Ok("ok".into())]);
     }
 
     #[test]

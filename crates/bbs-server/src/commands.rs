@@ -15,6 +15,7 @@ use bbs_storage::{NewPost, NewUser, PostChange, PostEdit, Store, StoreError};
 use chrono::TimeZone;
 
 use crate::auth::{new_token, HashError};
+use crate::rate::seconds;
 use crate::session::{Session, User};
 use crate::Shared;
 
@@ -126,8 +127,17 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// The answer to a password longer than the limit: hashing it would cost
+/// time for nothing, and nobody types one.
+fn password_too_long(max: usize) -> Reply {
+    Reply::text(format!("Password too long: at most {max} bytes."))
+}
+
 impl Apply for Register {
     async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
+        if self.password.len() > shared.config.max_password {
+            return Ok(password_too_long(shared.config.max_password));
+        }
         // Cheap check first, so a taken name costs no hashing.
         if shared.store.password_hash(&self.username).await?.is_some() {
             return Ok(Reply::text("Username is already used."));
@@ -143,10 +153,30 @@ impl Apply for Login {
         if caller.session.user().is_some() {
             return Ok(Reply::text("Please logout first."));
         }
+        if self.password.len() > shared.config.max_password {
+            return Ok(password_too_long(shared.config.max_password));
+        }
+        // Rate limits before any hashing: guessing passwords is slow, and a
+        // flood from one address cannot monopolise the hashers. The account
+        // limit applies to unknown names too, so it reveals nothing.
+        if let Err(wait) = shared.login_per_ip.check(&caller.peer.ip()) {
+            return Ok(Reply::text(format!(
+                "Too many login attempts from your address. Please try again in {} seconds.",
+                seconds(wait)
+            )));
+        }
+        if let Err(wait) = shared.login_per_account.check(&self.username) {
+            return Ok(Reply::text(format!(
+                "Too many login attempts for {}. Please try again in {} seconds.",
+                self.username,
+                seconds(wait)
+            )));
+        }
         let stored = shared.store.password_hash(&self.username).await?;
         if !shared.hasher.verify(self.password, stored).await? {
             return Ok(Reply::text("Login failed."));
         }
+        shared.login_per_account.reset(&self.username);
         let token = new_token();
         shared.tokens.insert(&token, &self.username, caller.peer.ip());
         let text = format!("Welcome, {}.", self.username);

@@ -1,6 +1,9 @@
 //! Server settings. Every limit has a safe default here; `bbsd`'s flags
-//! may change them.
+//! may change them (benchmarks raise them, tests lower them to run fast).
+//! docs/RELIABILITY.md lists each one and what a client sees when it hits it.
 
+use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -15,6 +18,33 @@ pub struct Config {
     pub hash_queue: usize,
     /// How long a UDP reply is remembered for a retried request.
     pub udp_reply_memory: Duration,
+    /// Open TCP connections in total; one more is told the server is full.
+    pub max_connections: usize,
+    /// Open TCP connections from one IP address.
+    pub max_connections_per_ip: usize,
+    /// A connection that has not logged in is closed after this long
+    /// without a complete command line (bytes trickling in do not count,
+    /// so a slow-loris peer cannot hold a slot).
+    pub idle_timeout_anonymous: Duration,
+    /// The same for a logged-in connection: people read long posts.
+    pub idle_timeout_logged_in: Duration,
+    /// Answers waiting to be sent to one connection, in bytes. Past this the
+    /// server reads no more commands from it until the peer catches up.
+    pub max_pending_output: usize,
+    /// A connection whose pending answers make no progress for this long
+    /// (the peer stopped reading) is closed.
+    pub write_timeout: Duration,
+    /// Longest accepted password, in bytes.
+    pub max_password: usize,
+    /// Login attempts from one IP address.
+    pub login_rate_per_ip: Rate,
+    /// Login attempts for one user name (a successful login starts afresh).
+    pub login_rate_per_account: Rate,
+    /// UDP datagrams from one IP address; the rest are dropped unanswered.
+    pub udp_rate_per_ip: Rate,
+    /// Largest reply datagram to a logged-in sender; longer answers go out
+    /// in numbered parts (see the protocol crate's `udp` module).
+    pub max_udp_reply: usize,
 }
 
 impl Default for Config {
@@ -24,6 +54,70 @@ impl Default for Config {
             hash_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             hash_queue: 256,
             udp_reply_memory: Duration::from_secs(30),
+            max_connections: 10_000,
+            max_connections_per_ip: 64,
+            idle_timeout_anonymous: Duration::from_secs(5 * 60),
+            idle_timeout_logged_in: Duration::from_secs(60 * 60),
+            max_pending_output: 1024 * 1024,
+            write_timeout: Duration::from_secs(30),
+            max_password: 512,
+            login_rate_per_ip: Rate::new(60, Duration::from_secs(60)),
+            login_rate_per_account: Rate::new(10, Duration::from_secs(60)),
+            udp_rate_per_ip: Rate::new(100, Duration::from_secs(1)),
+            max_udp_reply: bbs_protocol::udp::MAX_REPLY,
+        }
+    }
+}
+
+/// A token-bucket rate: at most `burst` events at once, refilled at `burst`
+/// per `period`. Written `BURST/SECONDS` on the command line (`60/60`:
+/// sixty per minute; `100/1`; `5/0.5`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub burst: u32,
+    pub period: Duration,
+}
+
+impl Rate {
+    pub const fn new(burst: u32, period: Duration) -> Rate {
+        Rate { burst, period }
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.burst, self.period.as_secs_f64())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("a rate is BURST/SECONDS, such as 60/60 or 100/1 (burst at least 1, seconds above 0)")]
+pub struct RateSyntax;
+
+impl FromStr for Rate {
+    type Err = RateSyntax;
+
+    fn from_str(s: &str) -> Result<Rate, RateSyntax> {
+        let (burst, seconds) = s.split_once('/').ok_or(RateSyntax)?;
+        let burst: u32 = burst.trim().parse().map_err(|_| RateSyntax)?;
+        let seconds: f64 = seconds.trim().parse().map_err(|_| RateSyntax)?;
+        if burst == 0 || !seconds.is_finite() || seconds <= 0.0 || seconds > 1e9 {
+            return Err(RateSyntax);
+        }
+        Ok(Rate { burst, period: Duration::from_secs_f64(seconds) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_as_burst_per_seconds() {
+        assert_eq!("60/60".parse::<Rate>().unwrap(), Rate::new(60, Duration::from_secs(60)));
+        assert_eq!("5/0.5".parse::<Rate>().unwrap(), Rate::new(5, Duration::from_millis(500)));
+        for bad in ["60", "0/1", "1/0", "x/1", "1/-1", "1/inf"] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad}");
         }
     }
 }

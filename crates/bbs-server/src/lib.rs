@@ -5,28 +5,30 @@
 //! Layout: [`connection`] reads lines and writes answers on one TCP
 //! connection; [`udp`] does the same for datagrams; `commands` holds what
 //! every command does; [`session`] the per-connection state and the token
-//! registry; [`auth`] password hashing and tokens; [`config`] the limits.
+//! registry; [`auth`] password hashing and tokens; [`config`] the limits;
+//! `rate` the rate limiters and connection counts that enforce them.
 
 pub mod auth;
 mod commands;
 pub mod config;
 mod connection;
+mod rate;
 pub mod session;
 mod udp;
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bbs_storage::{Store, StoreError};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-pub use config::Config;
+pub use config::{Config, Rate};
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,9 @@ pub(crate) struct Shared<S> {
     pub(crate) tokens: session::Tokens,
     pub(crate) hasher: auth::Hasher,
     pub(crate) udp_replies: udp::RecentReplies,
+    pub(crate) login_per_ip: rate::RateLimiter<IpAddr>,
+    pub(crate) login_per_account: rate::RateLimiter<String>,
+    pub(crate) udp_per_ip: rate::RateLimiter<IpAddr>,
 }
 
 /// How long connections get to finish their current command at shutdown.
@@ -64,8 +69,12 @@ pub async fn run<S: Store>(
         hasher: auth::Hasher::new(config.hash_workers, config.hash_queue),
         udp_replies: udp::RecentReplies::new(config.udp_reply_memory),
         tokens: session::Tokens::default(),
+        login_per_ip: rate::RateLimiter::new(config.login_rate_per_ip),
+        login_per_account: rate::RateLimiter::new(config.login_rate_per_account),
+        udp_per_ip: rate::RateLimiter::new(config.udp_rate_per_ip),
         config,
     });
+    let connections = rate::ConnectionCount::new(shared.config.max_connections, shared.config.max_connections_per_ip);
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
     tasks.spawn(udp::serve(Arc::clone(&shared), Arc::new(udp), stopped.clone()));
@@ -74,11 +83,18 @@ pub async fn run<S: Store>(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    tracing::info!(%peer, "New connection from {peer}");
-                    let span = tracing::info_span!("conn", %peer);
-                    tasks.spawn(connection::serve(Arc::clone(&shared), stream, peer, stopped.clone()).instrument(span));
-                }
+                Ok((stream, peer)) => match connections.admit(peer.ip()) {
+                    Ok(slot) => {
+                        tracing::info!(%peer, "New connection from {peer}");
+                        let span = tracing::info_span!("conn", %peer);
+                        let serve = connection::serve(Arc::clone(&shared), stream, peer, slot, stopped.clone());
+                        tasks.spawn(serve.instrument(span));
+                    }
+                    Err(refused) => {
+                        tracing::warn!(%peer, ?refused, "connection refused");
+                        refuse(stream, &refused.message());
+                    }
+                },
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead
                     // of spinning, then try again.
@@ -96,6 +112,14 @@ pub async fn run<S: Store>(
         tasks.abort_all();
     }
     Ok(())
+}
+
+/// Tells a refused peer why, then closes. The message is one short line
+/// that fits in a fresh socket's send buffer, so it is written without
+/// waiting: a flood of refused connections costs no task and no timer.
+fn refuse(stream: TcpStream, message: &str) {
+    let _ = stream.try_write(format!("{message}\r\n").as_bytes());
+    drop(stream);
 }
 
 /// Binds TCP and UDP on the same port of `addr`. With port 0, picks a port

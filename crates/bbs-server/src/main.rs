@@ -6,7 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use bbs_server::Config;
+use std::time::Duration;
+
+use bbs_server::{Config, Rate};
 use bbs_storage::{SqliteOptions, SqliteStore};
 use clap::Parser;
 
@@ -25,11 +27,85 @@ struct Args {
     /// Longest accepted command line, in bytes.
     #[arg(long, default_value_t = bbs_protocol::DEFAULT_MAX_LINE)]
     max_line: usize,
+    /// Open TCP connections in total.
+    #[arg(long, default_value_t = Config::default().max_connections)]
+    max_connections: usize,
+    /// Open TCP connections from one IP address.
+    #[arg(long, default_value_t = Config::default().max_connections_per_ip)]
+    max_connections_per_ip: usize,
+    /// Seconds a connection that has not logged in may stay without sending a command.
+    #[arg(long, default_value_t = Config::default().idle_timeout_anonymous.as_secs_f64())]
+    idle_timeout_anonymous: f64,
+    /// Seconds a logged-in connection may stay without sending a command.
+    #[arg(long, default_value_t = Config::default().idle_timeout_logged_in.as_secs_f64())]
+    idle_timeout_logged_in: f64,
+    /// Bytes of answers waiting for one connection before its commands wait.
+    #[arg(long, default_value_t = Config::default().max_pending_output)]
+    max_pending_output: usize,
+    /// Seconds a connection with pending answers may take none of them.
+    #[arg(long, default_value_t = Config::default().write_timeout.as_secs_f64())]
+    write_timeout: f64,
+    /// Longest accepted password, in bytes.
+    #[arg(long, default_value_t = Config::default().max_password)]
+    max_password: usize,
+    /// Password hashes computed at once.
+    #[arg(long, default_value_t = Config::default().hash_workers)]
+    hash_workers: usize,
+    /// Logins and registrations that may wait for a hasher before "Server busy".
+    #[arg(long, default_value_t = Config::default().hash_queue)]
+    hash_queue: usize,
+    /// Login attempts per IP address, as BURST/SECONDS.
+    #[arg(long, default_value_t = Config::default().login_rate_per_ip)]
+    login_rate_ip: Rate,
+    /// Login attempts per user name, as BURST/SECONDS (a success starts afresh).
+    #[arg(long, default_value_t = Config::default().login_rate_per_account)]
+    login_rate_account: Rate,
+    /// UDP datagrams per IP address, as BURST/SECONDS; the rest are dropped.
+    #[arg(long, default_value_t = Config::default().udp_rate_per_ip)]
+    udp_rate_ip: Rate,
+    /// Seconds a UDP answer is remembered so a retried request gets it again.
+    #[arg(long, default_value_t = Config::default().udp_reply_memory.as_secs_f64())]
+    udp_reply_memory: f64,
+    /// Largest UDP reply datagram in bytes; longer answers go in parts.
+    #[arg(long, default_value_t = Config::default().max_udp_reply)]
+    max_udp_reply: usize,
+}
+
+impl Args {
+    fn config(&self) -> anyhow::Result<Config> {
+        let seconds = |name: &str, s: f64| {
+            Duration::try_from_secs_f64(s)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .with_context(|| format!("--{name} must be a number of seconds above 0"))
+        };
+        if !(256..=65_507).contains(&self.max_udp_reply) {
+            anyhow::bail!("--max-udp-reply must be between 256 and 65507 bytes");
+        }
+        Ok(Config {
+            max_line: self.max_line,
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            idle_timeout_anonymous: seconds("idle-timeout-anonymous", self.idle_timeout_anonymous)?,
+            idle_timeout_logged_in: seconds("idle-timeout-logged-in", self.idle_timeout_logged_in)?,
+            max_pending_output: self.max_pending_output,
+            write_timeout: seconds("write-timeout", self.write_timeout)?,
+            max_password: self.max_password,
+            hash_workers: self.hash_workers,
+            hash_queue: self.hash_queue,
+            login_rate_per_ip: self.login_rate_ip,
+            login_rate_per_account: self.login_rate_account,
+            udp_rate_per_ip: self.udp_rate_ip,
+            max_udp_reply: self.max_udp_reply,
+            udp_reply_memory: seconds("udp-reply-memory", self.udp_reply_memory)?,
+        })
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let config = args.config()?;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -46,7 +122,6 @@ async fn main() -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(db = %args.db.display(), "Listening on {addr} (TCP and UDP)");
 
-    let config = Config { max_line: args.max_line, ..Config::default() };
     bbs_server::run(listener, udp, store, config, shutdown_signal()).await?;
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! may block (waiting for a child process, say) without starving it.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -99,7 +99,16 @@ pub struct PlainClient {
 impl PlainClient {
     /// Connects and checks the banner and first prompt.
     pub fn connect(addr: SocketAddr) -> PlainClient {
-        let stream = TcpStream::connect(addr).expect("connect");
+        PlainClient::greeted(TcpStream::connect(addr).expect("connect"))
+    }
+
+    /// Connects from a chosen local address (any 127.x.y.z works on Linux
+    /// loopback), to test per-address limits.
+    pub fn connect_from(local: IpAddr, addr: SocketAddr) -> PlainClient {
+        PlainClient::greeted(tcp_connect_from(local, addr).expect("connect"))
+    }
+
+    fn greeted(stream: TcpStream) -> PlainClient {
         stream.set_read_timeout(Some(ANSWER_TIMEOUT)).expect("timeout");
         let mut client = PlainClient { stream };
         let mut greeting = vec![0; PLAIN_GREETING.len()];
@@ -193,10 +202,30 @@ impl DialectClient {
     }
 }
 
+/// A TCP connection from a chosen local address, nothing read yet.
+pub fn tcp_connect_from(local: IpAddr, addr: SocketAddr) -> io::Result<TcpStream> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let socket = match local {
+            IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.bind(SocketAddr::new(local, 0))?;
+        let stream = socket.connect(addr).await?.into_std()?;
+        stream.set_nonblocking(false)?;
+        Ok(stream)
+    })
+}
+
 /// Sends one datagram to `addr` and returns the reply, or `None` if none
 /// comes within `wait`.
 pub fn udp_exchange(addr: SocketAddr, datagram: &[u8], wait: Duration) -> Option<Vec<u8>> {
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("udp bind");
+    udp_exchange_from("127.0.0.1".parse().expect("address"), addr, datagram, wait)
+}
+
+/// [`udp_exchange`] from a chosen local address.
+pub fn udp_exchange_from(local: IpAddr, addr: SocketAddr, datagram: &[u8], wait: Duration) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind(SocketAddr::new(local, 0)).expect("udp bind");
     socket.set_read_timeout(Some(wait)).expect("timeout");
     socket.send_to(datagram, addr).expect("udp send");
     let mut buf = vec![0u8; 65_536];
@@ -206,9 +235,10 @@ pub fn udp_exchange(addr: SocketAddr, datagram: &[u8], wait: Duration) -> Option
     }
 }
 
-/// A tagged UDP request as the client sends it; returns the answer text.
+/// A tagged UDP request as the client sends it (padded, see the protocol
+/// crate's `udp` module); returns the answer text.
 pub fn udp_request(addr: SocketAddr, token: Option<&str>, line: &str) -> String {
-    let datagram = bbs_protocol::udp::UdpRequest::encode("t1", token, line);
+    let datagram = bbs_protocol::udp::pad_request(bbs_protocol::udp::UdpRequest::encode("t1", token, line));
     let reply = udp_exchange(addr, datagram.as_bytes(), ANSWER_TIMEOUT).expect("udp reply");
     let text = String::from_utf8(reply).expect("utf-8 reply");
     let (id, answer) = bbs_protocol::udp::parse_reply(&text).expect("tagged reply");
