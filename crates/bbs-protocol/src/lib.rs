@@ -29,6 +29,7 @@
 //! Commands themselves are parsed by [`command::Command::parse`], driven by
 //! one table, [`command::COMMANDS`], that also gives usage strings and help.
 
+pub mod chat;
 pub mod command;
 pub mod line;
 pub mod reply;

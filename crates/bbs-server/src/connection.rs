@@ -36,9 +36,11 @@ pub(crate) async fn serve<S: Store>(
     if let Err(e) = result {
         tracing::debug!(error = %e, "connection ended with an error");
     }
-    // Whatever way the connection ended, its token dies with it.
+    // Whatever way the connection ended, its token dies with it, and so
+    // does the chatroom its client was hosting.
     if let Some(user) = session.user() {
         shared.tokens.revoke(&user.token);
+        crate::chatrooms::owner_disconnected(&shared, user).await;
     }
     tracing::info!("connection closed");
 }
@@ -79,6 +81,10 @@ impl Connection {
                 Ok(line) if first && line == CLIENT_HELLO => {
                     self.dialect = Via::Client;
                     Reply::with_event("", Event::Hello { version: 1 })
+                }
+                Ok(line) if self.dialect == Via::Client && line.starts_with('%') => {
+                    let mut caller = Caller { session: &mut *session, peer, via: self.dialect };
+                    crate::commands::client_request(shared, &mut caller, &line).await
                 }
                 Ok(line) => match Command::parse(&line) {
                     Ok(command) => {

@@ -8,6 +8,7 @@
 //! registry; [`auth`] password hashing and tokens; [`config`] the limits.
 
 pub mod auth;
+mod chatrooms;
 mod commands;
 pub mod config;
 mod connection;
@@ -44,6 +45,8 @@ pub(crate) struct Shared<S> {
     pub(crate) tokens: session::Tokens,
     pub(crate) hasher: auth::Hasher,
     pub(crate) udp_replies: udp::RecentReplies,
+    /// Running chatrooms' keys and owners (the registry itself is stored).
+    pub(crate) chat: chatrooms::LiveRooms,
 }
 
 /// How long connections get to finish their current command at shutdown.
@@ -64,6 +67,7 @@ pub async fn run<S: Store>(
         hasher: auth::Hasher::new(config.hash_workers, config.hash_queue),
         udp_replies: udp::RecentReplies::new(config.udp_reply_memory),
         tokens: session::Tokens::default(),
+        chat: chatrooms::LiveRooms::default(),
         config,
     });
     let (stop, stopped) = watch::channel(false);
