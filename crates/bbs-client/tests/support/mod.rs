@@ -126,6 +126,14 @@ impl Bbs {
         self.expect(answer);
     }
 
+    /// Like [`Bbs::expect`], and nothing else came before `text`.
+    pub fn expect_next(&mut self, text: &str) {
+        let start = self.cursor;
+        self.expect(text);
+        let screen = self.screen();
+        assert_eq!(&screen[start..self.cursor], text, "{}: something came before {text:?}", self.name);
+    }
+
     /// Waits for a diagnostic line (stderr, BBS_LOG) containing `text`.
     pub fn expect_log(&mut self, text: &str) {
         self.log_cursor = self.stderr.wait_for(self.log_cursor, text, self.name);
