@@ -134,6 +134,21 @@ impl Bbs {
         assert_eq!(&screen[start..self.cursor], text, "{}: something came before {text:?}", self.name);
     }
 
+    /// Waits until the whole screen (times normalised) satisfies `done`.
+    pub fn wait_screen(&self, what: &str, done: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + ANSWER_TIMEOUT;
+        let mut bytes = self.stdout.bytes.lock().unwrap();
+        loop {
+            let screen = normalise(&String::from_utf8_lossy(&bytes));
+            if done(&screen) {
+                return;
+            }
+            let now = Instant::now();
+            assert!(now < deadline, "{}: gave up waiting for {what}", self.name);
+            bytes = self.stdout.grew.wait_timeout(bytes, deadline - now).unwrap().0;
+        }
+    }
+
     /// Waits for a diagnostic line (stderr, BBS_LOG) containing `text`.
     pub fn expect_log(&mut self, text: &str) {
         self.log_cursor = self.stderr.wait_for(self.log_cursor, text, self.name);
