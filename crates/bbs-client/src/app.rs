@@ -251,7 +251,7 @@ impl App {
             self.print_answer(&reply.text);
             return Ok(Stay::Back);
         };
-        let (mut membership, records) = match Membership::join(&address, port, ticket).await {
+        let (mut membership, records) = match Membership::join(&address, port, *ticket).await {
             Ok(joined) => joined,
             Err(e) => {
                 println!("{e}");

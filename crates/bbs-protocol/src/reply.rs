@@ -39,7 +39,7 @@ pub enum Event {
     ChatroomOpened { port: u16, key: String },
     /// `join-chatroom` succeeded: connect to `address:port` and present
     /// `ticket`.
-    ChatroomTicket { address: String, port: u16, ticket: crate::chat::Ticket },
+    ChatroomTicket { address: String, port: u16, ticket: Box<crate::chat::Ticket> },
 }
 
 impl Reply {

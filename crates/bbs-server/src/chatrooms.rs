@@ -94,7 +94,7 @@ pub(crate) async fn join<S: Store>(shared: &Shared<S>, user: &User, command: Joi
         Some(live) => Ticket::issue(&live.key, &user.name, &room.owner, now()),
         None => return Ok(Reply::text(NO_SUCH_ROOM)),
     };
-    Ok(Reply::with_event("", Event::ChatroomTicket { address: room.address, port: room.port, ticket }))
+    Ok(Reply::with_event("", Event::ChatroomTicket { address: room.address, port: room.port, ticket: Box::new(ticket) }))
 }
 
 /// Client-dialect requests that are not commands (lines starting with `%`).

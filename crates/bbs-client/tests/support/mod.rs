@@ -224,7 +224,7 @@ pub fn ticket_for(server: &TestServer, name: &str, room: &str) -> (DialectClient
 pub fn ticket_of(client: &mut DialectClient, room: &str) -> (Ticket, SocketAddr) {
     let reply = client.call(&format!("join-chatroom {room}"));
     match reply.event {
-        Some(Event::ChatroomTicket { address, port, ticket }) => (ticket, format!("{address}:{port}").parse().unwrap()),
+        Some(Event::ChatroomTicket { address, port, ticket }) => (*ticket, format!("{address}:{port}").parse().unwrap()),
         other => panic!("no ticket: {:?} {other:?}", reply.text),
     }
 }
