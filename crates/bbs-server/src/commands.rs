@@ -177,6 +177,8 @@ async fn logout<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcom
         return Ok(Reply::text("Please do \"attach\" and \"leave-chatroom\" first."));
     }
     shared.tokens.revoke(&user.token);
+    // A create/restart that never got its port bound dies with the login.
+    chatrooms::owner_disconnected(shared, user).await;
     let text = format!("Bye, {}.", user.name);
     *caller.session = Session::Anonymous;
     Ok(Reply::with_event(text, Event::LoggedOut))
