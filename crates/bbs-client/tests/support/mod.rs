@@ -309,3 +309,29 @@ fn socket2_free_connect(local: std::net::IpAddr, at: SocketAddr) -> TcpStream {
     })
 }
 
+
+/// What a terminal shows: everything read from a pseudo-terminal's master
+/// side, raw (escape sequences included), times normalised.
+pub struct Screen {
+    output: Arc<Output>,
+    cursor: usize,
+}
+
+impl Screen {
+    pub fn new(master: impl Read + Send + 'static) -> Screen {
+        Screen { output: collect(master), cursor: 0 }
+    }
+
+    pub fn expect(&mut self, text: &str) {
+        self.cursor = self.output.wait_for(self.cursor, text, "terminal");
+    }
+
+    pub fn position(&self) -> usize {
+        self.cursor
+    }
+
+    /// Everything from byte `from` on, times normalised.
+    pub fn since(&self, from: usize) -> String {
+        normalise(&String::from_utf8_lossy(&self.output.bytes.lock().unwrap()[from..]))
+    }
+}
