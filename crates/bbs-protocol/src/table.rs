@@ -24,7 +24,7 @@ pub fn format_table<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> String 
         for (i, cell) in cells.iter().enumerate().take(columns) {
             line.push_str(cell);
             if i + 1 < columns {
-                line.extend(std::iter::repeat(' ').take(widths[i] - cell.width() + 2));
+                line.extend(std::iter::repeat_n(' ', widths[i] - cell.width() + 2));
             }
         }
         out.push_str(line.trim_end());
