@@ -19,7 +19,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// How many records a room keeps in its owner's memory. Only the latest
 /// three are ever shown (spec §7); a few more cost nothing.
@@ -112,6 +112,8 @@ pub struct Host {
     accept: tokio::task::JoinHandle<()>,
     /// Closed when every member task has finished (see [`Host::close`]).
     alive: mpsc::Receiver<()>,
+    /// Tells connections still presenting their ticket that the room is gone.
+    closing: watch::Sender<bool>,
     pub port: u16,
 }
 
@@ -138,6 +140,7 @@ impl Host {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         let (events, inbox) = mpsc::unbounded_channel();
         let (alive_token, alive) = mpsc::channel::<()>(1);
+        let (closing, closed) = watch::channel(false);
         let room = tokio::spawn(run_room(inbox, owner.clone(), history, limits.clone()));
         let context = Arc::new(MemberContext {
             key,
@@ -145,9 +148,10 @@ impl Host {
             replay: Mutex::new(ReplayGuard::default()),
             limits,
             events: events.clone(),
+            closed,
         });
         let accept = tokio::spawn(accept_loop(listener, context, alive_token));
-        Host { events, room, accept, alive, port }
+        Host { events, room, accept, alive, closing, port }
     }
 
     /// The owner enters the room: returns the latest records and the stream
@@ -175,6 +179,7 @@ impl Host {
     pub async fn close(mut self) -> History {
         self.accept.abort();
         let _ = (&mut self.accept).await;
+        let _ = self.closing.send(true);
         let _ = self.events.send(Event::Close);
         let history = (&mut self.room).await.unwrap_or_default();
         let _ = tokio::time::timeout(Duration::from_secs(3), self.alive.recv()).await;
@@ -189,6 +194,7 @@ struct MemberContext {
     replay: Mutex<ReplayGuard>,
     limits: HostLimits,
     events: mpsc::UnboundedSender<Event>,
+    closed: watch::Receiver<bool>,
 }
 
 async fn accept_loop(listener: TcpListener, context: Arc<MemberContext>, alive: mpsc::Sender<()>) {
@@ -240,7 +246,13 @@ async fn serve_member(stream: TcpStream, peer: SocketAddr, id: u64, context: Arc
     let _ = stream.set_nodelay(true);
     let (reader, mut writer) = stream.into_split();
     let mut frames = FrameReader::new(reader, context.limits.max_frame);
-    let hello = tokio::time::timeout(context.limits.hello_timeout, frames.next()).await;
+    let mut closed = context.closed.clone();
+    let hello = tokio::select! {
+        hello = tokio::time::timeout(context.limits.hello_timeout, frames.next()) => hello,
+        _ = async { closed.wait_for(|closed| *closed).await.map(|_| ()) } => {
+            return refuse(&mut writer, "The chatroom is close.").await;
+        }
+    };
     let ticket = match hello {
         Ok(Some(Ok(line))) => match chat::decode::<MemberFrame>(line.as_bytes()) {
             Ok(MemberFrame::Hello { ticket }) => ticket,

@@ -101,3 +101,19 @@ async fn a_member_that_cannot_keep_up_is_dropped_not_waited_for() {
     drop(slow);
     host.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_does_not_wait_for_connections_that_never_presented_a_ticket() {
+    let (host, _key, at) = start(HostLimits { hello_timeout: Duration::from_secs(600), ..HostLimits::default() }).await;
+    let (connected_tx, connected_rx) = tokio::sync::oneshot::channel();
+    let silent = tokio::task::spawn_blocking(move || {
+        let mut silent = RawMember::connect(at);
+        let _ = connected_tx.send(());
+        silent.next()
+    });
+    connected_rx.await.unwrap();
+    let started = std::time::Instant::now();
+    host.close().await;
+    assert!(started.elapsed() < Duration::from_secs(2), "close waited {:?}", started.elapsed());
+    assert_eq!(silent.await.unwrap(), Some(HostFrame::Refused { reason: "The chatroom is close.".into() }));
+}
