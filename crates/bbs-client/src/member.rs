@@ -12,6 +12,10 @@ use crate::host::FrameReader;
 /// fit easily); protects the member from a broken or hostile host.
 const MAX_HOST_FRAME: usize = 1024 * 1024;
 
+/// How long joining may take (connect and welcome): an owner behind a
+/// firewall must not leave the user hanging for the OS's connect timeout.
+const JOIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, thiserror::Error)]
 pub enum JoinError {
     #[error("Cannot reach the chatroom at {0}: {1}")]
@@ -20,6 +24,8 @@ pub enum JoinError {
     Refused(String),
     #[error("The chatroom closed the connection.")]
     Closed,
+    #[error("The chatroom at {0} did not answer in time.")]
+    TimedOut(String),
 }
 
 /// A connection to a chatroom host.
@@ -32,6 +38,13 @@ impl Membership {
     /// Connects and presents `ticket`; on success returns the latest records.
     pub async fn join(address: &str, port: u16, ticket: Ticket) -> Result<(Membership, Vec<Record>), JoinError> {
         let target = if address.contains(':') { format!("[{address}]:{port}") } else { format!("{address}:{port}") };
+        tokio::time::timeout(JOIN_TIMEOUT, Membership::enter(&target, ticket))
+            .await
+            .unwrap_or_else(|_| Err(JoinError::TimedOut(target.clone())))
+    }
+
+    async fn enter(target: &str, ticket: Ticket) -> Result<(Membership, Vec<Record>), JoinError> {
+        let target = target.to_owned();
         let stream = TcpStream::connect(&target).await.map_err(|e| JoinError::Unreachable(target.clone(), e))?;
         let _ = stream.set_nodelay(true);
         let (reader, writer) = stream.into_split();
