@@ -18,6 +18,13 @@ pub const CHAT_BANNER: &str = "*****************************\n\
                                *****************************";
 
 const WELCOME_BACK: &str = "Welcome back to BBS.";
+
+/// How often the client proves it is alive to the server while nothing
+/// else goes over its connection: in a chatroom, or at the prompt with its
+/// own room running. The server closes connections idle for its idle
+/// timeout, and an owner's closed connection closes the room in the
+/// registry; an empty line resets that timer and costs nothing.
+const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(120);
 const LOGIN_FIRST: &str = "Please login first.";
 
 /// Everything one running client holds.
@@ -32,6 +39,7 @@ pub struct App {
     /// The chatroom this client hosts (or hosted, keeping its history).
     room: OwnRoom,
     limits: HostLimits,
+    keepalive: tokio::time::Interval,
 }
 
 /// This client's own chatroom.
@@ -71,6 +79,7 @@ impl App {
             username: None,
             room: OwnRoom::None,
             limits: HostLimits::default(),
+            keepalive: keepalive_timer(),
         })
     }
 
@@ -78,7 +87,19 @@ impl App {
     pub async fn run(mut self) -> Result<(), AppError> {
         println!("{BANNER}");
         loop {
-            let line = match self.lines.next(PROMPT).await {
+            let input = if matches!(self.room, OwnRoom::Running { .. }) {
+                tokio::select! {
+                    input = self.lines.next(PROMPT) => input,
+                    _ = self.keepalive.tick() => {
+                        self.link.call("").await?;
+                        continue;
+                    }
+                }
+            } else {
+                self.lines.next(PROMPT).await
+            };
+            self.keepalive.reset();
+            let line = match input {
                 Input::Line(line) => line,
                 Input::End => "exit".to_owned(),
             };
@@ -230,6 +251,9 @@ impl App {
                     },
                 },
                 Some(shown) = screen.recv() => self.lines.print(&chat::neutralise(&shown)),
+                _ = self.keepalive.tick() => {
+                    let _ = self.link.call("").await;
+                }
             }
         }
     }
@@ -282,6 +306,9 @@ impl App {
                         _ => membership.send(&chat::MemberFrame::Say { text: line }).await,
                     },
                 },
+                _ = self.keepalive.tick() => {
+                    let _ = self.link.call("").await;
+                }
                 frame = membership.next() => {
                     use chat::HostFrame;
                     match frame {
@@ -320,4 +347,10 @@ impl App {
             println!("{text}");
         }
     }
+}
+
+fn keepalive_timer() -> tokio::time::Interval {
+    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    timer
 }

@@ -33,9 +33,9 @@ pub struct Lines {
     lines: mpsc::Receiver<Input>,
     /// A terminal (rustyline) rather than a pipe.
     pub interactive: bool,
-    /// A line has been asked for and not yet received (a `next` was
-    /// cancelled by something arriving from the chatroom first).
-    pending: bool,
+    /// The prompt of a line asked for and not yet received (a `next` was
+    /// cancelled by something arriving first: a chat line, a keepalive).
+    pending: Option<String>,
     printer: Option<Mutex<Printer>>,
 }
 
@@ -58,26 +58,42 @@ impl Lines {
             })
             .expect("starting the input thread");
         let printer = printer_rx.recv().ok().flatten().map(Mutex::new);
-        Lines { requests, lines, interactive, pending: false, printer }
+        Lines { requests, lines, interactive, pending: None, printer }
     }
 
     /// Shows `prompt` and waits for the next line. Cancel-safe: if dropped
     /// before a line came, the next call gets that line.
     pub async fn next(&mut self, prompt: &str) -> Input {
+        match &self.pending {
+            Some(shown) if shown == prompt => {}
+            Some(_) => {
+                // Asked with another prompt (a chat line was awaited, and now
+                // the BBS prompt): a pipe reader shows the new one; a
+                // terminal read in progress cannot change its prompt.
+                self.show_prompt(prompt);
+                self.pending = Some(prompt.to_owned());
+            }
+            None => {
+                self.show_prompt(prompt);
+                if self.requests.send(prompt.to_owned()).is_err() {
+                    return Input::End;
+                }
+                self.pending = Some(prompt.to_owned());
+            }
+        }
+        let input = self.lines.recv().await.unwrap_or(Input::End);
+        self.pending = None;
+        input
+    }
+
+    /// With piped input the prompt is printed here (a terminal's reader
+    /// thread shows it through rustyline).
+    fn show_prompt(&self, prompt: &str) {
         if !self.interactive && !prompt.is_empty() {
             let mut out = std::io::stdout();
             let _ = out.write_all(prompt.as_bytes());
             let _ = out.flush();
         }
-        if !self.pending {
-            if self.requests.send(prompt.to_owned()).is_err() {
-                return Input::End;
-            }
-            self.pending = true;
-        }
-        let input = self.lines.recv().await.unwrap_or(Input::End);
-        self.pending = false;
-        input
     }
 
     /// Prints one line (or several joined by `\n`) without disturbing a
