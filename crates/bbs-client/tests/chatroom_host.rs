@@ -104,7 +104,7 @@ async fn a_member_that_cannot_keep_up_is_dropped_not_waited_for() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_does_not_wait_for_connections_that_never_presented_a_ticket() {
-    let (host, _key, at) = start(HostLimits { hello_timeout: Duration::from_secs(600), ..HostLimits::default() }).await;
+    let (host, key, at) = start(HostLimits { hello_timeout: Duration::from_secs(600), ..HostLimits::default() }).await;
     let (connected_tx, connected_rx) = tokio::sync::oneshot::channel();
     let silent = tokio::task::spawn_blocking(move || {
         let mut silent = RawMember::connect(at);
@@ -112,8 +112,18 @@ async fn closing_does_not_wait_for_connections_that_never_presented_a_ticket() {
         silent.next()
     });
     connected_rx.await.unwrap();
+    // Connections are accepted in order: once a later one is welcomed, the
+    // silent one is in the host, waiting for its ticket.
+    let ticket = Ticket::issue(&key, "Later", "Brad", now());
+    let later = blocking(move || {
+        let mut later = RawMember::connect(at);
+        assert!(matches!(later.hello(ticket), HostFrame::Welcome { .. }));
+        later
+    })
+    .await;
     let started = std::time::Instant::now();
     host.close().await;
     assert!(started.elapsed() < Duration::from_secs(2), "close waited {:?}", started.elapsed());
     assert_eq!(silent.await.unwrap(), Some(HostFrame::Refused { reason: "The chatroom is close.".into() }));
+    drop(later);
 }
