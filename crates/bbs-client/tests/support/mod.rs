@@ -295,6 +295,36 @@ impl RawMember {
     }
 }
 
+/// Logs `name` (password `pw`) in from the local address `local` and gets
+/// a ticket for `room`, then hangs up (the ticket outlives the login
+/// connection). Spreading many logins over several 127.x addresses keeps a
+/// test under the server's per-address connection and login limits.
+pub fn ticket_from(local: std::net::IpAddr, server: SocketAddr, name: &str, room: &str) -> (Ticket, SocketAddr) {
+    let stream = socket2_free_connect(local, server);
+    stream.set_read_timeout(Some(ANSWER_TIMEOUT)).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    writer.write_all(format!("{}\n", bbs_protocol::CLIENT_HELLO).as_bytes()).unwrap();
+    let mut greeting = vec![0; bbs_protocol::PLAIN_GREETING.len()];
+    reader.read_exact(&mut greeting).unwrap();
+    let mut call = |line: &str| {
+        if !line.is_empty() {
+            writer.write_all(format!("{line}\n").as_bytes()).unwrap();
+        }
+        let mut reply = Vec::new();
+        reader.read_until(b'\n', &mut reply).unwrap();
+        bbs_protocol::Reply::from_line(&reply[..reply.len() - 1]).expect("a reply")
+    };
+    assert!(matches!(call("").event, Some(Event::Hello { .. })));
+    let login = call(&format!("login {name} pw"));
+    assert!(matches!(login.event, Some(Event::LoggedIn { .. })), "{login:?}");
+    let reply = call(&format!("join-chatroom {room}"));
+    match reply.event {
+        Some(Event::ChatroomTicket { address, port, ticket }) => (*ticket, format!("{address}:{port}").parse().unwrap()),
+        other => panic!("no ticket: {:?} {other:?}", reply.text),
+    }
+}
+
 /// `TcpStream::connect` from a given local IP: std has no bind-before-
 /// connect, so go through a tokio socket on a small runtime.
 fn socket2_free_connect(local: std::net::IpAddr, at: SocketAddr) -> TcpStream {
