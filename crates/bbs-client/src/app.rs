@@ -152,7 +152,13 @@ impl App {
                             self.token = None;
                             self.username = None;
                         }
-                        Some(Event::Goodbye) => return Ok(()),
+                        // `exit`, or the server closing the connection (it
+                        // says why, e.g. after a long idle time).
+                        Some(Event::Goodbye) => {
+                            self.print_answer(&reply.text);
+                            self.close_own_room().await;
+                            return Ok(());
+                        }
                         _ => {}
                     }
                     reply.text
