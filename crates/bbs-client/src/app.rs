@@ -1,11 +1,31 @@
 //! The client's main loop at the BBS prompt: read a line, send it the way
-//! spec §2 says (TCP, UDP or handled here), print exactly the answer.
+//! spec §2 says (TCP, UDP or handled here), print exactly the answer; and
+//! the chat mode of spec §7, where every typed line is a message.
 
+use bbs_protocol::chat::{self, RoomKey, CLOSED_REQUEST, OPENED_REQUEST};
 use bbs_protocol::{Command, Event, ParseError, Transport, BANNER, PROMPT};
+use tokio::net::TcpListener;
 
+use crate::host::{clock, too_long_message, History, Host, HostLimits};
 use crate::input::{Input, Lines};
 use crate::link::{Link, LinkError};
+use crate::member::Membership;
 use crate::udp::UdpLink;
+
+/// The chatroom banner (spec §7).
+pub const CHAT_BANNER: &str = "*****************************\n\
+                               ** Welcome to the chatroom **\n\
+                               *****************************";
+
+const WELCOME_BACK: &str = "Welcome back to BBS.";
+
+/// How often the client proves it is alive to the server while nothing
+/// else goes over its connection: in a chatroom, or at the prompt with its
+/// own room running. The server closes connections idle for its idle
+/// timeout, and an owner's closed connection closes the room in the
+/// registry; an empty line resets that timer and costs nothing.
+const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(120);
+const LOGIN_FIRST: &str = "Please login first.";
 
 /// Everything one running client holds.
 pub struct App {
@@ -14,6 +34,28 @@ pub struct App {
     lines: Lines,
     /// The login token for UDP commands; never shown.
     token: Option<String>,
+    /// Who is logged in on this client.
+    username: Option<String>,
+    /// The chatroom this client hosts (or hosted, keeping its history).
+    room: OwnRoom,
+    limits: HostLimits,
+    keepalive: tokio::time::Interval,
+}
+
+/// This client's own chatroom.
+enum OwnRoom {
+    None,
+    Running { owner: String, host: Host },
+    /// Closed by `leave-chatroom`; the history waits for `restart-chatroom`.
+    Closed { owner: String, history: History },
+}
+
+/// How a stay in a chatroom ended.
+enum Stay {
+    /// Back at the BBS prompt.
+    Back,
+    /// The input ended inside the room: the client ends.
+    InputEnded,
 }
 
 /// Why the client stopped other than by `exit` or the end of input.
@@ -29,14 +71,35 @@ impl App {
     pub async fn connect(host: &str, port: u16) -> Result<App, AppError> {
         let link = Link::connect(host, port).await?;
         let udp = UdpLink::new(link.local.ip(), link.server).await?;
-        Ok(App { link, udp, lines: Lines::stdin(), token: None })
+        Ok(App {
+            link,
+            udp,
+            lines: Lines::stdin(),
+            token: None,
+            username: None,
+            room: OwnRoom::None,
+            limits: HostLimits::default(),
+            keepalive: keepalive_timer(),
+        })
     }
 
     /// Runs until `exit`, the end of input, or a lost connection.
     pub async fn run(mut self) -> Result<(), AppError> {
         println!("{BANNER}");
         loop {
-            let line = match self.lines.next(PROMPT).await {
+            let input = if matches!(self.room, OwnRoom::Running { .. }) {
+                tokio::select! {
+                    input = self.lines.next(PROMPT) => input,
+                    _ = self.keepalive.tick() => {
+                        self.link.call("").await?;
+                        continue;
+                    }
+                }
+            } else {
+                self.lines.next(PROMPT).await
+            };
+            self.keepalive.reset();
+            let line = match input {
                 Input::Line(line) => line,
                 Input::End => "exit".to_owned(),
             };
@@ -48,6 +111,30 @@ impl App {
                     continue;
                 }
             };
+            let stay = match command {
+                Command::Exit => {
+                    // Spec §4: the user's open chatroom is closed first.
+                    self.close_own_room().await;
+                    None
+                }
+                Command::CreateChatroom(_) | Command::RestartChatroom => Some(self.open_own_room(line.trim()).await?),
+                Command::Attach => Some(self.attach().await?),
+                Command::JoinChatroom(ref join) if self.username.as_deref() == Some(join.owner.as_str()) => {
+                    // Spec §7: joining one's own chatroom behaves as attach.
+                    Some(self.attach().await?)
+                }
+                Command::JoinChatroom(_) => Some(self.join(line.trim()).await?),
+                _ => None,
+            };
+            match stay {
+                Some(Stay::Back) => continue,
+                Some(Stay::InputEnded) => {
+                    self.close_own_room().await;
+                    let _ = self.link.call("exit").await;
+                    return Ok(());
+                }
+                None => {}
+            }
             let answer = match command.spec().transport {
                 Transport::Udp => match self.udp.request(self.token.as_deref(), line.trim()).await {
                     Ok(answer) => answer,
@@ -57,10 +144,22 @@ impl App {
                 Transport::Tcp | Transport::Client => {
                     let reply = self.link.call(line.trim()).await?;
                     match reply.event {
-                        Some(Event::LoggedIn { token, .. }) => self.token = Some(token),
-                        Some(Event::LoggedOut) => self.token = None,
-                        Some(Event::Goodbye) => return Ok(()),
-                        Some(Event::Hello { .. }) | None => {}
+                        Some(Event::LoggedIn { token, username }) => {
+                            self.token = Some(token);
+                            self.username = Some(username);
+                        }
+                        Some(Event::LoggedOut) => {
+                            self.token = None;
+                            self.username = None;
+                        }
+                        // `exit`, or the server closing the connection (it
+                        // says why, e.g. after a long idle time).
+                        Some(Event::Goodbye) => {
+                            self.print_answer(&reply.text);
+                            self.close_own_room().await;
+                            return Ok(());
+                        }
+                        _ => {}
                     }
                     reply.text
                 }
@@ -70,4 +169,194 @@ impl App {
             }
         }
     }
+
+    /// `create-chatroom` / `restart-chatroom`: the server checks, the
+    /// client binds the port, and only then is the room registered open.
+    async fn open_own_room(&mut self, line: &str) -> Result<Stay, AppError> {
+        let reply = self.link.call(line).await?;
+        let Some(Event::ChatroomBind { port }) = reply.event else {
+            self.print_answer(&reply.text);
+            return Ok(Stay::Back);
+        };
+        let any = if self.link.local.is_ipv6() { "::" } else { "0.0.0.0" };
+        let listener = match TcpListener::bind((any, port)).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                println!("Cannot open the chatroom on port {port}: {e}. Nothing was created.");
+                return Ok(Stay::Back);
+            }
+        };
+        let reply = self.link.call(OPENED_REQUEST).await?;
+        let key = match &reply.event {
+            Some(Event::ChatroomOpened { key, .. }) => RoomKey::from_hex(key),
+            _ => None,
+        };
+        let (Some(key), Some(owner)) = (key, self.username.clone()) else {
+            self.print_answer(&reply.text);
+            return Ok(Stay::Back);
+        };
+        self.print_answer(&reply.text);
+        // The history survives leave-chatroom + restart-chatroom (spec §7).
+        let history = match std::mem::replace(&mut self.room, OwnRoom::None) {
+            OwnRoom::Closed { owner: previous, history } if previous == owner => history,
+            _ => History::default(),
+        };
+        let host = Host::start(listener, key, owner.clone(), history, self.limits.clone());
+        self.room = OwnRoom::Running { owner, host };
+        self.stay_in_own_room().await
+    }
+
+    /// `attach` (client only, spec §7).
+    async fn attach(&mut self) -> Result<Stay, AppError> {
+        let Some(user) = self.username.as_deref() else {
+            println!("{LOGIN_FIRST}");
+            return Ok(Stay::Back);
+        };
+        match &self.room {
+            OwnRoom::Running { owner, .. } if owner == user => self.stay_in_own_room().await,
+            OwnRoom::Closed { owner, .. } if owner == user => {
+                println!("Please restart-chatroom first.");
+                Ok(Stay::Back)
+            }
+            _ => {
+                println!("Please create-chatroom first.");
+                Ok(Stay::Back)
+            }
+        }
+    }
+
+    /// The owner inside its own room until `detach`, `leave-chatroom` or
+    /// the end of input.
+    async fn stay_in_own_room(&mut self) -> Result<Stay, AppError> {
+        let OwnRoom::Running { host, .. } = &self.room else { return Ok(Stay::Back) };
+        let (records, mut screen) = host.attach().await;
+        println!("{CHAT_BANNER}");
+        for record in records {
+            println!("{}", chat::neutralise(&record.display()));
+        }
+        loop {
+            let OwnRoom::Running { host, .. } = &self.room else { return Ok(Stay::Back) };
+            tokio::select! {
+                input = self.lines.next("") => match input {
+                    Input::End => return Ok(Stay::InputEnded),
+                    Input::Line(line) => match line.trim() {
+                        "leave-chatroom" => {
+                            self.close_own_room().await;
+                            self.lines.print(WELCOME_BACK);
+                            return Ok(Stay::Back);
+                        }
+                        "detach" => {
+                            host.detach();
+                            self.lines.print(WELCOME_BACK);
+                            return Ok(Stay::Back);
+                        }
+                        _ if line.len() > self.limits.max_text => {
+                            self.lines.print(&chat::system_line(&clock(), &too_long_message(self.limits.max_text)));
+                        }
+                        _ => host.say(line),
+                    },
+                },
+                Some(shown) = screen.recv() => self.lines.print(&chat::neutralise(&shown)),
+                _ = self.keepalive.tick() => {
+                    let _ = self.link.call("").await;
+                }
+            }
+        }
+    }
+
+    /// Closes this client's running room, if any: the registry first (so
+    /// nobody sees it open after being told it closed), then the members.
+    async fn close_own_room(&mut self) {
+        if let OwnRoom::Running { owner, host } = std::mem::replace(&mut self.room, OwnRoom::None) {
+            let _ = self.link.call(CLOSED_REQUEST).await;
+            let history = host.close().await;
+            self.room = OwnRoom::Closed { owner, history };
+        }
+    }
+
+    /// `join-chatroom <name>` for someone else's room.
+    async fn join(&mut self, line: &str) -> Result<Stay, AppError> {
+        let reply = self.link.call(line).await?;
+        let Some(Event::ChatroomTicket { address, port, ticket }) = reply.event else {
+            self.print_answer(&reply.text);
+            return Ok(Stay::Back);
+        };
+        let (mut membership, records) = match Membership::join(&address, port, *ticket).await {
+            Ok(joined) => joined,
+            Err(e) => {
+                println!("{e}");
+                return Ok(Stay::Back);
+            }
+        };
+        println!("{CHAT_BANNER}");
+        for record in records {
+            println!("{}", chat::neutralise(&record.display()));
+        }
+        loop {
+            tokio::select! {
+                input = self.lines.next("") => match input {
+                    Input::End => {
+                        membership.leave().await;
+                        return Ok(Stay::InputEnded);
+                    }
+                    Input::Line(line) => match line.trim() {
+                        "leave-chatroom" => {
+                            membership.leave().await;
+                            self.lines.print(WELCOME_BACK);
+                            return Ok(Stay::Back);
+                        }
+                        _ if line.len() > self.limits.max_text => {
+                            self.lines.print(&chat::system_line(&clock(), &too_long_message(self.limits.max_text)));
+                        }
+                        _ if line.trim().is_empty() => {}
+                        _ => membership.send(&chat::MemberFrame::Say { text: line }).await,
+                    },
+                },
+                _ = self.keepalive.tick() => {
+                    let _ = self.link.call("").await;
+                }
+                frame = membership.next() => {
+                    use chat::HostFrame;
+                    match frame {
+                        Some(HostFrame::Message { record }) => self.lines.print(&chat::neutralise(&record.display())),
+                        Some(HostFrame::System { time, text }) => {
+                            self.lines.print(&chat::neutralise(&chat::system_line(&time, &text)));
+                        }
+                        Some(HostFrame::Closed { time }) => {
+                            self.room_closed(&time);
+                            return Ok(Stay::Back);
+                        }
+                        Some(HostFrame::Welcome { .. }) => {}
+                        Some(HostFrame::Refused { reason }) => {
+                            self.lines.print(&chat::neutralise(&reason));
+                            self.lines.print(WELCOME_BACK);
+                            return Ok(Stay::Back);
+                        }
+                        // The owner's client died: spec §7, as on leave-chatroom.
+                        None => {
+                            self.room_closed(&clock());
+                            return Ok(Stay::Back);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn room_closed(&self, time: &str) {
+        self.lines.print(&chat::neutralise(&chat::system_line(time, "the chatroom is close.")));
+        self.lines.print(WELCOME_BACK);
+    }
+
+    fn print_answer(&self, text: &str) {
+        if !text.is_empty() {
+            println!("{text}");
+        }
+    }
+}
+
+fn keepalive_timer() -> tokio::time::Interval {
+    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    timer
 }

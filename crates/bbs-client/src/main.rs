@@ -1,11 +1,6 @@
 //! `bbs <server-host> <server-port>`: the terminal client of the BBS.
 
-mod app;
-#[allow(dead_code)] // `interactive` is read by the chatroom screen.
-mod input;
-mod link;
-mod udp;
-
+use bbs_client::app;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -23,6 +18,11 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    // Diagnostics go to stderr, off unless BBS_LOG asks (e.g.
+    // BBS_LOG=bbs_client=debug): the screen belongs to the user.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("BBS_LOG") {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
+    }
     let result = match app::App::connect(&args.host, args.port).await {
         Ok(app) => app.run().await,
         Err(e) => Err(e),

@@ -26,9 +26,16 @@
 //! late reply; the server remembers recent replies per id, so a retried
 //! `register` is not answered "Username is already used.".
 //!
+//! **Chatrooms** (spec §7) run inside the owner's client; [`chat`] holds
+//! the join tickets the server issues and the host ↔ member wire format.
+//! In the client dialect, lines starting with `%` after the hello are
+//! client requests rather than commands ([`chat::OPENED_REQUEST`],
+//! [`chat::CLOSED_REQUEST`]).
+//!
 //! Commands themselves are parsed by [`command::Command::parse`], driven by
 //! one table, [`command::COMMANDS`], that also gives usage strings and help.
 
+pub mod chat;
 pub mod command;
 pub mod line;
 pub mod reply;

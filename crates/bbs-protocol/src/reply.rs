@@ -29,6 +29,17 @@ pub enum Event {
     LoggedOut,
     /// The server is closing this connection after the reply.
     Goodbye,
+    /// `create-chatroom` / `restart-chatroom` passed the server's checks:
+    /// the client must now bind `port` and confirm with
+    /// [`crate::chat::OPENED_REQUEST`] (nothing is registered before that,
+    /// so a port that cannot be bound leaves nothing open).
+    ChatroomBind { port: u16 },
+    /// The chatroom is registered open; `key` (hex, see
+    /// [`crate::chat::RoomKey`]) verifies the join tickets the server issues.
+    ChatroomOpened { port: u16, key: String },
+    /// `join-chatroom` succeeded: connect to `address:port` and present
+    /// `ticket`.
+    ChatroomTicket { address: String, port: u16, ticket: Box<crate::chat::Ticket> },
 }
 
 impl Reply {

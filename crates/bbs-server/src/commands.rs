@@ -16,6 +16,7 @@ use chrono::TimeZone;
 
 use crate::auth::{new_token, HashError};
 use crate::rate::seconds;
+use crate::chatrooms;
 use crate::session::{Session, User};
 use crate::Shared;
 
@@ -75,11 +76,36 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         Command::UpdatePost(c) => c.apply(shared, caller).await,
         Command::Comment(c) => c.apply(shared, caller).await,
         Command::ListChatroom => list_chatrooms(shared, caller).await,
-        Command::CreateChatroom(_) | Command::JoinChatroom(_) | Command::RestartChatroom | Command::Attach => {
-            Ok(Reply::text(needs_client(&command, caller.via)))
+        Command::CreateChatroom(_) | Command::JoinChatroom(_) | Command::RestartChatroom | Command::Attach
+            if caller.via != Via::Client =>
+        {
+            Ok(Reply::text(chatrooms::needs_client(command.spec().name, caller.via)))
         }
+        Command::Attach => Ok(Reply::text(chatrooms::needs_client("attach", caller.via))),
+        Command::CreateChatroom(c) => match logged_in(caller) {
+            Ok(user) => chatrooms::create(shared, &user.clone(), c).await.map_err(Failure::from),
+            Err(reply) => Ok(reply),
+        },
+        Command::RestartChatroom => match logged_in(caller) {
+            Ok(user) => chatrooms::restart(shared, &user.clone()).await.map_err(Failure::from),
+            Err(reply) => Ok(reply),
+        },
+        Command::JoinChatroom(c) => match logged_in(caller) {
+            Ok(user) => chatrooms::join(shared, &user.clone(), c).await.map_err(Failure::from),
+            Err(reply) => Ok(reply),
+        },
         Command::Help => Ok(Reply::text(bbs_protocol::command::help_text())),
     };
+    answer_failure(outcome)
+}
+
+/// A client-dialect request line (starting with `%`, see
+/// [`bbs_protocol::chat`]).
+pub(crate) async fn client_request<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_>, line: &str) -> Reply {
+    answer_failure(chatrooms::client_request(shared, caller, line).await.map_err(Failure::from))
+}
+
+fn answer_failure(outcome: Outcome) -> Reply {
     outcome.unwrap_or_else(|failure| match failure {
         Failure::Hash(HashError::Busy) => Reply::text(SERVER_BUSY),
         failure => {
@@ -87,17 +113,6 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
             Reply::text(SERVER_ERROR)
         }
     })
-}
-
-fn needs_client(command: &Command, via: Via) -> String {
-    let name = command.spec().name;
-    match via {
-        Via::Client => format!("{name} is not available on this server yet."),
-        Via::Plain | Via::Udp => format!(
-            "{name} needs the bbs client: chatrooms run inside the client on your own machine. \
-             Connect with: bbs <host> <port>"
-        ),
-    }
 }
 
 /// The logged-in user, or the "login first" answer.
@@ -192,6 +207,8 @@ async fn logout<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcom
         return Ok(Reply::text("Please do \"attach\" and \"leave-chatroom\" first."));
     }
     shared.tokens.revoke(&user.token);
+    // A create/restart that never got its port bound dies with the login.
+    chatrooms::owner_disconnected(shared, user).await;
     let text = format!("Bye, {}.", user.name);
     *caller.session = Session::Anonymous;
     Ok(Reply::with_event(text, Event::LoggedOut))

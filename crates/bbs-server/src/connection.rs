@@ -59,8 +59,10 @@ pub(crate) async fn serve<S: Store>(
         Err(e) => tracing::debug!(error = %e, "connection ended with an error"),
     }
     // Whatever way the connection ended, its token dies with it.
+    // So does the chatroom its client was hosting.
     if let Some(user) = session.user() {
         shared.tokens.revoke(&user.token);
+        crate::chatrooms::owner_disconnected(&shared, user).await;
     }
     // The slot is free before the socket closes: a peer that sees the close
     // may connect again at once.
@@ -202,6 +204,11 @@ impl Connection {
                 self.dialect = Via::Client;
                 // The greeting was for a person; the client reads it as is.
                 Reply::with_event("", Event::Hello { version: 1 })
+            }
+            // The client's own requests (chatroom bookkeeping), never typed.
+            Ok(line) if self.dialect == Via::Client && line.starts_with('%') => {
+                let mut caller = Caller { session: &mut *session, peer, via: self.dialect };
+                crate::commands::client_request(shared, &mut caller, &line).await
             }
             Ok(line) => match Command::parse(&line) {
                 Ok(command) => {

@@ -9,6 +9,7 @@
 //! `rate` the rate limiters and connection counts that enforce them.
 
 pub mod auth;
+mod chatrooms;
 mod commands;
 pub mod config;
 mod connection;
@@ -49,6 +50,8 @@ pub(crate) struct Shared<S> {
     pub(crate) login_per_ip: rate::RateLimiter<IpAddr>,
     pub(crate) login_per_account: rate::RateLimiter<String>,
     pub(crate) udp_per_ip: rate::RateLimiter<IpAddr>,
+    /// Running chatrooms' keys and owners (the registry itself is stored).
+    pub(crate) chat: chatrooms::LiveRooms,
 }
 
 /// How long connections get to finish their current command at shutdown.
@@ -72,6 +75,7 @@ pub async fn run<S: Store>(
         login_per_ip: rate::RateLimiter::new(config.login_rate_per_ip),
         login_per_account: rate::RateLimiter::new(config.login_rate_per_account),
         udp_per_ip: rate::RateLimiter::new(config.udp_rate_per_ip),
+        chat: chatrooms::LiveRooms::default(),
         config,
     });
     let connections = rate::ConnectionCount::new(shared.config.max_connections, shared.config.max_connections_per_ip);
