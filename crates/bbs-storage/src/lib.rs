@@ -10,6 +10,7 @@
 //! Every write method returns only after its change is committed durably:
 //! the server answers "successfully" only after that.
 
+pub mod bulk;
 mod schema;
 mod sqlite;
 
