@@ -11,6 +11,7 @@
 //! the server answers "successfully" only after that.
 
 pub mod bulk;
+mod cache;
 mod schema;
 mod sqlite;
 
