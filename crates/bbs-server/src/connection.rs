@@ -10,7 +10,7 @@ use bbs_protocol::telnet::TelnetFilter;
 use bbs_protocol::{Command, Event, ParseError, Reply, CLIENT_HELLO, PLAIN_GREETING, PROMPT};
 use bbs_storage::Store;
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -43,10 +43,19 @@ pub(crate) async fn serve<S: Store>(
     tracing::info!("connection closed");
 }
 
+/// Bytes read from the socket at a time. The buffer lives on the stack
+/// only while a read is in progress, so an idle connection holds none.
+const READ_CHUNK: usize = 4096;
+
+/// A connection's buffers are given back when they grew past this (after a
+/// long line or a big answer), so idle connections stay small.
+const KEEP_BUFFER: usize = 16 * 1024;
+
 struct Connection {
     reader: OwnedReadHalf,
-    writer: BufWriter<OwnedWriteHalf>,
-    raw: Vec<u8>,
+    writer: OwnedWriteHalf,
+    /// The encoded answer, written with one system call.
+    out: Vec<u8>,
     filter: TelnetFilter,
     lines: BytesMut,
     decoder: LineDecoder,
@@ -60,8 +69,8 @@ impl Connection {
         let (reader, writer) = stream.into_split();
         Connection {
             reader,
-            writer: BufWriter::new(writer),
-            raw: vec![0; 16 * 1024],
+            writer,
+            out: Vec::new(),
             filter: TelnetFilter::default(),
             lines: BytesMut::new(),
             decoder: LineDecoder::new(max_line),
@@ -72,7 +81,6 @@ impl Connection {
 
     async fn run<S: Store>(&mut self, shared: &Shared<S>, session: &mut Session, peer: SocketAddr) -> io::Result<()> {
         self.writer.write_all(PLAIN_GREETING.as_bytes()).await?;
-        self.writer.flush().await?;
         let mut first = true;
         while let Some(line) = self.next_line().await? {
             let reply = match line {
@@ -106,12 +114,21 @@ impl Connection {
     async fn next_line(&mut self) -> io::Result<Option<Result<String, LineError>>> {
         loop {
             if let Some(line) = self.decoder.decode(&mut self.lines) {
+                if self.lines.is_empty() && self.lines.capacity() > KEEP_BUFFER {
+                    self.lines = BytesMut::new();
+                }
                 return Ok(Some(line));
             }
             if self.at_eof {
                 return Ok(None);
             }
-            let n = self.reader.read(&mut self.raw).await?;
+            self.reader.readable().await?;
+            let mut raw = [0u8; READ_CHUNK];
+            let n = match self.reader.try_read(&mut raw) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            };
             if n == 0 {
                 // A last line without a line break (`printf whoami | nc`)
                 // still counts.
@@ -121,25 +138,30 @@ impl Connection {
                 }
                 continue;
             }
-            self.filter.push(&self.raw[..n], &mut self.lines);
+            self.filter.push(&raw[..n], &mut self.lines);
         }
     }
 
     async fn send(&mut self, reply: &Reply) -> io::Result<()> {
+        self.out.clear();
         match self.dialect {
-            Via::Client => self.writer.write_all(&reply.to_line()).await?,
+            Via::Client => reply.write_line(&mut self.out),
             Via::Plain | Via::Udp => {
                 if !reply.text.is_empty() {
                     for line in reply.text.split('\n') {
-                        self.writer.write_all(line.as_bytes()).await?;
-                        self.writer.write_all(b"\r\n").await?;
+                        self.out.extend_from_slice(line.as_bytes());
+                        self.out.extend_from_slice(b"\r\n");
                     }
                 }
                 if reply.event != Some(Event::Goodbye) {
-                    self.writer.write_all(PROMPT.as_bytes()).await?;
+                    self.out.extend_from_slice(PROMPT.as_bytes());
                 }
             }
         }
-        self.writer.flush().await
+        self.writer.write_all(&self.out).await?;
+        if self.out.capacity() > KEEP_BUFFER {
+            self.out = Vec::new();
+        }
+        Ok(())
     }
 }
