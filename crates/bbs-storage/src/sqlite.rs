@@ -24,7 +24,8 @@
 //! in-memory [`Cache`] that the writer thread updates after each successful
 //! COMMIT (see `cache.rs`); only the rare chatroom reads still run on
 //! tokio's blocking pool with a pool of read-only connections (WAL lets them
-//! proceed while the writer commits).
+//! proceed while the writer commits). The cache knows only this process's
+//! writes: one store (one server) per database file.
 
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
