@@ -44,11 +44,9 @@ impl Session {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        let len = self.buf.len();
-        self.buf.resize(len + 16 * 1024, 0);
-        let n = self.stream.read(&mut self.buf[len..]).await;
-        self.buf.truncate(len + n.as_ref().copied().unwrap_or(0));
-        match n? {
+        // Reads into spare capacity: no zeroing of a fresh buffer per reply.
+        self.buf.reserve(16 * 1024);
+        match self.stream.read_buf(&mut self.buf).await? {
             0 => bail!("the server closed the connection"),
             _ => Ok(()),
         }
