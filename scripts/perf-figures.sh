@@ -25,6 +25,11 @@ for run in $(seq 1 "$RUNS"); do
     $B mix --db "$DATA/run.db" --seeded --users 1000 --posts-per-board 100 \
       --mix read=50,list-post=50 --duration 10 --warmup 2 | tee "$OUT/growth-$size-$run.txt"
   done
+  for size in small big; do
+    fresh $size
+    $B mix --db "$DATA/run.db" --seeded --users 1000 --posts-per-board 100 \
+      --mix read=50,list-post=50 -c 10 --duration 5 --warmup 1 | tee "$OUT/growth-c10-$size-$run.txt"
+  done
   $B udp --canned -k 16 --duration 10 --warmup 2 | tee "$OUT/udp-$run.txt"
   fresh idle
   $B idle --db "$DATA/run.db" -n 19000 --duration 10 | tee "$OUT/idle-$run.txt"
