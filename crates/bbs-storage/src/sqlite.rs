@@ -617,7 +617,12 @@ mod tests {
         let tasks: Vec<_> = (0..200)
             .map(|_| {
                 let store = store.clone();
-                tokio::spawn(async move { store.create_post(new_post("b", "u")).await.unwrap().unwrap() })
+                tokio::spawn(async move {
+                    let id = store.create_post(new_post("b", "u")).await.unwrap().unwrap();
+                    // Acknowledged means visible: the cache was updated first.
+                    assert!(store.post(id).await.unwrap().is_some());
+                    id
+                })
             })
             .collect();
         let mut ids = Vec::new();
