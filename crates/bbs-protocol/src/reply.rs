@@ -53,9 +53,15 @@ impl Reply {
 
     /// Encodes the reply as one line of JSON ending in `\n`.
     pub fn to_line(&self) -> Vec<u8> {
-        let mut out = serde_json::to_vec(self).expect("a reply always serialises");
-        out.push(b'\n');
+        let mut out = Vec::new();
+        self.write_line(&mut out);
         out
+    }
+
+    /// Appends the encoded line to `out` (a buffer the caller reuses).
+    pub fn write_line(&self, out: &mut impl std::io::Write) {
+        serde_json::to_writer(&mut *out, self).expect("a reply always serialises");
+        out.write_all(b"\n").expect("writing to a memory buffer");
     }
 
     /// Decodes one line (without its `\n`).

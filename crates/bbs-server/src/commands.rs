@@ -131,11 +131,26 @@ macro_rules! require {
 }
 
 /// `MM/DD` in the server's local time.
+///
+/// Time zone offsets and their changes fall on quarter hours, so every
+/// second of one aligned 15-minute slot has the same local date: the last
+/// answer is kept per thread, and a `list-post` of posts written on the
+/// same day asks the time zone database once, not once per row.
 pub(crate) fn month_day(unix: i64) -> String {
-    match chrono::Local.timestamp_opt(unix, 0) {
-        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.format("%m/%d").to_string(),
-        chrono::LocalResult::None => "??/??".to_owned(),
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
     }
+    let slot = unix.div_euclid(15 * 60);
+    LAST.with_borrow_mut(|(last_slot, last)| {
+        if *last_slot != slot {
+            *last = match chrono::Local.timestamp_opt(unix, 0) {
+                chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.format("%m/%d").to_string(),
+                chrono::LocalResult::None => "??/??".to_owned(),
+            };
+            *last_slot = slot;
+        }
+        last.clone()
+    })
 }
 
 fn now() -> i64 {

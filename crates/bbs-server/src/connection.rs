@@ -21,8 +21,8 @@ use bbs_protocol::line::{LineDecoder, LineError};
 use bbs_protocol::telnet::TelnetFilter;
 use bbs_protocol::{Command, Event, ParseError, Reply, CLIENT_HELLO, PLAIN_GREETING, PROMPT};
 use bbs_storage::Store;
-use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use bytes::{Buf, BufMut, BytesMut};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -32,6 +32,13 @@ use crate::commands::{execute, Caller, Via};
 use crate::rate::ConnectionSlot;
 use crate::session::Session;
 use crate::Shared;
+
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 4096;
+
+/// A connection's buffers are given back when they grew past this (after a
+/// long line or a big answer), so idle connections stay small.
+const KEEP_BUFFER: usize = 16 * 1024;
 
 /// What an idle peer reads before the server closes its connection.
 pub(crate) const IDLE_CLOSE: &str = "Idle for too long: closing the connection.";
@@ -85,7 +92,6 @@ enum End {
 struct Connection {
     reader: OwnedReadHalf,
     writer: OwnedWriteHalf,
-    raw: Vec<u8>,
     filter: TelnetFilter,
     lines: BytesMut,
     decoder: LineDecoder,
@@ -104,7 +110,6 @@ impl Connection {
         Connection {
             reader,
             writer,
-            raw: vec![0; 16 * 1024],
             filter: TelnetFilter::default(),
             lines: BytesMut::new(),
             decoder: LineDecoder::new(shared.config.max_line),
@@ -132,6 +137,9 @@ impl Connection {
             // Answer the lines already here, as long as the peer keeps up.
             while self.out.len() < self.max_pending_output {
                 let Some(line) = self.decoder.decode(&mut self.lines) else { break };
+                if self.lines.is_empty() && self.lines.capacity() > KEEP_BUFFER {
+                    self.lines = BytesMut::new();
+                }
                 let reply = self.answer(shared, session, peer, line, first).await;
                 first = false;
                 self.push(&reply);
@@ -161,19 +169,28 @@ impl Connection {
                         return Err(io::ErrorKind::WriteZero.into());
                     }
                     self.out.advance(n);
+                    if self.out.is_empty() && self.out.capacity() > KEEP_BUFFER {
+                        self.out = BytesMut::new();
+                    }
                     stalled_since = None;
                 }
-                read = self.reader.read(&mut self.raw), if want_input => {
-                    let n = read?;
-                    if n == 0 {
-                        // A last line without a line break (`printf whoami | nc`)
-                        // still counts.
-                        self.at_eof = true;
-                        if !self.lines.is_empty() {
-                            self.lines.extend_from_slice(b"\n");
+                ready = self.reader.readable(), if want_input => {
+                    ready?;
+                    // On the stack only while reading: an idle connection
+                    // holds no read buffer.
+                    let mut raw = [0u8; READ_CHUNK];
+                    match self.reader.try_read(&mut raw) {
+                        Ok(0) => {
+                            // A last line without a line break
+                            // (`printf whoami | nc`) still counts.
+                            self.at_eof = true;
+                            if !self.lines.is_empty() {
+                                self.lines.extend_from_slice(b"\n");
+                            }
                         }
-                    } else {
-                        self.filter.push(&self.raw[..n], &mut self.lines);
+                        Ok(n) => self.filter.push(&raw[..n], &mut self.lines),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e),
                     }
                 }
                 () = tokio::time::sleep_until(stall_deadline), if !self.out.is_empty() => {
@@ -228,7 +245,7 @@ impl Connection {
     /// Appends one answer, in the connection's dialect, to the output.
     fn push(&mut self, reply: &Reply) {
         match self.dialect {
-            Via::Client => self.out.extend_from_slice(&reply.to_line()),
+            Via::Client => reply.write_line(&mut (&mut self.out).writer()),
             Via::Plain | Via::Udp => {
                 if !reply.text.is_empty() {
                     for line in reply.text.split('\n') {

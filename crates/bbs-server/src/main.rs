@@ -12,6 +12,12 @@ use bbs_server::{Config, Rate};
 use bbs_storage::{SqliteOptions, SqliteStore};
 use clap::Parser;
 
+/// Answers allocate many small strings (table cells, JSON); mimalloc's
+/// per-thread free lists make that markedly cheaper than glibc's malloc
+/// (see docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The BBS server: accounts, boards and posts over TCP and UDP on one port.
 #[derive(Debug, Parser)]
 #[command(name = "bbsd", version)]

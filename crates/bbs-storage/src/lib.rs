@@ -10,6 +10,8 @@
 //! Every write method returns only after its change is committed durably:
 //! the server answers "successfully" only after that.
 
+pub mod bulk;
+mod cache;
 mod schema;
 mod sqlite;
 

@@ -1,0 +1,436 @@
+//! `bbs-bench`: load generator for `bbsd`. See docs/PERFORMANCE.md for what
+//! each mode measures and the figures on this machine.
+//!
+//! Modes: `mix` (TCP command mix, closed loop, optional canned ceiling in
+//! the same run), `udp` (`whoami` datagrams), `idle` (memory per logged-in
+//! session, then latency of one active client), `logins` (a burst of logins
+//! while another session keeps working), `seed` (bulk data straight into a
+//! database file), `canned` (the do-nothing server for the ceiling).
+
+mod canned;
+mod client;
+mod load;
+mod process;
+mod seed;
+mod setup;
+mod stats;
+mod udp_load;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+
+use crate::load::{Mix, Window};
+use crate::process::{CpuMeter, Spawned};
+use crate::setup::Workload;
+use crate::stats::Stats;
+
+#[derive(Debug, Parser)]
+#[command(name = "bbs-bench", about = "Load generator for bbsd (loopback only; every run is bounded)")]
+struct Cli {
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// Closed-loop TCP command mix over C logged-in sessions (client dialect).
+    Mix(MixArgs),
+    /// UDP `whoami` with a valid token from K concurrent requesters.
+    Udp(UdpArgs),
+    /// Hold N logged-in sessions; report server memory per session and the
+    /// latency of one active client meanwhile.
+    Idle(IdleArgs),
+    /// Fire N logins at once while another session runs `list-board`.
+    Logins(LoginArgs),
+    /// Write users, boards and posts straight into a database file.
+    Seed(SeedArgs),
+    /// Run the canned server (fixed answer to everything) on 127.0.0.1.
+    Canned {
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+}
+
+/// Which server to load.
+#[derive(Debug, Args)]
+struct Target {
+    /// An already running server (otherwise the bench starts `bbsd` itself).
+    #[arg(long)]
+    addr: Option<SocketAddr>,
+    /// Pid of the server at --addr, for its CPU and memory figures.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// The `bbsd` binary to start (default: next to this program).
+    #[arg(long)]
+    bbsd: Option<PathBuf>,
+    /// Database for the started `bbsd` (default: a fresh temporary file).
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Extra arguments for the started `bbsd` (repeatable).
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+}
+
+/// A server being measured, and what keeps it alive.
+struct Server {
+    addr: SocketAddr,
+    pid: Option<u32>,
+    _spawned: Option<Spawned>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Target {
+    fn start(&self) -> anyhow::Result<Server> {
+        if let Some(addr) = self.addr {
+            return Ok(Server { addr, pid: self.server_pid, _spawned: None, _dir: None });
+        }
+        let (db, dir) = match &self.db {
+            Some(db) => (db.clone(), None),
+            None => {
+                let dir = tempfile::Builder::new().prefix("bbs-bench").tempdir_in(".")?;
+                (dir.path().join("bbs.db"), Some(dir))
+            }
+        };
+        let bbsd = self.bbsd.clone().unwrap_or_else(process::default_bbsd);
+        let spawned = process::spawn_bbsd(&bbsd, &db, &self.server_args)?;
+        println!("started {} (pid {}) on {} with database {}", bbsd.display(), spawned.pid(), spawned.addr, db.display());
+        Ok(Server { addr: spawned.addr, pid: Some(spawned.pid()), _spawned: Some(spawned), _dir: dir })
+    }
+}
+
+#[derive(Debug, Args)]
+struct MixArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Concurrent logged-in sessions.
+    #[arg(long, short = 'c', default_value_t = 100)]
+    connections: usize,
+    /// Users registered over UDP (sessions log in as them round-robin).
+    #[arg(long, default_value_t = 100)]
+    users: usize,
+    /// Measured seconds.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Seconds of load before measuring.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Command weights.
+    #[arg(long, default_value = "read=40,list-post=20,list-board=10,create-post=20,comment=10")]
+    mix: Mix,
+    /// Boards that `read` and `list-post` use.
+    #[arg(long, default_value_t = 10)]
+    read_boards: usize,
+    /// Posts on each of those boards.
+    #[arg(long, default_value_t = 10)]
+    posts_per_board: usize,
+    /// First measure the canned server with the same load (the ceiling).
+    #[arg(long)]
+    canned: bool,
+    /// Skip the UDP registration (users already seeded with `seed`).
+    #[arg(long)]
+    seeded: bool,
+}
+
+#[derive(Debug, Args)]
+struct UdpArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Concurrent requesters (each its own socket).
+    #[arg(long, short = 'k', default_value_t = 16)]
+    requesters: usize,
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// First measure the canned server with the same load.
+    #[arg(long)]
+    canned: bool,
+}
+
+#[derive(Debug, Args)]
+struct IdleArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Logged-in sessions to hold open.
+    #[arg(long, short = 'n', default_value_t = 19_000)]
+    sessions: usize,
+    /// Seeded users to log in as (run `seed --cheap-hashes` first).
+    #[arg(long, default_value_t = 1000)]
+    users: usize,
+    /// Seconds the active client runs while the sessions are held.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// What the active client does.
+    #[arg(long, default_value = "read=40,list-post=20,list-board=10")]
+    mix: Mix,
+}
+
+#[derive(Debug, Args)]
+struct LoginArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Logins fired at once.
+    #[arg(long, short = 'n', default_value_t = 200)]
+    logins: usize,
+    /// Skip the UDP registration (users already exist).
+    #[arg(long)]
+    seeded: bool,
+}
+
+#[derive(Debug, Args)]
+struct SeedArgs {
+    /// Database file to fill (created if missing; no server may be using it).
+    #[arg(long)]
+    db: PathBuf,
+    #[arg(long, default_value_t = 1000)]
+    users: usize,
+    /// Cheap password hashes, so that thousands of logins are quick.
+    #[arg(long)]
+    cheap_hashes: bool,
+    /// Boards holding the bulk of the posts.
+    #[arg(long, default_value_t = 1000)]
+    bulk_boards: usize,
+    #[arg(long, default_value_t = 1_000_000)]
+    bulk_posts: usize,
+    /// The small boards the mix reads (and the write board).
+    #[arg(long, default_value_t = 10)]
+    read_boards: usize,
+    #[arg(long, default_value_t = 100)]
+    posts_per_board: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // Thousands of sockets: take the whole hard limit of open files.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => {
+            if matches!(cli.mode, Mode::Idle(_)) {
+                println!("open-file limit: {n}");
+            }
+        }
+        Err(e) => eprintln!("cannot raise the open-file limit: {e}"),
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.mode {
+            Mode::Mix(args) => mix(args).await,
+            Mode::Udp(args) => udp(args).await,
+            Mode::Idle(args) => idle(args).await,
+            Mode::Logins(args) => logins(args).await,
+            Mode::Seed(args) => seed::seed(
+                &args.db,
+                &seed::SeedPlan {
+                    users: args.users,
+                    cheap_hashes: args.cheap_hashes,
+                    bulk_boards: args.bulk_boards,
+                    bulk_posts: args.bulk_posts,
+                    read_boards: args.read_boards,
+                    posts_per_board: args.posts_per_board,
+                },
+            ),
+            Mode::Canned { port } => canned::serve(port).await,
+        }
+    })
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+async fn mix(args: MixArgs) -> anyhow::Result<()> {
+    let mut ceiling = None;
+    if args.canned {
+        let canned = process::spawn_canned()?;
+        let sessions = setup::open_sessions(canned.addr, args.connections, 1, false, 64).await?;
+        let window = Window::starting_now(secs(args.warmup), secs(args.duration));
+        let cpu = CpuMeter::start(Some(canned.pid()));
+        let stats = load::run_all(sessions, &args.mix, Workload::canned(args.read_boards), window, false).await?;
+        stats.print(&format!("canned server, C={} (the generator's ceiling)", args.connections), args.duration);
+        cpu.print();
+        ceiling = Some(stats.total().len() as f64 / args.duration);
+    }
+    let server = args.target.start()?;
+    let started = Instant::now();
+    if !args.seeded {
+        setup::register_users(server.addr, args.users).await.context("registering users over UDP")?;
+    }
+    let mut admin = client::Session::connect(server.addr).await?;
+    admin.login(&setup::user_name(0), setup::PASSWORD).await?;
+    let workload = setup::prepare_boards(&mut admin, args.read_boards, args.posts_per_board).await?;
+    let sessions = setup::open_sessions(server.addr, args.connections, args.users, true, 16).await?;
+    println!("setup: {} users, {} sessions logged in, in {:.1} s", args.users, sessions.len(), started.elapsed().as_secs_f64());
+    let window = Window::starting_now(secs(args.warmup), secs(args.duration));
+    let cpu = CpuMeter::start(server.pid);
+    let stats = load::run_all(sessions, &args.mix, workload, window, true).await?;
+    stats.print(&format!("bbsd, C={}", args.connections), args.duration);
+    cpu.print();
+    let rate = stats.total().len() as f64 / args.duration;
+    if let Some(ceiling) = ceiling {
+        println!("bbsd / canned = {rate:.0} / {ceiling:.0} = {:.2}", rate / ceiling);
+    }
+    finish(&stats)
+}
+
+fn finish(stats: &Stats) -> anyhow::Result<()> {
+    if stats.total().is_empty() {
+        bail!("nothing was measured");
+    }
+    if stats.error_count() > 0 {
+        bail!("{} errors", stats.error_count());
+    }
+    Ok(())
+}
+
+async fn udp_round(addr: SocketAddr, pid: Option<u32>, args: &UdpArgs, token: Option<String>, expect: Option<String>, title: &str) -> anyhow::Result<Stats> {
+    let window = Window::starting_now(secs(args.warmup), secs(args.duration));
+    let cpu = CpuMeter::start(pid);
+    let mut tasks = tokio::task::JoinSet::new();
+    for me in 0..args.requesters {
+        tasks.spawn(udp_load::requester(addr, me, token.clone(), expect.clone(), window));
+    }
+    let mut stats = Stats::default();
+    while let Some(done) = tasks.join_next().await {
+        stats.merge(done??);
+    }
+    stats.print(title, args.duration);
+    cpu.print();
+    Ok(stats)
+}
+
+async fn udp(args: UdpArgs) -> anyhow::Result<()> {
+    let mut ceiling = None;
+    if args.canned {
+        let canned = process::spawn_canned()?;
+        let stats = udp_round(canned.addr, Some(canned.pid()), &args, None, None, "canned server, UDP").await?;
+        ceiling = Some(stats.total().len() as f64 / args.duration);
+    }
+    let server = args.target.start()?;
+    setup::register_users(server.addr, 1).await?;
+    let mut session = client::Session::connect(server.addr).await?;
+    let name = setup::user_name(0);
+    let token = session.login(&name, setup::PASSWORD).await?;
+    let title = format!("bbsd, UDP whoami, K={}", args.requesters);
+    let stats = udp_round(server.addr, server.pid, &args, Some(token), Some(name), &title).await?;
+    let rate = stats.total().len() as f64 / args.duration;
+    if let Some(ceiling) = ceiling {
+        println!("bbsd / canned = {rate:.0} / {ceiling:.0} = {:.2}", rate / ceiling);
+    }
+    drop(session);
+    finish(&stats)
+}
+
+async fn idle(args: IdleArgs) -> anyhow::Result<()> {
+    let server = args.target.start()?;
+    let pid = server.pid.context("idle mode needs the server's pid (--server-pid, or let the bench start bbsd)")?;
+    // One session first, so that the runtime, the caches and the database
+    // are warm and the difference is the sessions alone.
+    let mut active = client::Session::connect(server.addr).await?;
+    active.login(&setup::user_name(0), setup::PASSWORD).await?;
+    let before = process::rss_kib(pid)?;
+    let started = Instant::now();
+    let sessions = setup::open_sessions(server.addr, args.sessions, args.users, true, 200).await?;
+    let after = process::rss_kib(pid)?;
+    println!(
+        "{} sessions logged in in {:.1} s; server VmRSS {} KiB -> {} KiB: {:.2} KiB per session",
+        sessions.len(),
+        started.elapsed().as_secs_f64(),
+        before,
+        after,
+        (after as f64 - before as f64) / sessions.len() as f64
+    );
+    let workload = setup::prepare_boards(&mut active, 10, 10).await?;
+    let window = Window::starting_now(secs(1.0), secs(args.duration));
+    let cpu = CpuMeter::start(Some(pid));
+    let stats = load::run_session(active, 1, args.mix.clone(), std::sync::Arc::new(workload), window, true).await;
+    stats.print(&format!("one active client while {} sessions are held", sessions.len()), args.duration);
+    cpu.print();
+    println!("server VmRSS at the end: {} KiB", process::rss_kib(pid)?);
+    drop(sessions);
+    finish(&stats)
+}
+
+async fn logins(args: LoginArgs) -> anyhow::Result<()> {
+    let server = args.target.start()?;
+    if !args.seeded {
+        setup::register_users(server.addr, args.logins).await?;
+    }
+    let waiting = setup::open_sessions(server.addr, args.logins, args.logins, false, 64).await?;
+    let mut active = client::Session::connect(server.addr).await?;
+    active.call("list-board").await?;
+    let go = std::sync::Arc::new(tokio::sync::Notify::new());
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, mut session) in waiting.into_iter().enumerate() {
+        let go = go.clone();
+        let notified = go.notified_owned();
+        tasks.spawn(async move {
+            notified.await;
+            let started = Instant::now();
+            let reply = session.call(&format!("login {} {}", setup::user_name(i), setup::PASSWORD)).await;
+            (started.elapsed(), reply.map(|r| r.text))
+        });
+    }
+    // The active session runs on its own task for the whole test; each
+    // `list-board` is filed under "before" or "during" by when it started.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let active_task = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut samples = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = Instant::now();
+                let reply = active.call("list-board").await?;
+                samples.push((started, started.elapsed(), reply.text));
+            }
+            anyhow::Ok(samples)
+        })
+    };
+    tokio::time::sleep(secs(1.0)).await; // a baseline second of list-board alone
+    let burst = Instant::now();
+    go.notify_waiters();
+    let mut outcomes = std::collections::BTreeMap::<String, u64>::new();
+    let mut login_latency = Stats::default();
+    while let Some(done) = tasks.join_next().await {
+        let (took, reply) = done?;
+        let text = match reply {
+            Ok(t) => t,
+            Err(e) => format!("error: {e:#}"),
+        };
+        let key = if text.starts_with("Welcome, ") { "Welcome, <name>.".to_owned() } else { text };
+        *outcomes.entry(key).or_default() += 1;
+        login_latency.record("login", took);
+    }
+    let storm_end = Instant::now();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let samples = active_task.await??;
+    let storm = (storm_end - burst).as_secs_f64();
+    let (mut before, mut during) = (Stats::default(), Stats::default());
+    for (started, took, text) in samples {
+        let stats = if started < burst {
+            &mut before
+        } else if started < storm_end {
+            &mut during
+        } else {
+            continue;
+        };
+        check_list_board(stats, &text, took);
+    }
+    before.print("list-board before the burst (1 s)", 1.0);
+    during.print(&format!("list-board while {} logins are answered ({storm:.2} s)", args.logins), storm);
+    login_latency.print("the logins", storm);
+    for (text, n) in &outcomes {
+        println!("  {n} x {text}");
+    }
+    finish(&during)
+}
+
+fn check_list_board(stats: &mut Stats, text: &str, took: Duration) {
+    if text.starts_with("Index") {
+        stats.record("list-board", took);
+    } else {
+        stats.error("list-board", || text.to_owned());
+    }
+}

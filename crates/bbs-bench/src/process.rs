@@ -1,0 +1,161 @@
+//! The server process under test: spawning `bbsd` (or the canned server),
+//! and reading its CPU time and resident memory from /proc.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+/// A child server process; killed when dropped.
+pub struct Spawned {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Spawned {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `bbsd` next to this executable (same cargo profile), unless given.
+pub fn default_bbsd() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.with_file_name("bbsd")
+}
+
+/// The server's abuse limits raised for a benchmark: every simulated user
+/// comes from 127.0.0.1, so the per-address defaults (64 connections, 60
+/// logins a minute, 100 datagrams a second) would refuse the load itself.
+/// `--server-arg` flags come after these and win.
+pub const LOOPBACK_LOAD_LIMITS: &[&str] = &[
+    "--max-connections",
+    "25000",
+    "--max-connections-per-ip",
+    "25000",
+    "--login-rate-ip",
+    "1000000/1",
+    "--login-rate-account",
+    "1000000/1",
+    "--udp-rate-ip",
+    "100000000/1",
+];
+
+/// Starts `bbsd` on 127.0.0.1 with a free port, with
+/// [`LOOPBACK_LOAD_LIMITS`], and waits for its "Listening on ADDR" line.
+pub fn spawn_bbsd(bbsd: &Path, db: &Path, extra: &[String]) -> anyhow::Result<Spawned> {
+    let mut command = Command::new(bbsd);
+    command.args(["--bind", "127.0.0.1", "--db"]).arg(db).args(LOOPBACK_LOAD_LIMITS).args(extra).arg("0");
+    spawn_and_wait(command, "Listening on ")
+}
+
+/// Starts this program's canned server on a free port.
+pub fn spawn_canned() -> anyhow::Result<Spawned> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command.args(["canned", "--port", "0"]);
+    spawn_and_wait(command, "Listening on ")
+}
+
+fn spawn_and_wait(mut command: Command, marker: &str) -> anyhow::Result<Spawned> {
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = command.spawn().with_context(|| format!("cannot start {command:?}"))?;
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let marker = marker.to_owned();
+    // Keep draining the server's log so it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if let Some(pos) = line.find(&marker) {
+                let rest = &line[pos + marker.len()..];
+                let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(addr);
+                }
+            } else if line.contains("ERROR") || line.contains("WARN") {
+                eprintln!("server: {line}");
+            }
+        }
+    });
+    let Ok(addr) = rx.recv_timeout(Duration::from_secs(120)) else {
+        let _ = child.kill();
+        bail!("the server did not report its address");
+    };
+    let addr = addr.parse().with_context(|| format!("bad address {addr:?}"))?;
+    Ok(Spawned { child, addr })
+}
+
+/// CPU seconds (user + system) used so far by process `pid`.
+pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may contain spaces) start at ')'.
+    let rest = &stat[stat.rfind(')').context("bad stat")? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 here.
+    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    Ok(ticks as f64 / clock_ticks())
+}
+
+fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// Resident memory of process `pid`, in KiB (VmRSS).
+pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS")?;
+    Ok(line.split_whitespace().nth(1).context("bad VmRSS")?.parse()?)
+}
+
+/// Measures a process's CPU use over a window.
+pub struct CpuMeter {
+    pid: Option<u32>,
+    start: f64,
+    own_start: f64,
+    at: std::time::Instant,
+}
+
+impl CpuMeter {
+    pub fn start(pid: Option<u32>) -> CpuMeter {
+        CpuMeter {
+            pid,
+            start: pid.and_then(|p| cpu_seconds(p).ok()).unwrap_or(0.0),
+            own_start: cpu_seconds(std::process::id()).unwrap_or(0.0),
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// Prints server and generator CPU use as a share of one core.
+    pub fn print(&self) {
+        let wall = self.at.elapsed().as_secs_f64();
+        let own = cpu_seconds(std::process::id()).unwrap_or(0.0) - self.own_start;
+        match self.pid.and_then(|p| cpu_seconds(p).ok()) {
+            Some(now) => println!(
+                "server CPU: {:.0} % of one core; generator CPU: {:.0} % (over {wall:.1} s)",
+                (now - self.start) / wall * 100.0,
+                own / wall * 100.0
+            ),
+            None => println!("server CPU: unknown (no --server-pid); generator CPU: {:.0} %", own / wall * 100.0),
+        }
+    }
+}
