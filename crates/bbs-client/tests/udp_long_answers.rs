@@ -11,29 +11,8 @@ use std::sync::{Arc, Mutex};
 use bbs_protocol::table::format_table;
 use bbs_protocol::udp::parse_reply_part;
 use bbs_server::Config;
-use bbs_storage::{SqliteOptions, SqliteStore, Store};
-use bbs_testkit::TestServer;
 
-/// A database with `n` chatrooms; their names in creation order.
-fn database_with_chatrooms(n: usize) -> (tempfile::TempDir, std::path::PathBuf, Vec<String>) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bbs.db");
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    runtime.block_on(async {
-        let store = SqliteStore::open(SqliteOptions::new(&db)).unwrap();
-        let writes: Vec<_> = (0..n)
-            .map(|i| {
-                let store = store.clone();
-                tokio::spawn(async move { store.open_chatroom(&format!("room{i:05}"), "127.0.0.1", 9000).await })
-            })
-            .collect();
-        for w in writes {
-            w.await.unwrap().unwrap();
-        }
-        let names = store.chatrooms().await.unwrap().into_iter().map(|room| room.owner).collect();
-        (dir, db, names)
-    })
-}
+use bbs_testkit::{database_with_chatrooms, TestServer};
 
 /// Runs `bbs` on `port` with `input` piped in; returns its standard output.
 fn run_client(port: u16, input: &str) -> String {

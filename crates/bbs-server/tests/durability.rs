@@ -1,72 +1,13 @@
 //! What the server acknowledged survives `kill -9` of the real `bbsd`
 //! process and a restart on the same database file.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 
-use bbs_testkit::{PlainClient, ANSWER_TIMEOUT};
+use bbs_testkit::{BbsdProcess, PlainClient};
 
-/// A `bbsd` process; killed with SIGKILL when dropped.
-struct Bbsd {
-    child: Child,
-    addr: SocketAddr,
-    log: mpsc::Receiver<String>,
-}
-
-impl Bbsd {
-    /// Starts `bbsd` on a free port and waits for its "Listening on" line.
-    fn start(db: &Path) -> Bbsd {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bbsd"))
-            .args(["--bind", "127.0.0.1", "--db"])
-            .arg(db)
-            .arg("0")
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start bbsd");
-        let mut log = BufReader::new(child.stderr.take().expect("stderr"));
-        let mut line = String::new();
-        let addr = loop {
-            line.clear();
-            assert!(log.read_line(&mut line).expect("read log") > 0, "bbsd exited before listening");
-            if let Some(rest) = line.split("Listening on ").nth(1) {
-                break rest.split_whitespace().next().expect("address").parse().expect("socket address");
-            }
-        };
-        // Keep draining the log so the server never blocks on a full pipe.
-        let (lines, log_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in log.lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        Bbsd { child, addr, log: log_rx }
-    }
-
-    /// Waits for a log line containing `needle`.
-    fn expect_log(&self, needle: &str) -> String {
-        loop {
-            let line = self.log.recv_timeout(ANSWER_TIMEOUT).unwrap_or_else(|_| panic!("no log line with {needle:?}"));
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    }
-
-    fn kill_9(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
-    }
-}
-
-impl Drop for Bbsd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start(db: &Path) -> BbsdProcess {
+    BbsdProcess::start(Path::new(env!("CARGO_BIN_EXE_bbsd")), db, &[])
 }
 
 #[test]
@@ -74,7 +15,7 @@ fn acknowledged_writes_survive_kill_9_and_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bbs.db");
 
-    let server = Bbsd::start(&db);
+    let server = start(&db);
     let mut p = PlainClient::connect(server.addr);
     assert_eq!(p.send("register keeper k@x pw"), "Register successfully.");
     assert_eq!(p.send("login keeper pw"), "Welcome, keeper.");
@@ -87,7 +28,7 @@ fn acknowledged_writes_survive_kill_9_and_restart() {
     assert_eq!(p.send("delete-post 9"), "Delete successfully.");
     server.kill_9();
 
-    let server = Bbsd::start(&db);
+    let server = start(&db);
     let mut p = PlainClient::connect(server.addr);
     assert_eq!(p.send("login keeper pw"), "Welcome, keeper.");
     let list = p.send("list-post vault");
@@ -105,7 +46,7 @@ fn acknowledged_writes_survive_kill_9_and_restart() {
 fn first_start_creates_the_database_and_logs_connections() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("nested").join("bbs.db");
-    let server = Bbsd::start(&db);
+    let server = start(&db);
     let p = PlainClient::connect(server.addr);
     let local = p.stream().local_addr().unwrap();
     server.expect_log(&format!("New connection from {local}"));
@@ -117,7 +58,7 @@ fn first_start_creates_the_database_and_logs_connections() {
 #[test]
 fn sigterm_shuts_down_cleanly_and_closes_connections() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Bbsd::start(&dir.path().join("bbs.db"));
+    let mut server = start(&dir.path().join("bbs.db"));
     let mut p = PlainClient::connect(server.addr);
     assert_eq!(p.send("register a a@x p"), "Register successfully.");
     let status = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();

@@ -1,11 +1,12 @@
 //! Every limit is a `bbsd` flag: the real binary takes them, applies them,
 //! and refuses malformed values with a clear message.
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::io::Read;
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
 
-use bbs_testkit::PlainClient;
+use bbs_testkit::{BbsdProcess, PlainClient};
 
 fn bbsd(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_bbsd"));
@@ -13,34 +14,14 @@ fn bbsd(args: &[&str]) -> Command {
     command
 }
 
-/// The server process, its address, and its database directory (kept alive
-/// until the server is gone).
-struct Running(Child, SocketAddr, #[allow(dead_code)] tempfile::TempDir);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+/// The server process, and its database directory (kept alive until the
+/// server is gone: fields drop in order).
+struct Running(BbsdProcess, #[allow(dead_code)] tempfile::TempDir);
 
 fn start(flags: &[&str]) -> Running {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bbs.db");
-    let mut child = bbsd(&["0", "--bind", "127.0.0.1", "--db", db.to_str().unwrap()])
-        .args(flags)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("bbsd ended before listening").unwrap();
-        if let Some(rest) = line.split("Listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().parse().unwrap();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    Running(child, addr, dir)
+    let server = BbsdProcess::start(Path::new(env!("CARGO_BIN_EXE_bbsd")), &dir.path().join("bbs.db"), flags);
+    Running(server, dir)
 }
 
 #[test]
@@ -62,9 +43,9 @@ fn every_limit_flag_is_accepted_and_applied() {
         "--udp-reply-memory", "10",
         "--max-udp-reply", "600",
     ]);
-    let mut a = PlainClient::connect(server.1);
-    let _b = PlainClient::connect(server.1);
-    let mut refused = TcpStream::connect(server.1).unwrap();
+    let mut a = PlainClient::connect(server.0.addr);
+    let _b = PlainClient::connect(server.0.addr);
+    let mut refused = TcpStream::connect(server.0.addr).unwrap();
     let mut text = String::new();
     refused.read_to_string(&mut text).unwrap();
     assert_eq!(text, "Too many connections from your address (the limit is 2). Please close one and try again.\r\n");

@@ -10,8 +10,8 @@ use std::time::Duration;
 use bbs_protocol::table::format_table;
 use bbs_protocol::udp::{pad_request, parse_reply_part, UdpRequest, MAX_REPLY, PART_WINDOW};
 use bbs_server::{Config, Rate};
-use bbs_storage::{SqliteOptions, SqliteStore, Store};
-use bbs_testkit::{udp_exchange, udp_exchange_from, udp_request, TestServer};
+
+use bbs_testkit::{database_with_chatrooms, udp_exchange, udp_exchange_from, udp_request, TestServer};
 
 /// How long to wait before concluding that no reply is coming.
 const SILENCE: Duration = Duration::from_millis(300);
@@ -132,29 +132,6 @@ fn datagrams_from_one_address_are_rate_limited_and_other_addresses_are_not() {
     assert_eq!(udp_exchange_from(ip("127.0.0.5"), server.addr, request.as_bytes(), SILENCE), None);
     let other = udp_exchange_from(ip("127.0.0.6"), server.addr, request.as_bytes(), Duration::from_secs(20));
     assert_eq!(other.as_deref(), Some(&b"@t1 Please login first."[..]));
-}
-
-/// A database with `n` chatrooms (all closed once the server starts), and
-/// their names in creation order.
-fn database_with_chatrooms(n: usize) -> (tempfile::TempDir, std::path::PathBuf, Vec<String>) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bbs.db");
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    runtime.block_on(async {
-        let store = SqliteStore::open(SqliteOptions::new(&db)).unwrap();
-        let writes: Vec<_> = (0..n)
-            .map(|i| {
-                let store = store.clone();
-                // Concurrent writes share commits (group commit): fast.
-                tokio::spawn(async move { store.open_chatroom(&format!("room{i:05}"), "127.0.0.1", 9000).await })
-            })
-            .collect();
-        for w in writes {
-            w.await.unwrap().unwrap();
-        }
-        let names = store.chatrooms().await.unwrap().into_iter().map(|room| room.owner).collect();
-        (dir, db, names)
-    })
 }
 
 /// Receives `n` datagrams, then checks that no more come.

@@ -245,3 +245,93 @@ pub fn udp_request(addr: SocketAddr, token: Option<&str>, line: &str) -> String 
     assert_eq!(id, "t1");
     answer.to_owned()
 }
+
+/// The real `bbsd` binary as a child process on 127.0.0.1 and a free port,
+/// for what only a process can show (SIGKILL, signals, flags, the log).
+/// Killed with SIGKILL when dropped.
+pub struct BbsdProcess {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+    log: std::sync::mpsc::Receiver<String>,
+}
+
+impl BbsdProcess {
+    /// Runs `bbsd --bind 127.0.0.1 --db DB FLAGS… 0` and waits for its
+    /// "Listening on ADDR" log line. `bbsd` is the binary's path (a test
+    /// of the server crate has it as `env!("CARGO_BIN_EXE_bbsd")`).
+    pub fn start(bbsd: &Path, db: &Path, flags: &[&str]) -> BbsdProcess {
+        let mut child = std::process::Command::new(bbsd)
+            .args(["--bind", "127.0.0.1", "--db"])
+            .arg(db)
+            .args(flags)
+            .arg("0")
+            .env("RUST_LOG", "info")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start bbsd");
+        let stderr = child.stderr.take().expect("piped stderr");
+        // Keep draining the log so the server never blocks on a full pipe.
+        let (lines, log) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let mut process = BbsdProcess { child, addr: "0.0.0.0:0".parse().expect("address"), log };
+        let listening = process.expect_log("Listening on ");
+        let rest = listening.split("Listening on ").nth(1).expect("address after the marker");
+        process.addr = rest.split_whitespace().next().expect("address").parse().expect("socket address");
+        process
+    }
+
+    /// Waits for a log line containing `needle` and returns it.
+    pub fn expect_log(&self, needle: &str) -> String {
+        loop {
+            match self.log.recv_timeout(ANSWER_TIMEOUT) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("bbsd logged no line with {needle:?} (or ended)"),
+            }
+        }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for BbsdProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A new database holding `n` chatrooms (closed once a server starts on
+/// it), with the rooms' names in creation order. The directory goes away
+/// with the returned guard.
+pub fn database_with_chatrooms(n: usize) -> (tempfile::TempDir, PathBuf, Vec<String>) {
+    use bbs_storage::Store;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("bbs.db");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let store = SqliteStore::open(SqliteOptions::new(&db)).expect("open database");
+        let writes: Vec<_> = (0..n)
+            .map(|i| {
+                let store = store.clone();
+                // Concurrent writes share commits (group commit): fast.
+                tokio::spawn(async move { store.open_chatroom(&format!("room{i:05}"), "127.0.0.1", 9000).await })
+            })
+            .collect();
+        for write in writes {
+            write.await.expect("task").expect("open chatroom");
+        }
+        let names = store.chatrooms().await.expect("chatrooms").into_iter().map(|room| room.owner).collect();
+        (dir, db, names)
+    })
+}
