@@ -7,7 +7,8 @@
 use std::net::SocketAddr;
 
 use bbs_protocol::command::{
-    Comment, CreateBoard, CreatePost, DeletePost, ListPost, Login, PostChange as Change, Read, Register, UpdatePost,
+    Comment, CreateBoard, CreateChatroom, CreatePost, DeletePost, JoinChatroom, ListPost, Login, PostChange as Change,
+    Read, Register, UpdatePost,
 };
 use bbs_protocol::table::format_table;
 use bbs_protocol::{Command, Event, Reply};
@@ -82,18 +83,9 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
             Ok(Reply::text(chatrooms::needs_client(command.spec().name, caller.via)))
         }
         Command::Attach => Ok(Reply::text(chatrooms::needs_client("attach", caller.via))),
-        Command::CreateChatroom(c) => match logged_in(caller) {
-            Ok(user) => chatrooms::create(shared, &user.clone(), c).await.map_err(Failure::from),
-            Err(reply) => Ok(reply),
-        },
-        Command::RestartChatroom => match logged_in(caller) {
-            Ok(user) => chatrooms::restart(shared, &user.clone()).await.map_err(Failure::from),
-            Err(reply) => Ok(reply),
-        },
-        Command::JoinChatroom(c) => match logged_in(caller) {
-            Ok(user) => chatrooms::join(shared, &user.clone(), c).await.map_err(Failure::from),
-            Err(reply) => Ok(reply),
-        },
+        Command::CreateChatroom(c) => c.apply(shared, caller).await,
+        Command::RestartChatroom => restart_chatroom(shared, caller).await,
+        Command::JoinChatroom(c) => c.apply(shared, caller).await,
         Command::Help => Ok(Reply::text(bbs_protocol::command::help_text())),
     };
     answer_failure(outcome)
@@ -333,6 +325,28 @@ impl Apply for Comment {
         let user = require!(logged_in(caller));
         let added = shared.store.comment(self.post, &user.name, &self.text, now()).await?;
         Ok(Reply::text(if added { "Comment successfully." } else { "Post does not exist." }))
+    }
+}
+
+// The chatroom commands below are reached only from the client dialect:
+// over telnet `execute` answers that they need the client.
+
+impl Apply for CreateChatroom {
+    async fn apply<S: Store>(self, shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
+        let user = require!(logged_in(caller)).clone();
+        Ok(chatrooms::create(shared, &user, self).await?)
+    }
+}
+
+async fn restart_chatroom<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
+    let user = require!(logged_in(caller)).clone();
+    Ok(chatrooms::restart(shared, &user).await?)
+}
+
+impl Apply for JoinChatroom {
+    async fn apply<S: Store>(self, shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
+        let user = require!(logged_in(caller)).clone();
+        Ok(chatrooms::join(shared, &user, self).await?)
     }
 }
 
