@@ -397,7 +397,13 @@ pub fn help_text() -> String {
         .iter()
         .map(|c| vec![c.usage.trim_start_matches("Usage: ").to_owned(), c.summary.to_owned()])
         .collect();
-    crate::table::format_table(&["Command", "What it does"], &rows)
+    let mut text = crate::table::format_table(&["Command", "What it does"], &rows);
+    // Not BBS-prompt commands, so not in the table: typed inside a room.
+    text.push_str(
+        "\nInside a chatroom every line is a message, except leave-chatroom (leave; the owner closes the room)\n\
+         and detach (the owner only: back to the BBS, the room keeps running).",
+    );
+    text
 }
 
 /// The arguments after the command word, as typed.
@@ -560,5 +566,10 @@ mod tests {
             assert!(spec.usage.starts_with(&format!("Usage: {}", spec.name)));
         }
         assert_eq!(Command::Help.spec().name, "help");
+        let help = help_text();
+        for spec in COMMANDS {
+            assert!(help.contains(spec.usage.trim_start_matches("Usage: ")), "{}", spec.name);
+        }
+        assert!(help.contains("leave-chatroom") && help.contains("detach"));
     }
 }
