@@ -24,7 +24,17 @@ const WELCOME_BACK: &str = "Welcome back to BBS.";
 /// own room running. The server closes connections idle for its idle
 /// timeout, and an owner's closed connection closes the room in the
 /// registry; an empty line resets that timer and costs nothing.
+/// `BBS_KEEPALIVE_SECS` overrides it, for a server whose idle timeout is
+/// shorter than this (and for tests).
 const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(120);
+
+fn keepalive_interval() -> std::time::Duration {
+    std::env::var("BBS_KEEPALIVE_SECS")
+        .ok()
+        .and_then(|secs| secs.parse::<f64>().ok())
+        .filter(|secs| secs.is_finite() && *secs > 0.0)
+        .map_or(KEEPALIVE, std::time::Duration::from_secs_f64)
+}
 const LOGIN_FIRST: &str = "Please login first.";
 
 /// Everything one running client holds.
@@ -356,7 +366,8 @@ impl App {
 }
 
 fn keepalive_timer() -> tokio::time::Interval {
-    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
+    let every = keepalive_interval();
+    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     timer
 }

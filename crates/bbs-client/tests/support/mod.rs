@@ -90,10 +90,16 @@ pub struct Bbs {
 
 impl Bbs {
     pub fn start(name: &'static str, server: SocketAddr) -> Bbs {
+        Bbs::start_with_env(name, server, &[])
+    }
+
+    /// Starts with extra environment variables (such as `BBS_KEEPALIVE_SECS`).
+    pub fn start_with_env(name: &'static str, server: SocketAddr, env: &[(&str, &str)]) -> Bbs {
         let mut child = Command::new(env!("CARGO_BIN_EXE_bbs"))
             .arg(server.ip().to_string())
             .arg(server.port().to_string())
             .env("BBS_LOG", "bbs_client=debug")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
