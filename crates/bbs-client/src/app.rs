@@ -64,6 +64,8 @@ enum OwnRoom {
 enum Stay {
     /// Back at the BBS prompt.
     Back,
+    /// The server closed the connection (its reason is on the screen).
+    ServerClosed,
     /// The input ended inside the room: the client ends.
     InputEnded,
 }
@@ -104,6 +106,7 @@ impl App {
                         self.link.call("").await?;
                         continue;
                     }
+                    () = self.link.readable() => return self.server_closed().await,
                 }
             } else {
                 self.lines.next(PROMPT).await
@@ -138,6 +141,7 @@ impl App {
             };
             match stay {
                 Some(Stay::Back) => continue,
+                Some(Stay::ServerClosed) => return Ok(()),
                 Some(Stay::InputEnded) => {
                     self.close_own_room().await;
                     let _ = self.link.call("exit").await;
@@ -270,8 +274,21 @@ impl App {
                 _ = self.keepalive.tick() => {
                     let _ = self.link.call("").await;
                 }
+                () = self.link.readable() => return self.server_closed().await.map(|()| Stay::ServerClosed),
             }
         }
+    }
+
+    /// The server spoke unasked or closed the connection (see
+    /// [`Link::readable`]): show its reason, close this client's own room
+    /// (members are told, as when the owner exits), and end.
+    async fn server_closed(&mut self) -> Result<(), AppError> {
+        let parting = self.link.receive().await;
+        if let Ok(reply) = &parting {
+            self.print_answer(&reply.text);
+        }
+        self.close_own_room().await;
+        parting.map(drop).map_err(AppError::from)
     }
 
     /// Closes this client's running room, if any: the registry first (so
@@ -324,6 +341,10 @@ impl App {
                 },
                 _ = self.keepalive.tick() => {
                     let _ = self.link.call("").await;
+                }
+                () = self.link.readable() => {
+                    membership.leave().await;
+                    return self.server_closed().await.map(|()| Stay::ServerClosed);
                 }
                 frame = membership.next() => {
                     use chat::HostFrame;

@@ -60,7 +60,17 @@ impl Link {
         self.receive().await
     }
 
-    async fn receive(&mut self) -> Result<Reply, LinkError> {
+    /// Resolves once the server sends something nobody asked for, or
+    /// closes: while no call is waiting, that is only its parting words
+    /// before it closes the connection (idle timeout, shutdown). Consumes
+    /// nothing, so it is safe to drop in a `select!`; read what came with
+    /// [`Link::receive`].
+    pub async fn readable(&mut self) {
+        let _ = self.reader.fill_buf().await;
+    }
+
+    /// Reads the next reply.
+    pub async fn receive(&mut self) -> Result<Reply, LinkError> {
         let mut line = Vec::new();
         let n = (&mut self.reader).take(MAX_REPLY).read_until(b'\n', &mut line).await.map_err(|_| LinkError::Lost)?;
         if n == 0 || line.last() != Some(&b'\n') {

@@ -2,7 +2,7 @@
 //! silently in the room, the client keeps its BBS connection alive, so the
 //! registry keeps showing `open`. The control case shows the test can fail:
 //! without a timely keepalive the server closes the owner's connection, and
-//! with it the room.
+//! with it the room; the owner's client says why at once and ends.
 
 mod support;
 
@@ -52,8 +52,14 @@ fn without_a_timely_keepalive_the_idle_owner_is_closed_and_so_is_the_room() {
     let mut owner = Bbs::start_with_env("A", server.addr, &[("BBS_KEEPALIVE_SECS", "60")]);
     sign_in(&mut owner, "Brad");
     create_room(&mut owner, free_port());
-    // The server closes the silent owner after its idle timeout; it does so
-    // on its own clock, so poll the registry until it says so.
+    // The owner's client notices the close while sitting in its room (not
+    // only at its next keepalive, a minute away): it shows the server's
+    // reason, closes the room and ends.
+    owner.expect("Idle for too long: closing the connection.\n");
+    let (status, _) = owner.wait();
+    assert!(status.success(), "{status}");
+    // The server's side of the close runs on its own clock: poll the
+    // registry until it says so.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let rooms = chatrooms(&server);
