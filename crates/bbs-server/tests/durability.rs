@@ -1,10 +1,13 @@
 //! What the server acknowledged survives `kill -9` of the real `bbsd`
-//! process and a restart on the same database file.
+//! process and a restart on the same database file; SIGTERM shuts it down
+//! cleanly; the first start creates the database and the log shows every
+//! connection.
 
 use std::path::Path;
-use std::process::Command;
 
 use bbs_testkit::{BbsdProcess, PlainClient};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 
 fn start(db: &Path) -> BbsdProcess {
     BbsdProcess::start(Path::new(env!("CARGO_BIN_EXE_bbsd")), db, &[])
@@ -61,8 +64,8 @@ fn sigterm_shuts_down_cleanly_and_closes_connections() {
     let mut server = start(&dir.path().join("bbs.db"));
     let mut p = PlainClient::connect(server.addr);
     assert_eq!(p.send("register a a@x p"), "Register successfully.");
-    let status = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
-    assert!(status.success());
+    let pid = Pid::from_raw(i32::try_from(server.child.id()).unwrap());
+    kill(pid, Signal::SIGTERM).unwrap();
     assert!(server.child.wait().unwrap().success(), "bbsd did not exit cleanly on SIGTERM");
     server.expect_log("shutting down");
     assert_eq!(p.read_to_close().unwrap(), b"");
