@@ -33,12 +33,19 @@ fn chatrooms(server: &TestServer) -> String {
     udp_request(server.addr, Some(&token), "list-chatroom")
 }
 
+/// Brad's `bbs`, pinging the server every `keepalive` seconds, sitting
+/// silently in the room it just created.
+fn owner_in_own_room(server: &TestServer, keepalive: &str) -> Bbs {
+    let mut owner = Bbs::start_with_env("A", server.addr, &[("BBS_KEEPALIVE_SECS", keepalive)]);
+    sign_in(&mut owner, "Brad");
+    create_room(&mut owner, free_port());
+    owner
+}
+
 #[test]
 fn an_idle_owner_keeps_the_room_open_past_the_server_idle_timeout() {
     let server = impatient_server();
-    let mut owner = Bbs::start_with_env("A", server.addr, &[("BBS_KEEPALIVE_SECS", "0.25")]);
-    sign_in(&mut owner, "Brad");
-    create_room(&mut owner, free_port());
+    let owner = owner_in_own_room(&server, "0.25");
     // What is under test is time passing with nobody typing: three idle
     // timeouts' worth.
     std::thread::sleep(Duration::from_secs(3));
@@ -49,9 +56,7 @@ fn an_idle_owner_keeps_the_room_open_past_the_server_idle_timeout() {
 #[test]
 fn without_a_timely_keepalive_the_idle_owner_is_closed_and_so_is_the_room() {
     let server = impatient_server();
-    let mut owner = Bbs::start_with_env("A", server.addr, &[("BBS_KEEPALIVE_SECS", "60")]);
-    sign_in(&mut owner, "Brad");
-    create_room(&mut owner, free_port());
+    let mut owner = owner_in_own_room(&server, "60");
     // The owner's client notices the close while sitting in its room (not
     // only at its next keepalive, a minute away): it shows the server's
     // reason, closes the room and ends.
