@@ -115,7 +115,11 @@ fn end_of_input_leaves_like_exit() {
 
 #[test]
 fn a_missing_server_is_a_clear_error() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A port below the kernel's ephemeral range, so no server started by a
+    // test running in parallel (they bind port 0) can be listening on it.
+    let port = (10_000..20_000)
+        .find(|port| TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a port nobody listens on");
     let output = run_piped(bbs(format!("127.0.0.1:{port}").parse().unwrap()), "");
     assert!(!output.status.success());
     assert_eq!(output.stdout, b"");

@@ -20,9 +20,30 @@ pub fn normalise(text: &str) -> String {
     re.replace_all(text, "[hh:mm]").into_owned()
 }
 
-/// A port nobody listens on right now (bound, read, released).
+/// Ports for chatrooms, below the kernel's ephemeral range (32768 and up on
+/// Linux). Nothing that binds port 0 or connects out can take one of these
+/// — not a test server, not a client's own socket — so a port handed out
+/// here is still free when `bbs` binds it a moment later. A port taken
+/// from port 0 and released would not be: a test running in parallel may
+/// be given it first.
+const ROOM_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A port for a chatroom: never handed out twice by this process, and free
+/// right now (checked by binding it as the host will).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let span = u32::from(ROOM_PORTS.end - ROOM_PORTS.start);
+    // Test binaries running at once start at different places.
+    let start = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let port = ROOM_PORTS.start + u16::try_from(offset).expect("offset below the span");
+        if TcpListener::bind(("0.0.0.0", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {ROOM_PORTS:?}");
 }
 
 /// Everything a child wrote on one stream, growing as it comes.
