@@ -9,8 +9,8 @@ use bbs_protocol::{CLIENT_HELLO, PLAIN_GREETING};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
-const CANNED_REPLY: &[u8] = b"{\"text\":\"ok\"}\n";
-const HELLO_REPLY: &[u8] = b"{\"event\":{\"kind\":\"hello\",\"version\":1}}\n";
+const CANNED_REPLY: &[u8] = b"{\"answer\":{\"text\":\"ok\"}}\n";
+const HELLO_REPLY: &[u8] = b"{\"answer\":{\"event\":{\"kind\":\"hello\",\"version\":2}}}\n";
 
 pub async fn serve(port: u16) -> anyhow::Result<()> {
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;

@@ -1,5 +1,5 @@
 //! A TCP session in the `bbs` client's dialect: read the plain greeting,
-//! send CLIENT_HELLO, then one command line out, one JSON reply line back.
+//! send CLIENT_HELLO, then one command frame out, one JSON answer frame back.
 //!
 //! Kept minimal on purpose: the generator must cost as little CPU as
 //! possible, since it shares the machine with the server it measures.
@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 
 use anyhow::{bail, Context};
-use bbs_protocol::{Event, Reply, CLIENT_HELLO, PLAIN_GREETING};
+use bbs_protocol::{ClientFrame, Event, Reply, ServerFrame, CLIENT_HELLO, PLAIN_GREETING};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -32,7 +32,7 @@ impl Session {
             bail!("unexpected greeting");
         }
         session.start = PLAIN_GREETING.len();
-        let hello = session.call(CLIENT_HELLO).await?;
+        let hello = session.call_line(CLIENT_HELLO.as_bytes()).await.and_then(decode)?;
         if !matches!(hello.event, Some(Event::Hello { .. })) {
             bail!("the server did not accept the client dialect: {hello:?}");
         }
@@ -52,11 +52,26 @@ impl Session {
         }
     }
 
-    /// Sends one line and returns the raw reply line (without `\n`).
+    /// Sends one command line (as a command frame) and returns the raw
+    /// answer frame (without `\n`). The session never logs in as a user
+    /// anyone pushes to, so every frame back is an answer.
     pub async fn call_raw(&mut self, line: &str) -> anyhow::Result<&[u8]> {
         self.out.clear();
-        self.out.extend_from_slice(line.as_bytes());
+        serde_json::to_writer(&mut self.out, &ClientFrame::Command(line.to_owned()))?;
         self.out.push(b'\n');
+        self.exchange().await
+    }
+
+    /// Sends one line as it is and returns the raw reply line.
+    async fn call_line(&mut self, line: &[u8]) -> anyhow::Result<&[u8]> {
+        self.out.clear();
+        self.out.extend_from_slice(line);
+        self.out.push(b'\n');
+        self.exchange().await
+    }
+
+    /// Sends `out` and returns the next line back.
+    async fn exchange(&mut self) -> anyhow::Result<&[u8]> {
         self.stream.write_all(&self.out).await?;
         let mut scanned = self.start;
         loop {
@@ -73,8 +88,7 @@ impl Session {
 
     /// Sends one line and decodes the reply.
     pub async fn call(&mut self, line: &str) -> anyhow::Result<Reply> {
-        let raw = self.call_raw(line).await?;
-        Reply::from_line(raw).with_context(|| format!("bad reply frame: {}", String::from_utf8_lossy(raw)))
+        self.call_raw(line).await.and_then(decode)
     }
 
     /// Logs in; returns the UDP token.
@@ -84,5 +98,13 @@ impl Session {
             Some(Event::LoggedIn { token, .. }) => Ok(token),
             _ => bail!("login {name} failed: {}", reply.text),
         }
+    }
+}
+
+/// Decodes one answer frame.
+pub fn decode(raw: &[u8]) -> anyhow::Result<Reply> {
+    match ServerFrame::from_line(raw) {
+        Ok(ServerFrame::Answer(reply)) => Ok(reply),
+        _ => bail!("not an answer frame: {}", String::from_utf8_lossy(raw)),
     }
 }

@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use bbs_protocol::Reply;
 
 use crate::client::Session;
 use crate::setup::{Workload, WRITE_BOARD};
@@ -143,7 +142,7 @@ pub async fn run_session(
             Kind::Comment => write!(line, "comment {} Nice post, from session {seed}.", rng.pick(&workload.comment_posts)),
         };
         let started = Instant::now();
-        let answer = session.call_raw(&line).await.map(|raw| Reply::from_line(raw).map_err(|e| (e, raw.to_vec())));
+        let answer = session.call_raw(&line).await.map(|raw| crate::client::decode(raw).map_err(|e| (e, raw.to_vec())));
         let took = started.elapsed();
         let measured = started >= window.measure_from;
         match answer {

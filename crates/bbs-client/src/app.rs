@@ -2,13 +2,14 @@
 //! spec §2 says (TCP, UDP or handled here), print exactly the answer; and
 //! the chat mode of spec §7, where every typed line is a message.
 
-use bbs_protocol::chat::{self, RoomKey, CLOSED_REQUEST, OPENED_REQUEST};
-use bbs_protocol::{Command, Event, ParseError, Transport, BANNER, PROMPT};
+use bbs_protocol::answer::{CREATE_ROOM_FIRST, LOGIN_FIRST, RESTART_ROOM_FIRST, ROOM_CLOSED, WELCOME_BACK};
+use bbs_protocol::chat::{self, RoomKey};
+use bbs_protocol::{ClientFrame, Command, Event, ParseError, Transport, BANNER, PROMPT};
 use tokio::net::TcpListener;
 
 use crate::host::{clock, too_long_message, History, Host, HostLimits};
 use crate::input::{Input, Lines};
-use crate::link::{Link, LinkError};
+use crate::link::{Link, LinkError, Unasked};
 use crate::member::Membership;
 use crate::udp::UdpLink;
 
@@ -16,8 +17,6 @@ use crate::udp::UdpLink;
 pub const CHAT_BANNER: &str = "*****************************\n\
                                ** Welcome to the chatroom **\n\
                                *****************************";
-
-const WELCOME_BACK: &str = "Welcome back to BBS.";
 
 /// How often the client proves it is alive to the server while nothing
 /// else goes over its connection: in a chatroom, or at the prompt with its
@@ -35,7 +34,6 @@ fn keepalive_interval() -> std::time::Duration {
         .filter(|secs| secs.is_finite() && *secs > 0.0)
         .map_or(KEEPALIVE, std::time::Duration::from_secs_f64)
 }
-const LOGIN_FIRST: &str = "Please login first.";
 
 /// Everything one running client holds.
 pub struct App {
@@ -99,17 +97,21 @@ impl App {
     pub async fn run(mut self) -> Result<(), AppError> {
         println!("{BANNER}");
         loop {
-            let input = if matches!(self.room, OwnRoom::Running { .. }) {
-                tokio::select! {
-                    input = self.lines.next(PROMPT) => input,
-                    _ = self.keepalive.tick() => {
-                        self.link.call("").await?;
+            // At the prompt the client also reads its connection, so pushes
+            // (and a server closing the connection) show at once.
+            let hosting = matches!(self.room, OwnRoom::Running { .. });
+            let input = tokio::select! {
+                input = self.lines.next(PROMPT) => input,
+                _ = self.keepalive.tick(), if hosting => {
+                    self.keep_alive().await?;
+                    continue;
+                }
+                unasked = self.link.unasked() => {
+                    if self.show_unasked(unasked).await? {
                         continue;
                     }
-                    () = self.link.readable() => return self.server_closed().await,
+                    return Ok(());
                 }
-            } else {
-                self.lines.next(PROMPT).await
             };
             self.keepalive.reset();
             let line = match input {
@@ -125,13 +127,15 @@ impl App {
                 }
             };
             let stay = match command {
-                Command::Exit => {
+                Command::Exit(_) => {
                     // Spec §4: the user's open chatroom is closed first.
                     self.close_own_room().await;
                     None
                 }
-                Command::CreateChatroom(_) | Command::RestartChatroom => Some(self.open_own_room(line.trim()).await?),
-                Command::Attach => Some(self.attach().await?),
+                Command::CreateChatroom(_) | Command::RestartChatroom(_) => {
+                    Some(self.open_own_room(line.trim()).await?)
+                }
+                Command::Attach(_) => Some(self.attach().await?),
                 Command::JoinChatroom(ref join) if self.username.as_deref() == Some(join.owner.as_str()) => {
                     // Spec §7: joining one's own chatroom behaves as attach.
                     Some(self.attach().await?)
@@ -155,8 +159,8 @@ impl App {
                     // A lost UDP answer is reported, and the prompt comes back.
                     Err(e) => format!("Error: {e}."),
                 },
-                Transport::Tcp | Transport::Client => {
-                    let reply = self.link.call(line.trim()).await?;
+                Transport::Tcp | Transport::TcpClientOnly | Transport::Client => {
+                    let reply = self.call(line.trim()).await?;
                     match reply.event {
                         Some(Event::LoggedIn { token, username }) => {
                             self.token = Some(token);
@@ -187,7 +191,7 @@ impl App {
     /// `create-chatroom` / `restart-chatroom`: the server checks, the
     /// client binds the port, and only then is the room registered open.
     async fn open_own_room(&mut self, line: &str) -> Result<Stay, AppError> {
-        let reply = self.link.call(line).await?;
+        let reply = self.call(line).await?;
         let Some(Event::ChatroomBind { port }) = reply.event else {
             self.print_answer(&reply.text);
             return Ok(Stay::Back);
@@ -200,7 +204,7 @@ impl App {
                 return Ok(Stay::Back);
             }
         };
-        let reply = self.link.call(OPENED_REQUEST).await?;
+        let reply = self.link.request(&ClientFrame::ChatroomOpened).await?;
         let key = match &reply.event {
             Some(Event::ChatroomOpened { key, .. }) => RoomKey::from_hex(key),
             _ => None,
@@ -229,11 +233,11 @@ impl App {
         match &self.room {
             OwnRoom::Running { owner, .. } if owner == user => self.stay_in_own_room().await,
             OwnRoom::Closed { owner, .. } if owner == user => {
-                println!("Please restart-chatroom first.");
+                println!("{RESTART_ROOM_FIRST}");
                 Ok(Stay::Back)
             }
             _ => {
-                println!("Please create-chatroom first.");
+                println!("{CREATE_ROOM_FIRST}");
                 Ok(Stay::Back)
             }
         }
@@ -271,31 +275,62 @@ impl App {
                     },
                 },
                 Some(shown) = screen.recv() => self.lines.print(&chat::neutralise(&shown)),
-                _ = self.keepalive.tick() => {
-                    let _ = self.link.call("").await;
+                _ = self.keepalive.tick() => self.keep_alive().await?,
+                unasked = self.link.unasked() => {
+                    if !self.show_unasked(unasked).await? {
+                        return Ok(Stay::ServerClosed);
+                    }
                 }
-                () = self.link.readable() => return self.server_closed().await.map(|()| Stay::ServerClosed),
             }
         }
     }
 
-    /// The server spoke unasked or closed the connection (see
-    /// [`Link::readable`]): show its reason, close this client's own room
-    /// (members are told, as when the owner exits), and end.
-    async fn server_closed(&mut self) -> Result<(), AppError> {
-        let parting = self.link.receive().await;
-        if let Ok(reply) = &parting {
-            self.print_answer(&reply.text);
+    /// Sends one command line and returns its answer, first printing the
+    /// pushes that arrived before it (in the order they came).
+    async fn call(&mut self, line: &str) -> Result<bbs_protocol::Reply, AppError> {
+        let reply = self.link.call(line).await?;
+        for push in self.link.take_pushes() {
+            self.lines.print(&screen_text(&push.text));
         }
-        self.close_own_room().await;
-        parting.map(drop).map_err(AppError::from)
+        Ok(reply)
+    }
+
+    /// Tells the server this client is alive (see [`KEEPALIVE`]).
+    async fn keep_alive(&mut self) -> Result<(), AppError> {
+        self.link.request(&ClientFrame::Keepalive).await?;
+        for push in self.link.take_pushes() {
+            self.lines.print(&screen_text(&push.text));
+        }
+        Ok(())
+    }
+
+    /// Shows what the server sent unasked. `Ok(true)`: a push, shown above
+    /// the line being typed; `Ok(false)`: the server closed the connection
+    /// (its reason is shown, and this client's own room is closed, members
+    /// told, as when the owner exits).
+    async fn show_unasked(&mut self, unasked: Result<Unasked, LinkError>) -> Result<bool, AppError> {
+        match unasked {
+            Ok(Unasked::Push(push)) => {
+                self.lines.print(&screen_text(&push.text));
+                Ok(true)
+            }
+            Ok(Unasked::Closing(why)) => {
+                self.lines.print(&screen_text(&why.text));
+                self.close_own_room().await;
+                Ok(false)
+            }
+            Err(e) => {
+                self.close_own_room().await;
+                Err(e.into())
+            }
+        }
     }
 
     /// Closes this client's running room, if any: the registry first (so
     /// nobody sees it open after being told it closed), then the members.
     async fn close_own_room(&mut self) {
         if let OwnRoom::Running { owner, host } = std::mem::replace(&mut self.room, OwnRoom::None) {
-            let _ = self.link.call(CLOSED_REQUEST).await;
+            let _ = self.link.request(&ClientFrame::ChatroomClosed).await;
             let history = host.close().await;
             self.room = OwnRoom::Closed { owner, history };
         }
@@ -303,7 +338,7 @@ impl App {
 
     /// `join-chatroom <name>` for someone else's room.
     async fn join(&mut self, line: &str) -> Result<Stay, AppError> {
-        let reply = self.link.call(line).await?;
+        let reply = self.call(line).await?;
         let Some(Event::ChatroomTicket { address, port, ticket }) = reply.event else {
             self.print_answer(&reply.text);
             return Ok(Stay::Back);
@@ -339,12 +374,12 @@ impl App {
                         _ => membership.send(&chat::MemberFrame::Say { text: line }).await,
                     },
                 },
-                _ = self.keepalive.tick() => {
-                    let _ = self.link.call("").await;
-                }
-                () = self.link.readable() => {
-                    membership.leave().await;
-                    return self.server_closed().await.map(|()| Stay::ServerClosed);
+                _ = self.keepalive.tick() => self.keep_alive().await?,
+                unasked = self.link.unasked() => {
+                    if !self.show_unasked(unasked).await? {
+                        membership.leave().await;
+                        return Ok(Stay::ServerClosed);
+                    }
                 }
                 frame = membership.next() => {
                     use chat::HostFrame;
@@ -375,7 +410,7 @@ impl App {
     }
 
     fn room_closed(&self, time: &str) {
-        self.lines.print(&chat::neutralise(&chat::system_line(time, "the chatroom is close.")));
+        self.lines.print(&chat::neutralise(&chat::system_line(time, ROOM_CLOSED)));
         self.lines.print(WELCOME_BACK);
     }
 
@@ -384,6 +419,12 @@ impl App {
             println!("{text}");
         }
     }
+}
+
+/// Text from the server for the screen: each line neutralised (no escape
+/// sequence from another user acts on this terminal), line breaks kept.
+fn screen_text(text: &str) -> String {
+    text.split('\n').map(chat::neutralise).collect::<Vec<_>>().join("\n")
 }
 
 fn keepalive_timer() -> tokio::time::Interval {

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 
-use bbs_protocol::{BANNER, PLAIN_GREETING};
+use bbs_protocol::{ClientFrame, Event, Reply, ServerFrame, BANNER, DIALECT_VERSION, PLAIN_GREETING};
 use bbs_testkit::TestServer;
 
 fn bbs(server: std::net::SocketAddr) -> Command {
@@ -139,10 +139,14 @@ fn unanswered_udp_is_reported_and_the_client_goes_on() {
         writer.write_all(PLAIN_GREETING.as_bytes()).unwrap();
         let mut lines = BufReader::new(stream).lines();
         lines.next().unwrap().unwrap(); // the client's hello
-        writer.write_all(b"{\"event\":{\"kind\":\"hello\",\"version\":1}}\n").unwrap();
+        let answer = |reply: Reply| ServerFrame::Answer(reply).to_line();
+        writer.write_all(&answer(Reply::with_event("", Event::Hello { version: DIALECT_VERSION }))).unwrap();
         for line in lines.map_while(Result::ok) {
-            let answer = if line == "exit" { "{\"event\":{\"kind\":\"goodbye\"}}\n" } else { "{\"text\":\"tcp\"}\n" };
-            writer.write_all(answer.as_bytes()).unwrap();
+            let reply = match ClientFrame::from_line(line.as_bytes()).unwrap() {
+                ClientFrame::Command(line) if line == "exit" => Reply::with_event("", Event::Goodbye),
+                _ => Reply::text("tcp"),
+            };
+            writer.write_all(&answer(reply)).unwrap();
         }
     });
     let output = run_piped(bbs(addr), "register a a@x p\nlist-board\n");

@@ -26,16 +26,6 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-/// Client-dialect request (not a command a person types): "I have bound the
-/// port the server asked for; register my chatroom open". Answered with
-/// [`crate::Event::ChatroomOpened`] or a refusal text.
-pub const OPENED_REQUEST: &str = "%chatroom-opened";
-
-/// Client-dialect request: "I closed my chatroom" (owner's
-/// `leave-chatroom`, or `exit` with the room open). The registry shows
-/// `close` before the members are told, so what they see next is consistent.
-pub const CLOSED_REQUEST: &str = "%chatroom-closed";
-
 /// How long a ticket is valid after the server issues it. The joiner uses it
 /// at once; the margin covers a slow network.
 pub const TICKET_LIFETIME_SECS: i64 = 60;

@@ -14,6 +14,10 @@ use std::fmt;
 pub enum Transport {
     /// Sent on the TCP connection.
     Tcp,
+    /// Sent on the TCP connection, but only the `bbs` client can carry it
+    /// out: the chatroom it opens or joins runs inside the client. A
+    /// telnet user is told so.
+    TcpClientOnly,
     /// Sent as a UDP datagram (the server also takes it over TCP).
     Udp,
     /// Handled inside the client; the server only explains that.
@@ -67,6 +71,18 @@ pub struct Login {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logout;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Whoami;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListUser;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateBoard {
     pub name: String,
 }
@@ -78,6 +94,9 @@ pub struct CreatePost {
     /// Content with `<br>` already turned into `\n`.
     pub content: String,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListBoard;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListPost {
@@ -120,43 +139,76 @@ pub struct CreateChatroom {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListChatroom;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoinChatroom {
     pub owner: String,
 }
 
-/// Every command of the BBS prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    Register(Register),
-    Login(Login),
-    Logout,
-    Whoami,
-    ListUser,
-    Exit,
-    CreateBoard(CreateBoard),
-    CreatePost(CreatePost),
-    ListBoard,
-    ListPost(ListPost),
-    Read(Read),
-    DeletePost(DeletePost),
-    UpdatePost(UpdatePost),
-    Comment(Comment),
-    CreateChatroom(CreateChatroom),
-    ListChatroom,
-    JoinChatroom(JoinChatroom),
-    RestartChatroom,
-    Attach,
-    Help,
+pub struct RestartChatroom;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attach;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Help;
+
+/// Declares the [`Command`] enum (one variant per command type, named like
+/// the type) and the [`COMMANDS`] table from one list, so that a command's
+/// name, usage, transport and parser are written once and
+/// [`Command::spec`] finds its row without restating the name.
+macro_rules! command_table {
+    ($(
+        $variant:ident {
+            name: $name:literal,
+            usage: $usage:literal,
+            summary: $summary:literal,
+            transport: $transport:ident,
+            parse: $parse:expr $(,)?
+        }
+    ),* $(,)?) => {
+        /// Every command of the BBS prompt.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Command {
+            $($variant($variant),)*
+        }
+
+        /// The command table: the single source of names, usage answers,
+        /// help text, transports and parsers.
+        pub static COMMANDS: &[CommandSpec] = &[
+            $(CommandSpec {
+                name: $name,
+                usage: $usage,
+                summary: $summary,
+                transport: Transport::$transport,
+                parse: $parse,
+            },)*
+        ];
+
+        impl Command {
+            /// The table row of this command.
+            pub fn spec(&self) -> &'static CommandSpec {
+                /// Row numbers, in table order.
+                #[allow(clippy::enum_variant_names)]
+                enum Row {
+                    $($variant,)*
+                }
+                match self {
+                    $(Command::$variant(_) => &COMMANDS[Row::$variant as usize],)*
+                }
+            }
+        }
+    };
 }
 
-/// The command table: the single source of names, usage answers, help text,
-/// transports and parsers.
-pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec {
+command_table! {
+    Register {
         name: "register",
         usage: "Usage: register <username> <email> <password>",
         summary: "create an account",
-        transport: Transport::Udp,
+        transport: Udp,
         parse: |a| {
             let [username, email, password] = a.exact()?;
             Some(Command::Register(Register {
@@ -166,59 +218,59 @@ pub static COMMANDS: &[CommandSpec] = &[
             }))
         },
     },
-    CommandSpec {
+    Login {
         name: "login",
         usage: "Usage: login <username> <password>",
         summary: "log in",
-        transport: Transport::Tcp,
+        transport: Tcp,
         parse: |a| {
             let [username, password] = a.exact()?;
             Some(Command::Login(Login { username: username.into(), password: password.into() }))
         },
     },
-    CommandSpec {
+    Logout {
         name: "logout",
         usage: "Usage: logout",
         summary: "log out",
-        transport: Transport::Tcp,
-        parse: |a| a.none(Command::Logout),
+        transport: Tcp,
+        parse: |a| a.none(Command::Logout(Logout)),
     },
-    CommandSpec {
+    Whoami {
         name: "whoami",
         usage: "Usage: whoami",
         summary: "show who you are logged in as",
-        transport: Transport::Udp,
-        parse: |a| a.none(Command::Whoami),
+        transport: Udp,
+        parse: |a| a.none(Command::Whoami(Whoami)),
     },
-    CommandSpec {
+    ListUser {
         name: "list-user",
         usage: "Usage: list-user",
         summary: "list every registered user",
-        transport: Transport::Tcp,
-        parse: |a| a.none(Command::ListUser),
+        transport: Tcp,
+        parse: |a| a.none(Command::ListUser(ListUser)),
     },
-    CommandSpec {
+    Exit {
         name: "exit",
         usage: "Usage: exit",
         summary: "leave the BBS",
-        transport: Transport::Tcp,
-        parse: |a| a.none(Command::Exit),
+        transport: Tcp,
+        parse: |a| a.none(Command::Exit(Exit)),
     },
-    CommandSpec {
+    CreateBoard {
         name: "create-board",
         usage: "Usage: create-board <name>",
         summary: "create a board (you become its moderator)",
-        transport: Transport::Tcp,
+        transport: Tcp,
         parse: |a| {
             let [name] = a.exact()?;
             Some(Command::CreateBoard(CreateBoard { name: name.into() }))
         },
     },
-    CommandSpec {
+    CreatePost {
         name: "create-post",
         usage: "Usage: create-post <board-name> --title <title> --content <content>",
         summary: "write a post (<br> in content is a line break)",
-        transport: Transport::Tcp,
+        transport: Tcp,
         parse: |a| {
             let flags = a.flags()?;
             let [board] = exact(&flags.positional)?;
@@ -229,48 +281,48 @@ pub static COMMANDS: &[CommandSpec] = &[
             }))
         },
     },
-    CommandSpec {
+    ListBoard {
         name: "list-board",
         usage: "Usage: list-board",
         summary: "list every board",
-        transport: Transport::Tcp,
-        parse: |a| a.none(Command::ListBoard),
+        transport: Tcp,
+        parse: |a| a.none(Command::ListBoard(ListBoard)),
     },
-    CommandSpec {
+    ListPost {
         name: "list-post",
         usage: "Usage: list-post <board-name>",
         summary: "list the posts of a board",
-        transport: Transport::Tcp,
+        transport: Tcp,
         parse: |a| {
             let [board] = a.exact()?;
             Some(Command::ListPost(ListPost { board: board.into() }))
         },
     },
-    CommandSpec {
+    Read {
         name: "read",
         usage: "Usage: read <post-S/N>",
         summary: "read a post and its comments",
-        transport: Transport::Tcp,
+        transport: Tcp,
         parse: |a| {
             let [post] = a.exact()?;
             Some(Command::Read(Read { post: post_id(post)? }))
         },
     },
-    CommandSpec {
+    DeletePost {
         name: "delete-post",
         usage: "Usage: delete-post <post-S/N>",
         summary: "delete one of your posts",
-        transport: Transport::Tcp,
+        transport: Tcp,
         parse: |a| {
             let [post] = a.exact()?;
             Some(Command::DeletePost(DeletePost { post: post_id(post)? }))
         },
     },
-    CommandSpec {
+    UpdatePost {
         name: "update-post",
         usage: "Usage: update-post <post-S/N> --title/content <new>",
         summary: "change the title or the content of one of your posts",
-        transport: Transport::Tcp,
+        transport: Tcp,
         parse: |a| {
             let flags = a.flags()?;
             let [post] = exact(&flags.positional)?;
@@ -282,66 +334,66 @@ pub static COMMANDS: &[CommandSpec] = &[
             Some(Command::UpdatePost(UpdatePost { post: post_id(post)?, change }))
         },
     },
-    CommandSpec {
+    Comment {
         name: "comment",
         usage: "Usage: comment <post-S/N> <comment>",
         summary: "comment on a post",
-        transport: Transport::Tcp,
+        transport: Tcp,
         parse: |a| {
             let (post, text) = a.first_and_rest()?;
             Some(Command::Comment(Comment { post: post_id(post)?, text: clean_text(text) }))
         },
     },
-    CommandSpec {
+    CreateChatroom {
         name: "create-chatroom",
         usage: "Usage: create-chatroom <port>",
         summary: "open your chatroom, hosted by your client on <port>",
-        transport: Transport::Tcp,
+        transport: TcpClientOnly,
         parse: |a| {
             let [port] = a.exact()?;
             let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
             Some(Command::CreateChatroom(CreateChatroom { port }))
         },
     },
-    CommandSpec {
+    ListChatroom {
         name: "list-chatroom",
         usage: "Usage: list-chatroom",
         summary: "list every chatroom and whether it is open",
-        transport: Transport::Udp,
-        parse: |a| a.none(Command::ListChatroom),
+        transport: Udp,
+        parse: |a| a.none(Command::ListChatroom(ListChatroom)),
     },
-    CommandSpec {
+    JoinChatroom {
         name: "join-chatroom",
         usage: "Usage: join-chatroom <chatroom_name>",
         summary: "enter another user's open chatroom",
-        transport: Transport::Tcp,
+        transport: TcpClientOnly,
         parse: |a| {
             let [owner] = a.exact()?;
             Some(Command::JoinChatroom(JoinChatroom { owner: owner.into() }))
         },
     },
-    CommandSpec {
+    RestartChatroom {
         name: "restart-chatroom",
         usage: "Usage: restart-chatroom",
         summary: "reopen your closed chatroom on the same port",
-        transport: Transport::Tcp,
-        parse: |a| a.none(Command::RestartChatroom),
+        transport: TcpClientOnly,
+        parse: |a| a.none(Command::RestartChatroom(RestartChatroom)),
     },
-    CommandSpec {
+    Attach {
         name: "attach",
         usage: "Usage: attach",
         summary: "go back into your running chatroom",
-        transport: Transport::Client,
-        parse: |a| a.none(Command::Attach),
+        transport: Client,
+        parse: |a| a.none(Command::Attach(Attach)),
     },
-    CommandSpec {
+    Help {
         name: "help",
         usage: "Usage: help",
         summary: "show this list",
-        transport: Transport::Tcp,
-        parse: |a| a.none(Command::Help),
+        transport: Tcp,
+        parse: |a| a.none(Command::Help(Help)),
     },
-];
+}
 
 impl Command {
     /// Parses one command line (without its line ending).
@@ -356,33 +408,6 @@ impl Command {
         }
         let spec = spec(name).ok_or_else(|| ParseError::Unknown(name.to_owned()))?;
         (spec.parse)(&Args { rest }).ok_or(ParseError::Usage(spec.usage))
-    }
-
-    /// The table row of this command.
-    pub fn spec(&self) -> &'static CommandSpec {
-        let name = match self {
-            Command::Register(_) => "register",
-            Command::Login(_) => "login",
-            Command::Logout => "logout",
-            Command::Whoami => "whoami",
-            Command::ListUser => "list-user",
-            Command::Exit => "exit",
-            Command::CreateBoard(_) => "create-board",
-            Command::CreatePost(_) => "create-post",
-            Command::ListBoard => "list-board",
-            Command::ListPost(_) => "list-post",
-            Command::Read(_) => "read",
-            Command::DeletePost(_) => "delete-post",
-            Command::UpdatePost(_) => "update-post",
-            Command::Comment(_) => "comment",
-            Command::CreateChatroom(_) => "create-chatroom",
-            Command::ListChatroom => "list-chatroom",
-            Command::JoinChatroom(_) => "join-chatroom",
-            Command::RestartChatroom => "restart-chatroom",
-            Command::Attach => "attach",
-            Command::Help => "help",
-        };
-        spec(name).expect("every command has a table row")
     }
 }
 
@@ -565,7 +590,14 @@ mod tests {
         for spec in COMMANDS {
             assert!(spec.usage.starts_with(&format!("Usage: {}", spec.name)));
         }
-        assert_eq!(Command::Help.spec().name, "help");
+        assert_eq!(Command::Help(Help).spec().name, "help");
+        assert_eq!(Command::ListChatroom(ListChatroom).spec().name, "list-chatroom");
+        for spec in COMMANDS {
+            let example = spec.usage.trim_start_matches("Usage: ");
+            if let Ok(command) = Command::parse(example) {
+                assert_eq!(command.spec().name, spec.name);
+            }
+        }
         let help = help_text();
         for spec in COMMANDS {
             assert!(help.contains(spec.usage.trim_start_matches("Usage: ")), "{}", spec.name);

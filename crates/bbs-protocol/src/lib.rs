@@ -12,13 +12,23 @@
 //! data the person must not see (the UDP token) and cannot frame content
 //! unambiguously (a post may contain a line that reads `% `).
 //!
+//! A logged-in user may get lines nobody asked for just then (a message
+//! from another user, a notification): the server writes them between
+//! answers, never inside one. In the plain dialect such a push ends the
+//! prompt line, prints its text, and shows the prompt again:
+//! `\r\n<text>\r\n% `.
+//!
 //! **TCP, client dialect** (the `bbs` client): the connection starts exactly
 //! like the plain one, so a person and the client meet the same server. The
 //! client reads the fixed [`PLAIN_GREETING`] and sends [`CLIENT_HELLO`] as
-//! its first line. From then on the client still sends one command per line,
-//! but every answer is one [`Reply`] encoded as a single line of JSON
-//! (newlines inside text are escaped by JSON, so a frame ends at the first
-//! `\n`, whatever the content). The first frame answers the hello.
+//! its first line. From then on every line either way is one JSON frame
+//! ([`frame`]): the client sends [`frame::ClientFrame`]s (a command line as
+//! typed, or one of its own requests), and the server sends one
+//! [`frame::ServerFrame::Answer`] per client frame, in order, with
+//! [`frame::ServerFrame::Push`] frames in between whenever something
+//! arrives for the user. JSON escapes newlines inside text, so a frame ends
+//! at the first `\n` whatever a post contains. The first answer is the one
+//! to the hello.
 //!
 //! **UDP** (`register`, `whoami`, `list-chatroom`): one request datagram,
 //! one reply datagram, plain UTF-8 text, see [`udp`]. The client tags its
@@ -28,15 +38,15 @@
 //!
 //! **Chatrooms** (spec §7) run inside the owner's client; [`chat`] holds
 //! the join tickets the server issues and the host ↔ member wire format.
-//! In the client dialect, lines starting with `%` after the hello are
-//! client requests rather than commands ([`chat::OPENED_REQUEST`],
-//! [`chat::CLOSED_REQUEST`]).
 //!
 //! Commands themselves are parsed by [`command::Command::parse`], driven by
 //! one table, [`command::COMMANDS`], that also gives usage strings and help.
+//! Every answer text either side prints is in [`answer`].
 
+pub mod answer;
 pub mod chat;
 pub mod command;
+pub mod frame;
 pub mod line;
 pub mod reply;
 pub mod table;
@@ -44,6 +54,7 @@ pub mod telnet;
 pub mod udp;
 
 pub use command::{Command, CommandSpec, ParseError, Transport, COMMANDS};
+pub use frame::{ClientFrame, Push, ServerFrame};
 pub use reply::{Event, Reply};
 
 /// The three-line banner printed once on connect (spec §1).
@@ -64,7 +75,10 @@ pub const PLAIN_GREETING: &str = "********************************\r\n\
 
 /// First line sent by the `bbs` client to switch its connection to the
 /// client dialect. It is not a command a person would type by accident.
-pub const CLIENT_HELLO: &str = "%bbs-client 1";
+pub const CLIENT_HELLO: &str = "%bbs-client 2";
+
+/// The client dialect's version, answered to the hello.
+pub const DIALECT_VERSION: u32 = 2;
 
 /// The longest command line the server accepts by default (spec §6).
 pub const DEFAULT_MAX_LINE: usize = 64 * 1024;

@@ -1,5 +1,5 @@
-//! Answers in the client dialect: one [`Reply`] per command, one JSON line
-//! per reply.
+//! Answers in the client dialect: one [`Reply`] per client frame, carried
+//! in a [`crate::frame::ServerFrame::Answer`].
 //!
 //! `text` is exactly what the screen shows (lines joined by `\n`, no final
 //! line break); `event` tells the client what changed beyond the screen,
@@ -31,7 +31,7 @@ pub enum Event {
     Goodbye,
     /// `create-chatroom` / `restart-chatroom` passed the server's checks:
     /// the client must now bind `port` and confirm with
-    /// [`crate::chat::OPENED_REQUEST`] (nothing is registered before that,
+    /// [`crate::frame::ClientFrame::ChatroomOpened`] (nothing is registered before that,
     /// so a port that cannot be bound leaves nothing open).
     ChatroomBind { port: u16 },
     /// The chatroom is registered open; `key` (hex, see
@@ -49,37 +49,5 @@ impl Reply {
 
     pub fn with_event(text: impl Into<String>, event: Event) -> Reply {
         Reply { text: text.into(), event: Some(event) }
-    }
-
-    /// Encodes the reply as one line of JSON ending in `\n`.
-    pub fn to_line(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        self.write_line(&mut out);
-        out
-    }
-
-    /// Appends the encoded line to `out` (a buffer the caller reuses).
-    pub fn write_line(&self, out: &mut impl std::io::Write) {
-        serde_json::to_writer(&mut *out, self).expect("a reply always serialises");
-        out.write_all(b"\n").expect("writing to a memory buffer");
-    }
-
-    /// Decodes one line (without its `\n`).
-    pub fn from_line(line: &[u8]) -> Result<Reply, serde_json::Error> {
-        serde_json::from_slice(line)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn any_text_round_trips_on_one_line() {
-        let text = "% \n--\nWelcome, x.\r\n\u{0}\"quoted\"".to_owned() + &"y".repeat(60_000);
-        let reply = Reply::with_event(text, Event::LoggedIn { username: "u".into(), token: "t".into() });
-        let line = reply.to_line();
-        assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1);
-        assert_eq!(Reply::from_line(&line[..line.len() - 1]).unwrap(), reply);
     }
 }

@@ -42,6 +42,10 @@ pub struct Config {
     pub login_rate_per_account: Rate,
     /// UDP datagrams from one IP address; the rest are dropped unanswered.
     pub udp_rate_per_ip: Rate,
+    /// Pushes (messages sent to a user unasked) waiting for one session. A
+    /// session whose peer stops reading fills its output, then this queue;
+    /// past it the session is closed instead of slowing the sender.
+    pub push_queue: usize,
     /// Largest reply datagram to a logged-in sender; longer answers go out
     /// in numbered parts (see the protocol crate's `udp` module).
     pub max_udp_reply: usize,
@@ -65,6 +69,7 @@ impl Default for Config {
             login_rate_per_account: Rate::new(10, Duration::from_secs(60)),
             udp_rate_per_ip: Rate::new(100, Duration::from_secs(1)),
             max_udp_reply: bbs_protocol::udp::MAX_REPLY,
+            push_queue: 256,
         }
     }
 }

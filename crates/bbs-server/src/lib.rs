@@ -1,25 +1,33 @@
-//! `bbsd`, the BBS server, as a library: [`run`] serves already-bound
-//! sockets until a shutdown signal, so tests start the real server on free
-//! ports with a temporary database, and `main` stays thin.
+//! `bbsd`, the BBS server, as a library: [`Server::run`] serves
+//! already-bound sockets until a shutdown signal, so tests start the real
+//! server on free ports with a temporary database, and `main` stays thin.
 //!
-//! Layout: [`connection`] reads lines and writes answers on one TCP
-//! connection; [`udp`] does the same for datagrams; `commands` holds what
-//! every command does; [`session`] the per-connection state and the token
-//! registry; [`auth`] password hashing and tokens; [`config`] the limits;
-//! `rate` the rate limiters and connection counts that enforce them.
+//! Layout, each module importing only those below it:
+//! - doors: the TCP accept loop here, and [`udp`]'s datagrams; each hands
+//!   its peer to the engine with the peer's real address for the limits;
+//! - `engine`: one session over any byte stream — reading command lines,
+//!   answering in the peer's dialect, writing pushes between answers, and
+//!   the one teardown when the session ends;
+//! - `cmd`: what every command does, one type per command;
+//! - `state`: what all sessions share; [`session`]: a session's state
+//!   and the registry of live sessions (tokens, push inboxes); `rooms`:
+//!   running chatrooms' keys;
+//! - [`auth`] password hashing and tokens; [`config`] the limits; `rate`
+//!   the rate limiters and connection counts that enforce them.
 
 pub mod auth;
-mod chatrooms;
-mod commands;
+mod cmd;
 pub mod config;
-mod connection;
+mod engine;
 mod rate;
+mod rooms;
 pub mod session;
+mod state;
 mod udp;
 
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +38,8 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 pub use config::{Config, Rate};
+pub use session::Sessions;
+use state::Shared;
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -40,22 +50,79 @@ pub enum ServerError {
     Io(#[from] io::Error),
 }
 
-/// State every connection shares.
-pub(crate) struct Shared<S> {
-    pub(crate) store: S,
-    pub(crate) config: Config,
-    pub(crate) tokens: session::Tokens,
-    pub(crate) hasher: auth::Hasher,
-    pub(crate) udp_replies: udp::RecentReplies,
-    pub(crate) login_per_ip: rate::RateLimiter<IpAddr>,
-    pub(crate) login_per_account: rate::RateLimiter<String>,
-    pub(crate) udp_per_ip: rate::RateLimiter<IpAddr>,
-    /// Running chatrooms' keys and owners (the registry itself is stored).
-    pub(crate) chat: chatrooms::LiveRooms,
-}
-
 /// How long connections get to finish their current command at shutdown.
 const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// One BBS server: its store, its limits and its live sessions.
+pub struct Server<S> {
+    shared: Arc<Shared<S>>,
+}
+
+impl<S: Store> Server<S> {
+    pub fn new(store: S, config: Config) -> Server<S> {
+        Server { shared: Arc::new(Shared::new(store, config)) }
+    }
+
+    /// The live sessions, through which anything may reach a logged-in
+    /// user at any time ([`Sessions::push`]).
+    pub fn sessions(&self) -> Arc<Sessions> {
+        Arc::clone(&self.shared.sessions)
+    }
+
+    /// Serves TCP on `listener` and UDP on `udp` until `shutdown` completes.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        udp: UdpSocket,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ServerError> {
+        let shared = self.shared;
+        // No chatroom owner can still be connected to a server that just started.
+        shared.store.close_all_chatrooms().await?;
+        let connections =
+            rate::ConnectionCount::new(shared.config.max_connections, shared.config.max_connections_per_ip);
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        tasks.spawn(udp::serve(Arc::clone(&shared), Arc::new(udp), stopped.clone()));
+
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => match connections.admit(peer.ip()) {
+                        Ok(slot) => {
+                            tracing::info!(%peer, "New connection from {peer}");
+                            let span = tracing::info_span!("conn", %peer);
+                            let _ = stream.set_nodelay(true);
+                            let (reader, writer) = stream.into_split();
+                            let serve =
+                                engine::serve(Arc::clone(&shared), reader, writer, peer, slot, stopped.clone());
+                            tasks.spawn(serve.instrument(span));
+                        }
+                        Err(refused) => {
+                            tracing::warn!(%peer, ?refused, "connection refused");
+                            refuse(stream, &refused.message());
+                        }
+                    },
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off
+                        // instead of spinning, then try again.
+                        tracing::error!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                Some(_) = tasks.join_next() => {}
+                () = &mut shutdown => break,
+            }
+        }
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+        if tokio::time::timeout(DRAIN_TIME, async { while tasks.join_next().await.is_some() {} }).await.is_err() {
+            tasks.abort_all();
+        }
+        Ok(())
+    }
+}
 
 /// Serves TCP on `listener` and UDP on `udp` until `shutdown` completes.
 pub async fn run<S: Store>(
@@ -65,57 +132,7 @@ pub async fn run<S: Store>(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
-    // No chatroom owner can still be connected to a server that just started.
-    store.close_all_chatrooms().await?;
-    let shared = Arc::new(Shared {
-        store,
-        hasher: auth::Hasher::new(config.hash_workers, config.hash_queue),
-        udp_replies: udp::RecentReplies::new(config.udp_reply_memory),
-        tokens: session::Tokens::default(),
-        login_per_ip: rate::RateLimiter::new(config.login_rate_per_ip),
-        login_per_account: rate::RateLimiter::new(config.login_rate_per_account),
-        udp_per_ip: rate::RateLimiter::new(config.udp_rate_per_ip),
-        chat: chatrooms::LiveRooms::default(),
-        config,
-    });
-    let connections = rate::ConnectionCount::new(shared.config.max_connections, shared.config.max_connections_per_ip);
-    let (stop, stopped) = watch::channel(false);
-    let mut tasks = JoinSet::new();
-    tasks.spawn(udp::serve(Arc::clone(&shared), Arc::new(udp), stopped.clone()));
-
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match connections.admit(peer.ip()) {
-                    Ok(slot) => {
-                        tracing::info!(%peer, "New connection from {peer}");
-                        let span = tracing::info_span!("conn", %peer);
-                        let serve = connection::serve(Arc::clone(&shared), stream, peer, slot, stopped.clone());
-                        tasks.spawn(serve.instrument(span));
-                    }
-                    Err(refused) => {
-                        tracing::warn!(%peer, ?refused, "connection refused");
-                        refuse(stream, &refused.message());
-                    }
-                },
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead
-                    // of spinning, then try again.
-                    tracing::error!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            Some(_) = tasks.join_next() => {}
-            () = &mut shutdown => break,
-        }
-    }
-    tracing::info!("shutting down");
-    let _ = stop.send(true);
-    if tokio::time::timeout(DRAIN_TIME, async { while tasks.join_next().await.is_some() {} }).await.is_err() {
-        tasks.abort_all();
-    }
-    Ok(())
+    Server::new(store, config).run(listener, udp, shutdown).await
 }
 
 /// Tells a refused peer why, then closes. The message is one short line

@@ -75,6 +75,10 @@ struct Args {
     /// Largest UDP reply datagram in bytes; longer answers go in parts.
     #[arg(long, default_value_t = Config::default().max_udp_reply)]
     max_udp_reply: usize,
+    /// Pushes (messages for a user) waiting for one session; a session that
+    /// falls further behind is closed.
+    #[arg(long, default_value_t = Config::default().push_queue)]
+    push_queue: usize,
 }
 
 impl Args {
@@ -85,6 +89,9 @@ impl Args {
                 .filter(|d| !d.is_zero())
                 .with_context(|| format!("--{name} must be a number of seconds above 0"))
         };
+        if self.push_queue == 0 {
+            anyhow::bail!("--push-queue must be at least 1");
+        }
         if !(256..=65_507).contains(&self.max_udp_reply) {
             anyhow::bail!("--max-udp-reply must be between 256 and 65507 bytes");
         }
@@ -103,6 +110,7 @@ impl Args {
             login_rate_per_account: self.login_rate_account,
             udp_rate_per_ip: self.udp_rate_ip,
             max_udp_reply: self.max_udp_reply,
+            push_queue: self.push_queue,
             udp_reply_memory: seconds("udp-reply-memory", self.udp_reply_memory)?,
         })
     }

@@ -1,39 +1,111 @@
-//! What a connection knows about its user, and the token registry the UDP
-//! side uses to recognise logged-in users.
+//! Who is on the other end of a session, and the registry that reaches
+//! every live session of a user.
+//!
+//! A session's state is a type: [`Session::Anonymous`] until a login,
+//! then [`Session::LoggedIn`], which owns the session's entry in the
+//! registry ([`Sessions`]): its login token and its push inbox. Dropping a
+//! `LoggedIn` (logout, or the connection ending in any way) removes both at
+//! once, so no code path can leave a token alive or a dead inbox
+//! registered.
+//!
+//! Each inbox is a bounded channel. [`Sessions::push`] never waits: a
+//! session whose inbox is full (its peer stopped reading, so its connection
+//! stopped draining the inbox) loses its registration, which wakes
+//! [`Session::evicted`] so its connection ends at once, and nobody else is
+//! slowed down.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The state of one TCP connection.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+use bbs_protocol::Push;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::auth::new_token;
+
+/// The state of one session (a TCP connection, or later an SSH channel or
+/// a WebSocket).
+#[derive(Debug, Default)]
 pub enum Session {
     #[default]
     Anonymous,
-    LoggedIn(User),
+    LoggedIn(LoggedIn),
+    /// A UDP datagram that carried a live login token: the user it names,
+    /// without a connection or an inbox of its own.
+    Datagram(User),
 }
 
-/// A logged-in user on one connection.
+/// Who a logged-in session belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub name: String,
-    /// The UDP token given at login; revoked at logout or disconnect.
+    /// The UDP token given at login; dies with the session.
     pub token: String,
+}
+
+/// A logged-in session: its user, and what the server pushes to it.
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub user: User,
+    inbox: mpsc::Receiver<Push>,
+    /// Resolves when the registry lets go of this session.
+    evicted: oneshot::Receiver<()>,
+    _entry: Registration,
 }
 
 impl Session {
     pub fn user(&self) -> Option<&User> {
         match self {
             Session::Anonymous => None,
-            Session::LoggedIn(user) => Some(user),
+            Session::LoggedIn(session) => Some(&session.user),
+            Session::Datagram(user) => Some(user),
+        }
+    }
+
+    /// Whether the session has an inbox to read pushes from.
+    pub fn has_inbox(&self) -> bool {
+        matches!(self, Session::LoggedIn(_))
+    }
+
+    /// The next push for this session (only while `take_push`: a
+    /// connection whose output is full stops taking them), or `None` once
+    /// the registry dropped the session because its inbox overflowed: its
+    /// connection must then end, whatever is still queued. Never resolves
+    /// for a session without an inbox.
+    pub async fn next_push(&mut self, take_push: bool) -> Option<Push> {
+        match self {
+            Session::LoggedIn(session) => tokio::select! {
+                biased;
+                _ = &mut session.evicted => None,
+                Some(push) = session.inbox.recv(), if take_push => Some(push),
+            },
+            Session::Anonymous | Session::Datagram(_) => std::future::pending().await,
         }
     }
 }
 
-/// Live login tokens: token → who, and from which address.
+/// Every live logged-in session: login tokens (for the UDP side) and push
+/// inboxes by user name.
+#[derive(Debug)]
+pub struct Sessions {
+    inner: Mutex<Registry>,
+    inbox_capacity: usize,
+}
+
 #[derive(Debug, Default)]
-pub struct Tokens {
-    live: Mutex<HashMap<String, TokenOwner>>,
+struct Registry {
+    tokens: HashMap<String, TokenOwner>,
+    /// User name → the inboxes of that user's sessions.
+    inboxes: HashMap<String, Vec<InboxEntry>>,
+    next_id: u64,
+}
+
+#[derive(Debug)]
+struct InboxEntry {
+    session: u64,
+    sender: mpsc::Sender<Push>,
+    /// Dropped with the entry, which wakes the session's `evicted`.
+    _evict: oneshot::Sender<()>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,19 +114,134 @@ struct TokenOwner {
     ip: IpAddr,
 }
 
-impl Tokens {
-    pub fn insert(&self, token: &str, name: &str, ip: IpAddr) {
-        self.live.lock().expect("tokens lock").insert(token.to_owned(), TokenOwner { name: name.to_owned(), ip });
+/// A session's place in the registry; removes it when dropped.
+#[derive(Debug)]
+struct Registration {
+    sessions: Arc<Sessions>,
+    id: u64,
+    name: String,
+    token: String,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut registry = self.sessions.lock();
+        registry.tokens.remove(&self.token);
+        registry.remove_inbox(&self.name, self.id);
+    }
+}
+
+impl Registry {
+    fn remove_inbox(&mut self, name: &str, id: u64) {
+        if let Some(inboxes) = self.inboxes.get_mut(name) {
+            inboxes.retain(|entry| entry.session != id);
+            if inboxes.is_empty() {
+                self.inboxes.remove(name);
+            }
+        }
+    }
+}
+
+impl Sessions {
+    /// An empty registry whose inboxes hold `inbox_capacity` pushes each.
+    pub fn new(inbox_capacity: usize) -> Arc<Sessions> {
+        Arc::new(Sessions { inner: Mutex::default(), inbox_capacity: inbox_capacity.max(1) })
     }
 
-    pub fn revoke(&self, token: &str) {
-        self.live.lock().expect("tokens lock").remove(token);
+    fn lock(&self) -> MutexGuard<'_, Registry> {
+        self.inner.lock().expect("sessions lock")
+    }
+
+    /// Logs `name` in from `ip`: a fresh token and an inbox.
+    pub fn open(self: &Arc<Self>, name: &str, ip: IpAddr) -> LoggedIn {
+        let token = new_token();
+        let (sender, inbox) = mpsc::channel(self.inbox_capacity);
+        let (evict, evicted) = oneshot::channel();
+        let id = {
+            let mut registry = self.lock();
+            let id = registry.next_id;
+            registry.next_id += 1;
+            registry.tokens.insert(token.clone(), TokenOwner { name: name.to_owned(), ip });
+            registry.inboxes.entry(name.to_owned()).or_default().push(InboxEntry { session: id, sender, _evict: evict });
+            id
+        };
+        let entry = Registration { sessions: Arc::clone(self), id, name: name.to_owned(), token: token.clone() };
+        LoggedIn { user: User { name: name.to_owned(), token }, inbox, evicted, _entry: entry }
     }
 
     /// The user of a token, if it is live and used from the address that
     /// logged in (a token seen on the wire is useless elsewhere).
-    pub fn user(&self, token: &str, from: IpAddr) -> Option<String> {
-        let live = self.live.lock().expect("tokens lock");
-        live.get(token).filter(|owner| owner.ip == from).map(|owner| owner.name.clone())
+    pub fn user_of_token(&self, token: &str, from: IpAddr) -> Option<String> {
+        let registry = self.lock();
+        registry.tokens.get(token).filter(|owner| owner.ip == from).map(|owner| owner.name.clone())
+    }
+
+    /// Delivers `push` to every live session of `name`, without waiting;
+    /// returns how many sessions took it. A session whose inbox is full is
+    /// dropped from the registry (its connection then ends).
+    pub fn push(&self, name: &str, push: &Push) -> usize {
+        let mut registry = self.lock();
+        let Some(inboxes) = registry.inboxes.get_mut(name) else { return 0 };
+        let mut delivered = 0;
+        inboxes.retain(|entry| match entry.sender.try_send(push.clone()) {
+            Ok(()) => {
+                delivered += 1;
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::info!(user = name, session = entry.session, "push inbox full: ending the session");
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        });
+        if inboxes.is_empty() {
+            registry.inboxes.remove(name);
+        }
+        delivered
+    }
+
+    /// How many sessions `name` has open now.
+    pub fn online(&self, name: &str) -> usize {
+        self.lock().inboxes.get(name).map_or(0, Vec::len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_dropped_session_takes_its_token_and_inbox_with_it() {
+        let sessions = Sessions::new(4);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut session = Session::LoggedIn(sessions.open("ann", ip));
+        let token = session.user().unwrap().token.clone();
+        assert_eq!(sessions.user_of_token(&token, ip).as_deref(), Some("ann"));
+        assert_eq!(sessions.user_of_token(&token, "127.0.0.2".parse().unwrap()), None);
+        assert_eq!(sessions.push("ann", &Push::new("hi")), 1);
+        assert_eq!(session.next_push(true).await, Some(Push::new("hi")));
+        session = Session::Anonymous;
+        assert!(session.user().is_none());
+        assert_eq!(sessions.user_of_token(&token, ip), None);
+        assert_eq!(sessions.push("ann", &Push::new("hi")), 0);
+        assert_eq!(sessions.online("ann"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_inbox_ends_only_its_own_session() {
+        let sessions = Sessions::new(2);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut slow = Session::LoggedIn(sessions.open("ann", ip));
+        let mut quick = Session::LoggedIn(sessions.open("ann", ip));
+        for n in 0..2 {
+            assert_eq!(sessions.push("ann", &Push::new(n.to_string())), 2);
+            assert_eq!(quick.next_push(true).await, Some(Push::new(n.to_string())));
+        }
+        assert_eq!(sessions.push("ann", &Push::new("2")), 1, "the slow inbox is full");
+        assert_eq!(quick.next_push(true).await, Some(Push::new("2")));
+        assert_eq!(slow.next_push(false).await, None, "the slow session learns at once that it was dropped");
+        assert_eq!(sessions.push("ann", &Push::new("3")), 1, "the quick one is still there");
+        assert_eq!(quick.next_push(true).await, Some(Push::new("3")));
+        assert_eq!(sessions.online("ann"), 1);
     }
 }

@@ -18,17 +18,31 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bbs_protocol::udp::{encode_reply, split_reply, UdpRequest, MAX_REQUEST, PART_WINDOW};
-use bbs_protocol::{Command, ParseError, Transport};
+use bbs_protocol::{Command, ParseError};
 use bbs_storage::Store;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
-use crate::commands::{execute, Caller, Via};
+use crate::cmd::{execute, Caller, Via};
+use crate::rate::RateLimiter;
 use crate::session::{Session, User};
-use crate::Shared;
+use crate::state::Shared;
+
+/// What only the UDP door keeps: its per-address rate limit and the
+/// answers it remembers for retried requests.
+struct Door {
+    per_ip: RateLimiter<std::net::IpAddr>,
+    replies: RecentReplies,
+    max_reply: usize,
+}
 
 /// Receives datagrams until shutdown.
 pub(crate) async fn serve<S: Store>(shared: Arc<Shared<S>>, socket: Arc<UdpSocket>, mut shutdown: watch::Receiver<bool>) {
+    let door = Arc::new(Door {
+        per_ip: RateLimiter::new(shared.config.udp_rate_per_ip),
+        replies: RecentReplies::new(shared.config.udp_reply_memory),
+        max_reply: shared.config.max_udp_reply,
+    });
     // One byte more than the limit, to tell an over-long datagram apart.
     let mut buf = vec![0u8; MAX_REQUEST + 1];
     loop {
@@ -44,13 +58,13 @@ pub(crate) async fn serve<S: Store>(shared: Arc<Shared<S>>, socket: Arc<UdpSocke
             },
             _ = shutdown.wait_for(|stop| *stop) => return,
         };
-        if n > MAX_REQUEST || shared.udp_per_ip.check(&peer.ip()).is_err() {
+        if n > MAX_REQUEST || door.per_ip.check(&peer.ip()).is_err() {
             continue;
         }
         let Ok(text) = std::str::from_utf8(&buf[..n]) else { continue };
         let Some(request) = UdpRequest::parse(text) else { continue };
-        let mut session = match request.token.and_then(|t| Some((t, shared.tokens.user(t, peer.ip())?))) {
-            Some((token, name)) => Session::LoggedIn(User { name, token: token.to_owned() }),
+        let mut session = match request.token.and_then(|t| Some((t, shared.sessions.user_of_token(t, peer.ip())?))) {
+            Some((token, name)) => Session::Datagram(User { name, token: token.to_owned() }),
             None => Session::Anonymous,
         };
         let to = Recipient {
@@ -64,44 +78,38 @@ pub(crate) async fn serve<S: Store>(shared: Arc<Shared<S>>, socket: Arc<UdpSocke
             Ok(command) => command,
             Err(ParseError::Empty) => continue,
             Err(e) => {
-                send(&shared, &socket, &to, &e.to_string()).await;
+                send(&door, &socket, &to, &e.to_string()).await;
                 continue;
             }
         };
-        match command {
-            Command::Whoami => {
-                let answer = execute(&shared, &mut Caller { session: &mut session, peer, via: Via::Udp }, command).await;
-                send(&shared, &socket, &to, &answer.text).await;
-            }
-            Command::Register(_) | Command::ListChatroom => {
-                let key = to.id.clone().map(|id| (peer, id));
-                if let Some(key) = &key {
-                    match shared.udp_replies.begin(key) {
-                        Begin::New => {}
-                        Begin::Running => continue,
-                        Begin::Done(text) => {
-                            send(&shared, &socket, &to, &text).await;
-                            continue;
-                        }
-                    }
+        // Answered inline: a token look-up. Everything else may touch the
+        // database or hash a password (or answers that it is not a UDP
+        // command, which costs nothing either way), so runs in a task.
+        if let Command::Whoami(_) = command {
+            let answer = execute(&shared, &mut Caller { session: &mut session, peer, via: Via::Udp }, command).await;
+            send(&door, &socket, &to, &answer.text).await;
+            continue;
+        }
+        let key = to.id.clone().map(|id| (peer, id));
+        if let Some(key) = &key {
+            match door.replies.begin(key) {
+                Begin::New => {}
+                Begin::Running => continue,
+                Begin::Done(text) => {
+                    send(&door, &socket, &to, &text).await;
+                    continue;
                 }
-                let (shared, socket) = (Arc::clone(&shared), Arc::clone(&socket));
-                tokio::spawn(async move {
-                    let answer =
-                        execute(&shared, &mut Caller { session: &mut session, peer, via: Via::Udp }, command).await;
-                    let text: Arc<str> = answer.text.into();
-                    if let Some(key) = key {
-                        shared.udp_replies.finish(key, &text);
-                    }
-                    send(&shared, &socket, &to, &text).await;
-                });
-            }
-            other => {
-                let name = other.spec().name;
-                let how = if other.spec().transport == Transport::Client { "the bbs client" } else { "TCP" };
-                send(&shared, &socket, &to, &format!("{name} works over {how}, not UDP.")).await;
             }
         }
+        let (shared, door, socket) = (Arc::clone(&shared), Arc::clone(&door), Arc::clone(&socket));
+        tokio::spawn(async move {
+            let answer = execute(&shared, &mut Caller { session: &mut session, peer, via: Via::Udp }, command).await;
+            let text: Arc<str> = answer.text.into();
+            if let Some(key) = key {
+                door.replies.finish(key, &text);
+            }
+            send(&door, &socket, &to, &text).await;
+        });
     }
 }
 
@@ -117,7 +125,7 @@ struct Recipient {
 
 /// Sends an answer as the rules of the module doc say: nothing longer than
 /// the request to a sender without a token, parts to a logged-in one.
-async fn send<S>(shared: &Shared<S>, socket: &UdpSocket, to: &Recipient, text: &str) {
+async fn send(door: &Door, socket: &UdpSocket, to: &Recipient, text: &str) {
     let datagrams = match (&to.id, to.budget) {
         (None, Some(budget)) => {
             let bare = encode_reply(None, text);
@@ -136,7 +144,7 @@ async fn send<S>(shared: &Shared<S>, socket: &UdpSocket, to: &Recipient, text: &
         // A bare datagram carries no token, so it is never logged in.
         (None, None) => return,
         (Some(id), None) => {
-            let all = split_reply(id, text, shared.config.max_udp_reply);
+            let all = split_reply(id, text, door.max_reply);
             let (from, to) = to.parts.unwrap_or((1, PART_WINDOW));
             let to = to.min(from.saturating_add(PART_WINDOW - 1));
             all.into_iter().skip(from as usize - 1).take((to - from + 1) as usize).collect()
@@ -154,7 +162,7 @@ type Key = (SocketAddr, String);
 /// Answers already given to tagged requests, so that a retried request is
 /// answered, not run twice (a second `register` would say the name is taken).
 #[derive(Debug)]
-pub(crate) struct RecentReplies {
+struct RecentReplies {
     memory: std::time::Duration,
     entries: Mutex<Remembered>,
 }
@@ -167,7 +175,7 @@ struct Remembered {
 }
 
 /// Where a tagged request stands.
-pub(crate) enum Begin {
+enum Begin {
     /// Not seen: run it.
     New,
     /// Still running: the retry is dropped; the answer goes out when ready.
@@ -185,7 +193,7 @@ const MAX_REMEMBERED: usize = 8192;
 const MAX_REMEMBERED_BYTES: usize = 32 * 1024 * 1024;
 
 impl RecentReplies {
-    pub(crate) fn new(memory: std::time::Duration) -> RecentReplies {
+    fn new(memory: std::time::Duration) -> RecentReplies {
         RecentReplies { memory, entries: Mutex::new(Remembered::default()) }
     }
 

@@ -5,7 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use bbs_protocol::chat::{RoomKey, CLOSED_REQUEST, OPENED_REQUEST};
+use bbs_protocol::chat::RoomKey;
+use bbs_protocol::ClientFrame::{ChatroomClosed, ChatroomOpened};
 use bbs_protocol::Event;
 use bbs_testkit::{DialectClient, TestServer, ANSWER_TIMEOUT};
 
@@ -22,7 +23,7 @@ fn open(client: &mut DialectClient, command: &str) -> (u16, RoomKey) {
         Some(Event::ChatroomBind { port }) => port,
         other => panic!("{other:?}"),
     };
-    let reply = client.call(OPENED_REQUEST);
+    let reply = client.request(&ChatroomOpened);
     assert_eq!(reply.text, "start to create chatroom...");
     match reply.event {
         Some(Event::ChatroomOpened { port: opened, key }) => {
@@ -45,7 +46,7 @@ fn nothing_is_registered_until_the_client_has_bound_the_port() {
     // forgets the pending open.
     assert_eq!(brad.call("logout").text, "Bye, Brad.");
     assert!(brad.login("Brad", "pw").is_some());
-    assert_eq!(brad.call(OPENED_REQUEST).text, "Nothing to open: use create-chatroom or restart-chatroom first.");
+    assert_eq!(brad.request(&ChatroomOpened).text, "Nothing to open: use create-chatroom or restart-chatroom first.");
     assert_eq!(brad.call("list-chatroom").text, "Chatroom_name  Status");
 }
 
@@ -64,7 +65,7 @@ fn tickets_name_the_owner_as_the_server_saw_it_and_verify_with_the_room_key() {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     assert_eq!(ticket.verify(&key, "Brad", now), Ok(()));
     // Each restart gets a fresh key.
-    assert_eq!(brad.call(CLOSED_REQUEST).text, "");
+    assert_eq!(brad.request(&ChatroomClosed).text, "");
     assert_eq!(brad.call("list-chatroom").text, "Chatroom_name  Status\nBrad           close");
     let (again, new_key) = open(&mut brad, "restart-chatroom");
     assert_eq!(again, port);
@@ -77,7 +78,7 @@ fn only_the_owners_own_connection_closes_or_loses_the_room() {
     let mut brad = user(&server, "Brad");
     open(&mut brad, "create-chatroom 6003");
     let mut other_brad = user(&server, "Brad");
-    assert_eq!(other_brad.call(CLOSED_REQUEST).text, "You have no open chatroom.");
+    assert_eq!(other_brad.request(&ChatroomClosed).text, "You have no open chatroom.");
     assert_eq!(other_brad.call("restart-chatroom").text, "Your chatroom is still running.");
     assert_eq!(other_brad.call("create-chatroom 6004").text, "User has already created the chatroom.");
     assert_eq!(other_brad.call("logout").text, "Please do \"attach\" and \"leave-chatroom\" first.");
@@ -96,9 +97,11 @@ fn only_the_owners_own_connection_closes_or_loses_the_room() {
 fn client_requests_are_not_commands_for_telnet_users() {
     let server = TestServer::start();
     let mut plain = server.plain();
-    assert_eq!(plain.send(OPENED_REQUEST), "Unknown command: %chatroom-opened");
+    let frame = ChatroomOpened.to_line();
+    let frame = std::str::from_utf8(&frame).unwrap().trim_end();
+    assert_eq!(plain.send(frame), "Unknown command: \"chatroom-opened\"");
     let mut anonymous = server.client();
-    assert_eq!(anonymous.call(OPENED_REQUEST).text, "Please login first.");
+    assert_eq!(anonymous.request(&ChatroomOpened).text, "Please login first.");
     assert_eq!(anonymous.call("create-chatroom 6005").text, "Please login first.");
     assert_eq!(anonymous.call("join-chatroom x").text, "Please login first.");
 }

@@ -68,5 +68,7 @@ fn sigterm_shuts_down_cleanly_and_closes_connections() {
     kill(pid, Signal::SIGTERM).unwrap();
     assert!(server.child.wait().unwrap().success(), "bbsd did not exit cleanly on SIGTERM");
     server.expect_log("shutting down");
-    assert_eq!(p.read_to_close().unwrap(), b"");
+    // The person at the prompt is told why the connection ends.
+    let said = String::from_utf8(p.read_to_close().unwrap()).unwrap();
+    assert_eq!(said, format!("{}\r\n", bbs_protocol::answer::SHUTTING_DOWN));
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bbs_protocol::Event;
+use bbs_protocol::{Push, ServerFrame};
 use bbs_server::Config;
 use bbs_testkit::{tcp_connect_from, PlainClient, TestServer};
 
@@ -122,12 +122,10 @@ fn a_logged_in_connection_gets_the_longer_idle_timeout() {
 }
 
 #[test]
-fn the_client_dialect_is_told_with_a_goodbye_frame() {
+fn the_client_dialect_is_told_with_a_closing_frame() {
     let server = TestServer::start_with(idle_config());
     let mut c = server.client();
-    let reply = c.receive();
-    assert_eq!(reply.text, IDLE);
-    assert_eq!(reply.event, Some(Event::Goodbye));
+    assert_eq!(c.frame(), ServerFrame::Closing(Push::new(IDLE)));
 }
 
 #[test]

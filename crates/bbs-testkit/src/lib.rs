@@ -11,8 +11,8 @@ use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bbs_protocol::{Reply, CLIENT_HELLO, PLAIN_GREETING};
-use bbs_server::Config;
+use bbs_protocol::{ClientFrame, Push, Reply, ServerFrame, CLIENT_HELLO, PLAIN_GREETING};
+use bbs_server::{Config, Sessions};
 use bbs_storage::{SqliteOptions, SqliteStore};
 
 /// How long a test helper waits for an answer before failing the test.
@@ -23,6 +23,8 @@ pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct TestServer {
     pub addr: SocketAddr,
     pub db: PathBuf,
+    /// The server's live sessions: a test pushes to users through them.
+    pub sessions: std::sync::Arc<Sessions>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -57,16 +59,26 @@ impl TestServer {
                 let store = SqliteStore::open(SqliteOptions::new(path)).expect("open database");
                 let (listener, udp) =
                     bbs_server::bind("127.0.0.1:0".parse().expect("address")).await.expect("bind");
-                ready_tx.send(listener.local_addr().expect("local address")).expect("report address");
-                bbs_server::run(listener, udp, store, config, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .expect("server run");
+                let server = bbs_server::Server::new(store, config);
+                ready_tx
+                    .send((listener.local_addr().expect("local address"), server.sessions()))
+                    .expect("report address");
+                server
+                    .run(listener, udp, async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .expect("server run");
             });
         });
-        let addr = ready_rx.recv_timeout(ANSWER_TIMEOUT).expect("server did not start");
-        TestServer { addr, db: db.to_owned(), stop: Some(stop), thread: Some(thread), _dir: None }
+        let (addr, sessions) = ready_rx.recv_timeout(ANSWER_TIMEOUT).expect("server did not start");
+        TestServer { addr, db: db.to_owned(), sessions, stop: Some(stop), thread: Some(thread), _dir: None }
+    }
+
+    /// Pushes `text` to every session of `user` the way the server's own
+    /// features do; returns how many sessions took it.
+    pub fn push(&self, user: &str, text: &str) -> usize {
+        self.sessions.push(user, &Push::new(text))
     }
 
     /// A new plain (telnet-like) connection.
@@ -163,6 +175,8 @@ impl PlainClient {
 pub struct DialectClient {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
+    /// Pushes that arrived while an answer was awaited, oldest first.
+    pub pushes: std::collections::VecDeque<Push>,
 }
 
 impl DialectClient {
@@ -174,16 +188,28 @@ impl DialectClient {
         let mut reader = BufReader::new(stream);
         let mut greeting = vec![0; PLAIN_GREETING.len()];
         reader.read_exact(&mut greeting).expect("greeting");
-        let mut client = DialectClient { reader, writer };
-        let hello = client.receive();
+        let mut client = DialectClient { reader, writer, pushes: Default::default() };
+        let hello = client.answer();
         assert!(matches!(hello.event, Some(bbs_protocol::Event::Hello { .. })), "{hello:?}");
         client
     }
 
-    /// Sends one command line and returns the decoded reply.
+    /// Sends one command line and returns its answer (pushes that come
+    /// first are kept in [`DialectClient::pushes`]).
     pub fn call(&mut self, line: &str) -> Reply {
-        self.writer.write_all(format!("{line}\n").as_bytes()).expect("write");
-        self.receive()
+        self.send_frame(&ClientFrame::Command(line.to_owned()));
+        self.answer()
+    }
+
+    /// Sends one of the client's own requests and returns its answer.
+    pub fn request(&mut self, frame: &ClientFrame) -> Reply {
+        self.send_frame(frame);
+        self.answer()
+    }
+
+    /// Sends one frame, reads nothing.
+    pub fn send_frame(&mut self, frame: &ClientFrame) {
+        self.writer.write_all(&frame.to_line()).expect("write");
     }
 
     /// The login token of a reply to `login`, if it carries one.
@@ -194,11 +220,35 @@ impl DialectClient {
         }
     }
 
-    pub fn receive(&mut self) -> Reply {
+    /// The next answer frame.
+    pub fn answer(&mut self) -> Reply {
+        loop {
+            match self.frame() {
+                ServerFrame::Answer(reply) => return reply,
+                ServerFrame::Push(push) => self.pushes.push_back(push),
+                ServerFrame::Closing(why) => panic!("the server closed the connection: {}", why.text),
+            }
+        }
+    }
+
+    /// The next frame of any kind.
+    pub fn frame(&mut self) -> ServerFrame {
         let mut line = Vec::new();
-        self.reader.read_until(b'\n', &mut line).expect("reply");
-        assert_eq!(line.pop(), Some(b'\n'), "connection closed mid-reply");
-        Reply::from_line(&line).expect("reply is JSON")
+        self.reader.read_until(b'\n', &mut line).expect("frame");
+        assert_eq!(line.pop(), Some(b'\n'), "connection closed mid-frame");
+        ServerFrame::from_line(&line).expect("frame is JSON")
+    }
+
+    /// The next push: one kept earlier, or the next frame (which must be a
+    /// push).
+    pub fn push(&mut self) -> Push {
+        if let Some(push) = self.pushes.pop_front() {
+            return push;
+        }
+        match self.frame() {
+            ServerFrame::Push(push) => push,
+            other => panic!("expected a push, got {other:?}"),
+        }
     }
 }
 

@@ -336,11 +336,14 @@ pub fn ticket_from(local: std::net::IpAddr, server: SocketAddr, name: &str, room
     reader.read_exact(&mut greeting).unwrap();
     let mut call = |line: &str| {
         if !line.is_empty() {
-            writer.write_all(format!("{line}\n").as_bytes()).unwrap();
+            writer.write_all(&bbs_protocol::ClientFrame::Command(line.to_owned()).to_line()).unwrap();
         }
         let mut reply = Vec::new();
         reader.read_until(b'\n', &mut reply).unwrap();
-        bbs_protocol::Reply::from_line(&reply[..reply.len() - 1]).expect("a reply")
+        match bbs_protocol::ServerFrame::from_line(&reply[..reply.len() - 1]).expect("a frame") {
+            bbs_protocol::ServerFrame::Answer(reply) => reply,
+            other => panic!("expected an answer, got {other:?}"),
+        }
     };
     assert!(matches!(call("").event, Some(Event::Hello { .. })));
     let login = call(&format!("login {name} pw"));

@@ -1,0 +1,131 @@
+//! The client dialect's frames: after the hello, every line either way is
+//! one JSON object ending in `\n` (JSON escapes newlines inside text, so a
+//! frame ends at the first `\n` whatever a post contains).
+//!
+//! Client → server: [`ClientFrame`], a command line as typed or one of the
+//! client's own requests (chatroom bookkeeping, keepalive), so a request can
+//! never be mistaken for a command a person typed.
+//!
+//! Server → client: [`ServerFrame`]. Exactly one `answer` per client frame,
+//! in order; `push` frames (a message for the user, sent unasked) may come
+//! between answers but never inside one, because each frame is written
+//! whole; `closing` is the server's last frame when it ends the connection
+//! on its own (idle timeout, shutdown, a reader too slow for its pushes).
+
+use serde::{Deserialize, Serialize};
+
+use crate::Reply;
+
+/// One line from the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientFrame {
+    /// A command line, exactly as the user typed it.
+    Command(String),
+    /// "I have bound the port the server asked for; register my chatroom
+    /// open". Answered with [`crate::Event::ChatroomOpened`] or a refusal.
+    ChatroomOpened,
+    /// "I closed my chatroom" (the owner's `leave-chatroom`, or `exit` with
+    /// the room open). The registry shows `close` before the members are
+    /// told, so what they see next is consistent.
+    ChatroomClosed,
+    /// Proves the client is alive while nothing else goes over the
+    /// connection (the user is inside a chatroom); answered with an empty
+    /// answer, and resets the server's idle timer like a command.
+    Keepalive,
+}
+
+/// One line from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerFrame {
+    /// The answer to the client's frame (one per client frame, in order).
+    Answer(Reply),
+    /// Something for the user that nobody asked for just now.
+    Push(Push),
+    /// The server is ending the connection; `text` says why.
+    Closing(Push),
+}
+
+/// A line the server delivers unasked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Push {
+    /// What to print, lines joined by `\n`.
+    pub text: String,
+}
+
+impl Push {
+    pub fn new(text: impl Into<String>) -> Push {
+        Push { text: text.into() }
+    }
+}
+
+impl ClientFrame {
+    /// Encodes the frame as one line of JSON ending in `\n`.
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec(self).expect("a client frame always serialises");
+        out.push(b'\n');
+        out
+    }
+
+    /// Decodes one line (without its `\n`).
+    pub fn from_line(line: &[u8]) -> Result<ClientFrame, serde_json::Error> {
+        serde_json::from_slice(line)
+    }
+}
+
+impl ServerFrame {
+    /// Appends the encoded line to `out` (a buffer the caller reuses).
+    pub fn write_line(&self, out: &mut impl std::io::Write) {
+        serde_json::to_writer(&mut *out, self).expect("a server frame always serialises");
+        out.write_all(b"\n").expect("writing to a memory buffer");
+    }
+
+    /// Encodes the frame as one line of JSON ending in `\n`.
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_line(&mut out);
+        out
+    }
+
+    /// Decodes one line (without its `\n`).
+    pub fn from_line(line: &[u8]) -> Result<ServerFrame, serde_json::Error> {
+        serde_json::from_slice(line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Event;
+
+    #[test]
+    fn any_text_round_trips_on_one_line() {
+        let text = "% \n--\nWelcome, x.\r\n\u{0}\"quoted\"".to_owned() + &"y".repeat(60_000);
+        let frames = [
+            ServerFrame::Answer(Reply::with_event(&*text, Event::LoggedIn { username: "u".into(), token: "t".into() })),
+            ServerFrame::Push(Push::new(&*text)),
+            ServerFrame::Closing(Push::new("bye")),
+        ];
+        for frame in frames {
+            let line = frame.to_line();
+            assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1);
+            assert_eq!(ServerFrame::from_line(&line[..line.len() - 1]).unwrap(), frame);
+        }
+        for frame in [ClientFrame::Command(text.clone()), ClientFrame::ChatroomOpened, ClientFrame::Keepalive] {
+            let line = frame.to_line();
+            assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1);
+            assert_eq!(ClientFrame::from_line(&line[..line.len() - 1]).unwrap(), frame);
+        }
+    }
+
+    #[test]
+    fn an_answer_and_a_push_are_told_apart() {
+        let answer = ServerFrame::Answer(Reply::text("hi")).to_line();
+        let push = ServerFrame::Push(Push::new("hi")).to_line();
+        assert_eq!(answer, b"{\"answer\":{\"text\":\"hi\"}}\n");
+        assert_eq!(push, b"{\"push\":{\"text\":\"hi\"}}\n");
+        assert_eq!(ClientFrame::Command("whoami".into()).to_line(), b"{\"command\":\"whoami\"}\n");
+        assert_eq!(ClientFrame::Keepalive.to_line(), b"\"keepalive\"\n");
+    }
+}

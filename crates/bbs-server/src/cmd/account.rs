@@ -1,0 +1,114 @@
+//! Accounts (spec §4): register, login, logout, whoami, list-user, exit;
+//! and [`end_session`], the one teardown of a logged-in session.
+
+use bbs_protocol::answer;
+use bbs_protocol::command::{Exit, ListUser, Login, Logout, Register, Whoami};
+use bbs_protocol::table::format_table;
+use bbs_protocol::{Event, Reply};
+use bbs_storage::{NewUser, Store};
+
+use super::chatroom::{owner_gone, owns_open_room};
+use super::context::{logged_in, require, Apply, Caller, Outcome};
+use crate::rate::seconds;
+use crate::session::Session;
+use crate::state::Shared;
+
+/// The answer to a password longer than the limit: hashing it would cost
+/// time for nothing, and nobody types one.
+fn password_too_long(max: usize) -> Reply {
+    Reply::text(format!("Password too long: at most {max} bytes."))
+}
+
+impl Apply for Register {
+    async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
+        if self.password.len() > shared.config.max_password {
+            return Ok(password_too_long(shared.config.max_password));
+        }
+        // Cheap check first, so a taken name costs no hashing.
+        if shared.store.password_hash(&self.username).await?.is_some() {
+            return Ok(Reply::text(answer::NAME_TAKEN));
+        }
+        let password_hash = shared.hasher.hash(self.password).await?;
+        let added = shared.store.register(NewUser { name: self.username, email: self.email, password_hash }).await?;
+        Ok(Reply::text(if added { answer::REGISTERED } else { answer::NAME_TAKEN }))
+    }
+}
+
+impl Apply for Login {
+    async fn apply<S: Store>(self, shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
+        if caller.session.user().is_some() {
+            return Ok(Reply::text(answer::LOGOUT_FIRST));
+        }
+        if self.password.len() > shared.config.max_password {
+            return Ok(password_too_long(shared.config.max_password));
+        }
+        // Rate limits before any hashing: guessing passwords is slow, and a
+        // flood from one address cannot monopolise the hashers. The account
+        // limit applies to unknown names too, so it reveals nothing.
+        if let Err(wait) = shared.login_per_ip.check(&caller.peer.ip()) {
+            return Ok(Reply::text(format!(
+                "Too many login attempts from your address. Please try again in {} seconds.",
+                seconds(wait)
+            )));
+        }
+        if let Err(wait) = shared.login_per_account.check(&self.username) {
+            return Ok(Reply::text(format!(
+                "Too many login attempts for {}. Please try again in {} seconds.",
+                self.username,
+                seconds(wait)
+            )));
+        }
+        let stored = shared.store.password_hash(&self.username).await?;
+        if !shared.hasher.verify(self.password, stored).await? {
+            return Ok(Reply::text(answer::LOGIN_FAILED));
+        }
+        shared.login_per_account.reset(&self.username);
+        let session = shared.sessions.open(&self.username, caller.peer.ip());
+        let event = Event::LoggedIn { username: self.username.clone(), token: session.user.token.clone() };
+        *caller.session = Session::LoggedIn(session);
+        Ok(Reply::with_event(answer::welcome(&self.username), event))
+    }
+}
+
+impl Apply for Logout {
+    async fn apply<S: Store>(self, shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
+        let user = require!(logged_in(caller));
+        if owns_open_room(shared, user).await? {
+            return Ok(Reply::text(answer::LEAVE_ROOM_FIRST));
+        }
+        let text = answer::bye(&user.name);
+        end_session(shared, caller.session).await;
+        Ok(Reply::with_event(text, Event::LoggedOut))
+    }
+}
+
+/// Ends a logged-in session, however it ends (logout, exit, the peer gone,
+/// the server closing it): the chatroom it ran is closed in the registry,
+/// then the session's token and inbox go with it.
+pub(crate) async fn end_session<S: Store>(shared: &Shared<S>, session: &mut Session) {
+    if let Some(user) = session.user() {
+        owner_gone(shared, user).await;
+    }
+    *session = Session::Anonymous;
+}
+
+impl Apply for Whoami {
+    async fn apply<S: Store>(self, _shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
+        Ok(Reply::text(caller.session.user().map_or(answer::LOGIN_FIRST, |u| u.name.as_str())))
+    }
+}
+
+impl Apply for ListUser {
+    async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
+        let rows: Vec<Vec<String>> =
+            shared.store.users().await?.into_iter().map(|u| vec![u.name, u.email]).collect();
+        Ok(Reply::text(format_table(&["Name", "Email"], &rows)))
+    }
+}
+
+impl Apply for Exit {
+    async fn apply<S: Store>(self, _shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
+        // The session ends in the engine, which closes the connection.
+        Ok(Reply::with_event("", Event::Goodbye))
+    }
+}

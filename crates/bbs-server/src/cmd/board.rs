@@ -1,0 +1,140 @@
+//! Boards, posts and comments (spec §5).
+
+use bbs_protocol::answer;
+use bbs_protocol::command::{
+    Comment, CreateBoard, CreatePost, DeletePost, ListBoard, ListPost, PostChange as Change, Read, UpdatePost,
+};
+use bbs_protocol::table::format_table;
+use bbs_protocol::Reply;
+use bbs_storage::{NewPost, PostChange, PostEdit, Store};
+use chrono::TimeZone;
+
+use super::context::{logged_in, now, require, Apply, Caller, Outcome};
+use crate::state::Shared;
+
+/// `MM/DD` in the server's local time.
+///
+/// Time zone offsets and their changes fall on quarter hours, so every
+/// second of one aligned 15-minute slot has the same local date: the last
+/// answer is kept per thread, and a `list-post` of posts written on the
+/// same day asks the time zone database once, not once per row.
+pub(crate) fn month_day(unix: i64) -> String {
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    let slot = unix.div_euclid(15 * 60);
+    LAST.with_borrow_mut(|(last_slot, last)| {
+        if *last_slot != slot {
+            *last = match chrono::Local.timestamp_opt(unix, 0) {
+                chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.format("%m/%d").to_string(),
+                chrono::LocalResult::None => "??/??".to_owned(),
+            };
+            *last_slot = slot;
+        }
+        last.clone()
+    })
+}
+
+impl Apply for CreateBoard {
+    async fn apply<S: Store>(self, shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
+        let user = require!(logged_in(caller));
+        let created = shared.store.create_board(&self.name, &user.name).await?;
+        Ok(Reply::text(if created { answer::BOARD_CREATED } else { answer::BOARD_EXISTS }))
+    }
+}
+
+impl Apply for CreatePost {
+    async fn apply<S: Store>(self, shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
+        let user = require!(logged_in(caller));
+        let post = NewPost {
+            board: self.board,
+            author: user.name.clone(),
+            title: self.title,
+            content: self.content,
+            created_at: now(),
+        };
+        let created = shared.store.create_post(post).await?;
+        Ok(Reply::text(if created.is_some() { answer::POST_CREATED } else { answer::NO_SUCH_BOARD }))
+    }
+}
+
+impl Apply for ListBoard {
+    async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
+        let rows: Vec<Vec<String>> = shared
+            .store
+            .boards()
+            .await?
+            .into_iter()
+            .map(|b| vec![b.index.to_string(), b.name, b.moderator])
+            .collect();
+        Ok(Reply::text(format_table(&["Index", "Name", "Moderator"], &rows)))
+    }
+}
+
+impl Apply for ListPost {
+    async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
+        let Some(posts) = shared.store.posts(&self.board).await? else {
+            return Ok(Reply::text(answer::NO_SUCH_BOARD));
+        };
+        let rows: Vec<Vec<String>> = posts
+            .into_iter()
+            .map(|p| vec![p.id.to_string(), p.title, p.author, month_day(p.created_at)])
+            .collect();
+        Ok(Reply::text(format_table(&["S/N", "Title", "Author", "Date"], &rows)))
+    }
+}
+
+impl Apply for Read {
+    async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
+        let Some(post) = shared.store.post(self.post).await? else {
+            return Ok(Reply::text(answer::NO_SUCH_POST));
+        };
+        let mut text = format!(
+            "Author: {}\nTitle: {}\nDate: {}\n--\n{}\n--",
+            post.author,
+            post.title,
+            month_day(post.created_at),
+            post.content
+        );
+        for comment in post.comments {
+            text.push_str(&format!("\n{}: {}", comment.author, comment.text));
+        }
+        Ok(Reply::text(text))
+    }
+}
+
+fn change_answer(change: PostChange, done: &'static str) -> Reply {
+    Reply::text(match change {
+        PostChange::Done => done,
+        PostChange::NoSuchPost => answer::NO_SUCH_POST,
+        PostChange::NotOwner => answer::NOT_POST_OWNER,
+    })
+}
+
+impl Apply for DeletePost {
+    async fn apply<S: Store>(self, shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
+        let user = require!(logged_in(caller));
+        let change = shared.store.delete_post(self.post, &user.name).await?;
+        Ok(change_answer(change, answer::POST_DELETED))
+    }
+}
+
+impl Apply for UpdatePost {
+    async fn apply<S: Store>(self, shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
+        let user = require!(logged_in(caller));
+        let edit = match self.change {
+            Change::Title(t) => PostEdit::Title(t),
+            Change::Content(c) => PostEdit::Content(c),
+        };
+        let change = shared.store.edit_post(self.post, &user.name, edit).await?;
+        Ok(change_answer(change, answer::POST_UPDATED))
+    }
+}
+
+impl Apply for Comment {
+    async fn apply<S: Store>(self, shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
+        let user = require!(logged_in(caller));
+        let added = shared.store.comment(self.post, &user.name, &self.text, now()).await?;
+        Ok(Reply::text(if added { answer::COMMENTED } else { answer::NO_SUCH_POST }))
+    }
+}

@@ -1,0 +1,37 @@
+//! What every session of one server process shares.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::auth::Hasher;
+use crate::config::Config;
+use crate::rate::RateLimiter;
+use crate::rooms::LiveRooms;
+use crate::session::Sessions;
+
+/// State every door, session and command reaches through one `Arc`.
+pub(crate) struct Shared<S> {
+    pub(crate) store: S,
+    pub(crate) config: Config,
+    /// Live sessions: tokens, and the inboxes pushes go to.
+    pub(crate) sessions: Arc<Sessions>,
+    pub(crate) hasher: Hasher,
+    pub(crate) login_per_ip: RateLimiter<IpAddr>,
+    pub(crate) login_per_account: RateLimiter<String>,
+    /// Running chatrooms' keys and owners (the registry itself is stored).
+    pub(crate) rooms: LiveRooms,
+}
+
+impl<S> Shared<S> {
+    pub(crate) fn new(store: S, config: Config) -> Shared<S> {
+        Shared {
+            store,
+            sessions: Sessions::new(config.push_queue),
+            hasher: Hasher::new(config.hash_workers, config.hash_queue),
+            login_per_ip: RateLimiter::new(config.login_rate_per_ip),
+            login_per_account: RateLimiter::new(config.login_rate_per_account),
+            rooms: LiveRooms::default(),
+            config,
+        }
+    }
+}
