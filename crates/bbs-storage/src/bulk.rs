@@ -44,7 +44,10 @@ impl BulkLoader {
     }
 
     /// Adds boards in one transaction; existing names are skipped.
-    pub fn boards<'a>(&mut self, boards: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<()> {
+    pub fn boards<'a>(
+        &mut self,
+        boards: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
             let mut insert =
@@ -59,7 +62,10 @@ impl BulkLoader {
 
     /// Adds posts in one transaction; returns the serial numbers given, in
     /// order (`None` where the board does not exist).
-    pub fn posts(&mut self, posts: impl IntoIterator<Item = NewPost>) -> Result<Vec<Option<PostId>>> {
+    pub fn posts(
+        &mut self,
+        posts: impl IntoIterator<Item = NewPost>,
+    ) -> Result<Vec<Option<PostId>>> {
         let tx = self.conn.transaction()?;
         let mut ids = Vec::new();
         {
@@ -68,7 +74,8 @@ impl BulkLoader {
                  SELECT id, ?2, ?3, ?4, ?5 FROM boards WHERE name = ?1",
             )?;
             for p in posts {
-                let n = insert.execute(params![p.board, p.author, p.title, p.content, p.created_at])?;
+                let n =
+                    insert.execute(params![p.board, p.author, p.title, p.content, p.created_at])?;
                 ids.push((n == 1).then(|| tx.last_insert_rowid() as PostId));
             }
         }

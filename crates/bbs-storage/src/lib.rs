@@ -17,7 +17,7 @@ mod sqlite;
 
 use std::future::Future;
 
-pub use sqlite::{SqliteStore, SqliteOptions};
+pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// A post's serial number.
 pub type PostId = u64;
@@ -131,7 +131,11 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn users(&self) -> impl Future<Output = Result<Vec<UserRow>>> + Send;
 
     /// Adds a board; `false` if the name exists.
-    fn create_board(&self, name: &str, moderator: &str) -> impl Future<Output = Result<bool>> + Send;
+    fn create_board(
+        &self,
+        name: &str,
+        moderator: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
     /// Every board in creation order.
     fn boards(&self) -> impl Future<Output = Result<Vec<BoardRow>>> + Send;
 
@@ -144,14 +148,29 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Deletes a post (and its comments) if `by` wrote it.
     fn delete_post(&self, id: PostId, by: &str) -> impl Future<Output = Result<PostChange>> + Send;
     /// Edits a post if `by` wrote it.
-    fn edit_post(&self, id: PostId, by: &str, edit: PostEdit) -> impl Future<Output = Result<PostChange>> + Send;
+    fn edit_post(
+        &self,
+        id: PostId,
+        by: &str,
+        edit: PostEdit,
+    ) -> impl Future<Output = Result<PostChange>> + Send;
     /// Adds a comment; `false` if no such post.
-    fn comment(&self, id: PostId, author: &str, text: &str, at: Timestamp)
-        -> impl Future<Output = Result<bool>> + Send;
+    fn comment(
+        &self,
+        id: PostId,
+        author: &str,
+        text: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     /// Records `owner`'s chatroom as open at `address:port`, creating the
     /// registry row on first use (creation order is kept).
-    fn open_chatroom(&self, owner: &str, address: &str, port: u16) -> impl Future<Output = Result<()>> + Send;
+    fn open_chatroom(
+        &self,
+        owner: &str,
+        address: &str,
+        port: u16,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Marks `owner`'s chatroom closed (no-op if it has none).
     fn close_chatroom(&self, owner: &str) -> impl Future<Output = Result<()>> + Send;
     /// Marks every chatroom closed: used at start-up, when no owner can

@@ -59,4 +59,3 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     }
     tx.commit()
 }
-

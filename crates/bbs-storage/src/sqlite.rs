@@ -37,8 +37,8 @@ use tokio::sync::oneshot;
 
 use crate::cache::Cache;
 use crate::{
-    schema, BoardRow, ChatroomRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId, PostSummary,
-    Result, Store, StoreError, Timestamp, UserRow,
+    schema, BoardRow, ChatroomRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId,
+    PostSummary, Result, Store, StoreError, Timestamp, UserRow,
 };
 
 /// The most writes committed together in one transaction.
@@ -55,7 +55,10 @@ pub struct SqliteOptions {
 
 impl SqliteOptions {
     pub fn new(path: impl Into<PathBuf>) -> SqliteOptions {
-        SqliteOptions { path: path.into(), busy_timeout: Duration::from_secs(5) }
+        SqliteOptions {
+            path: path.into(),
+            busy_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -85,7 +88,9 @@ impl Drop for Inner {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.inner.options.path).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.options.path)
+            .finish()
     }
 }
 
@@ -114,12 +119,19 @@ impl SqliteStore {
         // mode, and stays while the writer's connection is open.
         let mut wal_path = options.path.clone().into_os_string();
         wal_path.push("-wal");
-        let wal = std::fs::OpenOptions::new().read(true).write(true).open(&wal_path).map_err(|e| {
-            StoreError::Sqlite(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                Some(format!("cannot open the write-ahead log {}: {e}", PathBuf::from(&wal_path).display())),
-            ))
-        })?;
+        let wal = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&wal_path)
+            .map_err(|e| {
+                StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                    Some(format!(
+                        "cannot open the write-ahead log {}: {e}",
+                        PathBuf::from(&wal_path).display()
+                    )),
+                ))
+            })?;
 
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
         let writer_cache = Arc::clone(&cache);
@@ -160,10 +172,19 @@ impl SqliteStore {
         G: FnOnce(&mut Cache, &T) + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(Job { work: Some(f), effect: Some(effect), result: None, reply });
+        let job = Box::new(Job {
+            work: Some(f),
+            effect: Some(effect),
+            result: None,
+            reply,
+        });
         {
             let writes = self.inner.writes.lock().expect("writes lock");
-            writes.as_ref().ok_or(StoreError::Closed)?.send(job).map_err(|_| StoreError::Closed)?;
+            writes
+                .as_ref()
+                .ok_or(StoreError::Closed)?
+                .send(job)
+                .map_err(|_| StoreError::Closed)?;
         }
         answer.await.map_err(|_| StoreError::Closed)?
     }
@@ -255,7 +276,12 @@ where
     }
 }
 
-fn write_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>, wal: std::fs::File, cache: Arc<RwLock<Cache>>) {
+fn write_loop(
+    conn: Connection,
+    jobs: mpsc::Receiver<Box<dyn WriteJob>>,
+    wal: std::fs::File,
+    cache: Arc<RwLock<Cache>>,
+) {
     let (committed, to_sync) = mpsc::channel::<Committed>();
     let syncer = std::thread::Builder::new()
         .name("sqlite-syncer".into())
@@ -307,7 +333,8 @@ fn sync_loop(wal: &std::fs::File, committed: mpsc::Receiver<Committed>, cache: &
             ready.push(more);
         }
         let synced = if ready.iter().any(|c| c.commit.is_ok()) {
-            wal.sync_data().map_err(|e| format!("flushing the write-ahead log failed: {e}"))
+            wal.sync_data()
+                .map_err(|e| format!("flushing the write-ahead log failed: {e}"))
         } else {
             Ok(())
         };
@@ -351,7 +378,12 @@ fn owned_post(conn: &Connection, id: PostId, by: &str) -> rusqlite::Result<PostC
 }
 
 fn chatroom_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatroomRow> {
-    Ok(ChatroomRow { owner: r.get(0)?, address: r.get(1)?, port: r.get(2)?, open: r.get(3)? })
+    Ok(ChatroomRow {
+        owner: r.get(0)?,
+        address: r.get(1)?,
+        port: r.get(2)?,
+        open: r.get(3)?,
+    })
 }
 
 impl Store for SqliteStore {
@@ -425,12 +457,25 @@ impl Store for SqliteStore {
                         "INSERT INTO posts (board_id, author, title, content, created_at)
                          SELECT id, ?2, ?3, ?4, ?5 FROM boards WHERE name = ?1",
                     )?
-                    .execute(params![post.board, post.author, post.title, post.content, post.created_at])?;
+                    .execute(params![
+                        post.board,
+                        post.author,
+                        post.title,
+                        post.content,
+                        post.created_at
+                    ])?;
                 Ok((n == 1).then(|| c.last_insert_rowid() as PostId))
             },
             move |cache, id| {
                 if let Some(id) = *id {
-                    cache.add_post(id, &cached.board, cached.author, cached.title, cached.content, cached.created_at);
+                    cache.add_post(
+                        id,
+                        &cached.board,
+                        cached.author,
+                        cached.title,
+                        cached.content,
+                        cached.created_at,
+                    );
                 }
             },
         )
@@ -451,8 +496,10 @@ impl Store for SqliteStore {
             move |c| {
                 let outcome = owned_post(c, id, &by)?;
                 if outcome == PostChange::Done {
-                    c.prepare_cached("DELETE FROM comments WHERE post_id = ?1")?.execute([id])?;
-                    c.prepare_cached("DELETE FROM posts WHERE id = ?1")?.execute([id])?;
+                    c.prepare_cached("DELETE FROM comments WHERE post_id = ?1")?
+                        .execute([id])?;
+                    c.prepare_cached("DELETE FROM posts WHERE id = ?1")?
+                        .execute([id])?;
                 }
                 Ok(outcome)
             },
@@ -473,12 +520,12 @@ impl Store for SqliteStore {
                 let outcome = owned_post(c, id, &by)?;
                 if outcome == PostChange::Done {
                     match edit {
-                        PostEdit::Title(t) => {
-                            c.prepare_cached("UPDATE posts SET title = ?2 WHERE id = ?1")?.execute(params![id, t])?
-                        }
-                        PostEdit::Content(t) => {
-                            c.prepare_cached("UPDATE posts SET content = ?2 WHERE id = ?1")?.execute(params![id, t])?
-                        }
+                        PostEdit::Title(t) => c
+                            .prepare_cached("UPDATE posts SET title = ?2 WHERE id = ?1")?
+                            .execute(params![id, t])?,
+                        PostEdit::Content(t) => c
+                            .prepare_cached("UPDATE posts SET content = ?2 WHERE id = ?1")?
+                            .execute(params![id, t])?,
                     };
                 }
                 Ok(outcome)
@@ -536,7 +583,8 @@ impl Store for SqliteStore {
     async fn close_chatroom(&self, owner: &str) -> Result<()> {
         let owner = owner.to_owned();
         self.write(move |c| {
-            c.prepare_cached("UPDATE chatrooms SET open = 0 WHERE owner = ?1")?.execute([owner])?;
+            c.prepare_cached("UPDATE chatrooms SET open = 0 WHERE owner = ?1")?
+                .execute([owner])?;
             Ok(())
         })
         .await
@@ -582,18 +630,36 @@ mod tests {
     }
 
     fn new_post(board: &str, author: &str) -> NewPost {
-        NewPost { board: board.into(), author: author.into(), title: "t".into(), content: "c".into(), created_at: 0 }
+        NewPost {
+            board: board.into(),
+            author: author.into(),
+            title: "t".into(),
+            content: "c".into(),
+            created_at: 0,
+        }
     }
 
     #[tokio::test]
     async fn serial_numbers_are_never_reused() {
         let (_dir, store) = open_temp();
         assert!(store.create_board("b", "u").await.unwrap());
-        assert_eq!(store.create_post(new_post("b", "u")).await.unwrap(), Some(1));
-        assert_eq!(store.create_post(new_post("b", "u")).await.unwrap(), Some(2));
+        assert_eq!(
+            store.create_post(new_post("b", "u")).await.unwrap(),
+            Some(1)
+        );
+        assert_eq!(
+            store.create_post(new_post("b", "u")).await.unwrap(),
+            Some(2)
+        );
         assert_eq!(store.delete_post(2, "u").await.unwrap(), PostChange::Done);
-        assert_eq!(store.create_post(new_post("b", "u")).await.unwrap(), Some(3));
-        assert_eq!(store.create_post(new_post("nope", "u")).await.unwrap(), None);
+        assert_eq!(
+            store.create_post(new_post("b", "u")).await.unwrap(),
+            Some(3)
+        );
+        assert_eq!(
+            store.create_post(new_post("nope", "u")).await.unwrap(),
+            None
+        );
     }
 
     #[tokio::test]
@@ -601,13 +667,34 @@ mod tests {
         let (_dir, store) = open_temp();
         store.create_board("b", "u").await.unwrap();
         store.create_post(new_post("b", "u")).await.unwrap();
-        assert_eq!(store.edit_post(9, "v", PostEdit::Title("x".into())).await.unwrap(), PostChange::NoSuchPost);
-        assert_eq!(store.edit_post(1, "v", PostEdit::Title("x".into())).await.unwrap(), PostChange::NotOwner);
-        assert_eq!(store.delete_post(1, "v").await.unwrap(), PostChange::NotOwner);
+        assert_eq!(
+            store
+                .edit_post(9, "v", PostEdit::Title("x".into()))
+                .await
+                .unwrap(),
+            PostChange::NoSuchPost
+        );
+        assert_eq!(
+            store
+                .edit_post(1, "v", PostEdit::Title("x".into()))
+                .await
+                .unwrap(),
+            PostChange::NotOwner
+        );
+        assert_eq!(
+            store.delete_post(1, "v").await.unwrap(),
+            PostChange::NotOwner
+        );
         assert!(store.comment(1, "v", "hi", 0).await.unwrap());
         assert!(!store.comment(2, "v", "hi", 0).await.unwrap());
         let post = store.post(1).await.unwrap().unwrap();
-        assert_eq!(post.comments, vec![CommentRow { author: "v".into(), text: "hi".into() }]);
+        assert_eq!(
+            post.comments,
+            vec![CommentRow {
+                author: "v".into(),
+                text: "hi".into()
+            }]
+        );
     }
 
     #[tokio::test]
@@ -618,7 +705,11 @@ mod tests {
             .map(|_| {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    let id = store.create_post(new_post("b", "u")).await.unwrap().unwrap();
+                    let id = store
+                        .create_post(new_post("b", "u"))
+                        .await
+                        .unwrap()
+                        .unwrap();
                     // Acknowledged means visible: the cache was updated first.
                     assert!(store.post(id).await.unwrap().is_some());
                     id
@@ -638,13 +729,23 @@ mod tests {
     async fn data_survives_reopening() {
         let (dir, store) = open_temp();
         assert!(store
-            .register(NewUser { name: "a".into(), email: "e".into(), password_hash: "h".into() })
+            .register(NewUser {
+                name: "a".into(),
+                email: "e".into(),
+                password_hash: "h".into()
+            })
             .await
             .unwrap());
         store.open_chatroom("a", "127.0.0.1", 9000).await.unwrap();
         drop(store);
         let store = SqliteStore::open(SqliteOptions::new(dir.path().join("bbs.db"))).unwrap();
-        assert_eq!(store.users().await.unwrap(), vec![UserRow { name: "a".into(), email: "e".into() }]);
+        assert_eq!(
+            store.users().await.unwrap(),
+            vec![UserRow {
+                name: "a".into(),
+                email: "e".into()
+            }]
+        );
         store.close_all_chatrooms().await.unwrap();
         assert!(!store.chatroom("a").await.unwrap().unwrap().open);
     }
@@ -655,17 +756,47 @@ mod tests {
     #[tokio::test]
     async fn cached_reads_match_the_database_before_and_after_reopening() {
         let (dir, store) = open_temp();
-        store.register(NewUser { name: "u".into(), email: "e".into(), password_hash: "h".into() }).await.unwrap();
-        assert!(!store.register(NewUser { name: "u".into(), email: "x".into(), password_hash: "y".into() }).await.unwrap());
+        store
+            .register(NewUser {
+                name: "u".into(),
+                email: "e".into(),
+                password_hash: "h".into(),
+            })
+            .await
+            .unwrap();
+        assert!(!store
+            .register(NewUser {
+                name: "u".into(),
+                email: "x".into(),
+                password_hash: "y".into()
+            })
+            .await
+            .unwrap());
         assert!(store.create_board("a", "u").await.unwrap());
         assert!(store.create_board("b", "v").await.unwrap());
         assert!(!store.create_board("a", "v").await.unwrap());
         for board in ["a", "b", "a", "b", "a"] {
-            store.create_post(new_post(board, "u")).await.unwrap().unwrap();
+            store
+                .create_post(new_post(board, "u"))
+                .await
+                .unwrap()
+                .unwrap();
         }
         assert_eq!(store.delete_post(3, "u").await.unwrap(), PostChange::Done);
-        assert_eq!(store.edit_post(1, "u", PostEdit::Title("new title".into())).await.unwrap(), PostChange::Done);
-        assert_eq!(store.edit_post(5, "u", PostEdit::Content("new content".into())).await.unwrap(), PostChange::Done);
+        assert_eq!(
+            store
+                .edit_post(1, "u", PostEdit::Title("new title".into()))
+                .await
+                .unwrap(),
+            PostChange::Done
+        );
+        assert_eq!(
+            store
+                .edit_post(5, "u", PostEdit::Content("new content".into()))
+                .await
+                .unwrap(),
+            PostChange::Done
+        );
         assert!(store.comment(1, "v", "first", 0).await.unwrap());
         assert!(store.comment(1, "u", "second", 0).await.unwrap());
         assert!(!store.comment(3, "u", "on a deleted post", 0).await.unwrap());
@@ -686,7 +817,14 @@ mod tests {
             )
         }
         let live = snapshot(&store).await;
-        let a: Vec<PostId> = store.posts("a").await.unwrap().unwrap().iter().map(|p| p.id).collect();
+        let a: Vec<PostId> = store
+            .posts("a")
+            .await
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(|p| p.id)
+            .collect();
         assert_eq!(a, vec![1, 5]);
         let first = store.post(1).await.unwrap().unwrap();
         assert_eq!(first.title, "new title");
@@ -696,6 +834,9 @@ mod tests {
         drop(store);
         let reopened = SqliteStore::open(SqliteOptions::new(dir.path().join("bbs.db"))).unwrap();
         assert_eq!(snapshot(&reopened).await, live);
-        assert_eq!(reopened.create_post(new_post("b", "u")).await.unwrap(), Some(6));
+        assert_eq!(
+            reopened.create_post(new_post("b", "u")).await.unwrap(),
+            Some(6)
+        );
     }
 }
