@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use rusqlite::Connection;
 
-use crate::{BoardRow, CommentRow, Post, PostId, PostSummary, Timestamp, UserRow};
+use bbs_storage::{BoardRow, CommentRow, Post, PostId, PostSummary, Timestamp, UserRow};
 
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
