@@ -103,3 +103,75 @@ impl BulkLoader {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bbs_storage::{PostSummary, Store, UserRow};
+
+    use super::*;
+    use crate::{SqliteOptions, SqliteStore};
+
+    /// What the loader wrote is an ordinary database: a store opened on it
+    /// afterwards answers with it, and goes on numbering posts after it.
+    #[tokio::test]
+    async fn a_loaded_file_opens_as_a_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bbs.db");
+        let mut loader = BulkLoader::open(&path).unwrap();
+        let user = |name: &str| NewUser {
+            name: name.into(),
+            email: format!("{name}@x"),
+            password_hash: "h".into(),
+        };
+        loader.users([user("a"), user("b"), user("a")]).unwrap();
+        loader
+            .boards([("one", "a"), ("two", "b"), ("one", "b")])
+            .unwrap();
+        let post = |board: &str, title: &str| NewPost {
+            board: board.into(),
+            author: "a".into(),
+            title: title.into(),
+            content: "c".into(),
+            created_at: 7,
+        };
+        let ids = loader
+            .posts([post("two", "x"), post("nope", "y"), post("one", "z")])
+            .unwrap();
+        assert_eq!(ids, vec![Some(1), None, Some(2)]);
+        loader.finish().unwrap();
+
+        let store = SqliteStore::open(SqliteOptions::new(&path)).unwrap();
+        let names: Vec<_> = store
+            .users()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|UserRow { name, .. }| name)
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        let boards: Vec<_> = store
+            .boards()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| (b.name, b.moderator))
+            .collect();
+        assert_eq!(
+            boards,
+            [
+                ("one".to_owned(), "a".to_owned()),
+                ("two".to_owned(), "b".to_owned())
+            ]
+        );
+        assert_eq!(
+            store.posts("two").await.unwrap(),
+            Some(vec![PostSummary {
+                id: 1,
+                title: "x".into(),
+                author: "a".into(),
+                created_at: 7
+            }])
+        );
+        assert_eq!(store.create_post(post("one", "w")).await.unwrap(), Some(3));
+    }
+}

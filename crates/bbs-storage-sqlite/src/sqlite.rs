@@ -758,4 +758,22 @@ mod tests {
             Some(7)
         );
     }
+
+    /// SQLite's failures reach callers as the neutral `Backend` error with
+    /// rusqlite's error as its source, so logs keep SQLite's own message.
+    #[test]
+    fn sqlite_failures_become_backend_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the database file should be.
+        let err = SqliteStore::open(SqliteOptions::new(dir.path())).unwrap_err();
+        let StoreError::Backend(source) = &err else {
+            panic!("expected a backend error, got {err:?}")
+        };
+        assert!(
+            source.downcast_ref::<rusqlite::Error>().is_some(),
+            "source: {source:?}"
+        );
+        assert!(std::error::Error::source(&err).is_some());
+        assert!(err.to_string().starts_with("database error: "), "{err}");
+    }
 }
