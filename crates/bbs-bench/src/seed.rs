@@ -1,5 +1,5 @@
 //! Fast seeding: writes users, boards and posts straight into the SQLite
-//! file (through the storage crate's bulk loader, so with the server's own
+//! file (through the SQLite backend's bulk loader, so with the server's own
 //! schema) before the server starts.
 
 use std::path::Path;
@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use bbs_storage::bulk::BulkLoader;
 use bbs_storage::{NewPost, NewUser};
+use bbs_storage_sqlite::bulk::BulkLoader;
 
 use crate::setup::{user_name, COMMENT_TARGETS, PASSWORD, READ_BOARD_PREFIX, WRITE_BOARD};
 

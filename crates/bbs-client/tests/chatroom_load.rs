@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use bbs_protocol::chat::{self, HostFrame, MemberFrame};
-use bbs_storage::{NewUser, SqliteOptions, SqliteStore, Store};
+use bbs_storage::{NewUser, Store};
+use bbs_storage_sqlite::{SqliteOptions, SqliteStore};
 use bbs_testkit::TestServer;
 use support::{create_room, free_port, sign_in, ticket_from, Bbs, RawMember};
 

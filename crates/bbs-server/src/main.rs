@@ -9,7 +9,7 @@ use anyhow::Context;
 use std::time::Duration;
 
 use bbs_server::{Config, Rate};
-use bbs_storage::{SqliteOptions, SqliteStore};
+use bbs_storage_sqlite::{SqliteOptions, SqliteStore};
 use clap::Parser;
 
 /// Answers allocate many small strings (table cells, JSON); mimalloc's

@@ -1,5 +1,7 @@
 //! Storage of the BBS: one trait, [`Store`], that the server is written
-//! against, and its embedded backend, [`SqliteStore`].
+//! against, with the rows and outcomes it speaks in. Backends live in their
+//! own crates (`bbs-storage-sqlite` today), so this crate depends on no
+//! database and the server compiles against the trait alone.
 //!
 //! The trait speaks in the BBS's own terms (users, boards, posts, comments,
 //! the chatroom registry) and answers with outcomes rather than errors for
@@ -9,15 +11,14 @@
 //!
 //! Every write method returns only after its change is committed durably:
 //! the server answers "successfully" only after that.
+//!
+//! What the trait promises is checked by one suite, [`contract`], that every
+//! backend runs against itself with [`store_contract_tests!`].
 
-pub mod bulk;
-mod cache;
-mod schema;
-mod sqlite;
+#[cfg(any(test, feature = "contract"))]
+pub mod contract;
 
 use std::future::Future;
-
-pub use sqlite::{SqliteStore, SqliteOptions};
 
 /// A post's serial number.
 pub type PostId = u64;
@@ -25,14 +26,30 @@ pub type PostId = u64;
 /// Unix time in seconds.
 pub type Timestamp = i64;
 
+/// A real failure of the backend; the ordinary "no such board" answers are
+/// outcomes, not errors.
+///
+/// It names no database: the server handles every backend's failures the
+/// same way (log, answer with an error), so a backend's own error only
+/// needs to be carried along for the message and the source chain.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The database refused or failed an operation.
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A write's transaction could not be committed (or made durable); the
+    /// write did not happen, or may not survive a crash.
     #[error("database commit failed: {0}")]
     Commit(String),
     #[error("the storage backend has shut down")]
     Closed,
+}
+
+impl StoreError {
+    /// Wraps a backend's own error (or a message), for `map_err`.
+    pub fn backend(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
+        StoreError::Backend(error.into())
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -123,40 +140,70 @@ pub struct ChatroomRow {
 /// Everything the server keeps. Implementations must be cheap to clone
 /// (a handle) and safe to use from many connections at once.
 pub trait Store: Clone + Send + Sync + 'static {
-    /// Adds a user; `false` if the name is taken.
+    /// Adds a user; `false` if the name is taken (the stored user is then
+    /// left as it was).
     fn register(&self, user: NewUser) -> impl Future<Output = Result<bool>> + Send;
     /// The stored password hash of a user, if the user exists.
     fn password_hash(&self, name: &str) -> impl Future<Output = Result<Option<String>>> + Send;
     /// Every user in registration order.
     fn users(&self) -> impl Future<Output = Result<Vec<UserRow>>> + Send;
 
-    /// Adds a board; `false` if the name exists.
-    fn create_board(&self, name: &str, moderator: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// Adds a board; `false` if the name exists (its moderator is kept).
+    fn create_board(
+        &self,
+        name: &str,
+        moderator: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
     /// Every board in creation order.
     fn boards(&self) -> impl Future<Output = Result<Vec<BoardRow>>> + Send;
 
-    /// Adds a post; `None` if the board does not exist.
+    /// Adds a post; `None` if the board does not exist. Serial numbers are
+    /// shared by every board: they start at 1, grow with each post and are
+    /// never reused, not even after the newest post is deleted.
     fn create_post(&self, post: NewPost) -> impl Future<Output = Result<Option<PostId>>> + Send;
-    /// The posts of a board by serial number; `None` if no such board.
+    /// The posts of a board by ascending serial number; `None` if no such
+    /// board.
     fn posts(&self, board: &str) -> impl Future<Output = Result<Option<Vec<PostSummary>>>> + Send;
-    /// One post with its comments.
+    /// One post with its comments; `None` if there is no such post (never
+    /// was, or deleted).
     fn post(&self, id: PostId) -> impl Future<Output = Result<Option<Post>>> + Send;
-    /// Deletes a post (and its comments) if `by` wrote it.
+    /// Deletes a post (and its comments) if `by` wrote it. A missing post is
+    /// reported before anybody's ownership is looked at.
     fn delete_post(&self, id: PostId, by: &str) -> impl Future<Output = Result<PostChange>> + Send;
-    /// Edits a post if `by` wrote it.
-    fn edit_post(&self, id: PostId, by: &str, edit: PostEdit) -> impl Future<Output = Result<PostChange>> + Send;
-    /// Adds a comment; `false` if no such post.
-    fn comment(&self, id: PostId, author: &str, text: &str, at: Timestamp)
-        -> impl Future<Output = Result<bool>> + Send;
+    /// Edits a post if `by` wrote it, changing only the edited field; the
+    /// same order of checks as [`Store::delete_post`].
+    fn edit_post(
+        &self,
+        id: PostId,
+        by: &str,
+        edit: PostEdit,
+    ) -> impl Future<Output = Result<PostChange>> + Send;
+    /// Adds a comment; `false` if no such post. A post keeps its comments
+    /// in the order they were made.
+    fn comment(
+        &self,
+        id: PostId,
+        author: &str,
+        text: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     /// Records `owner`'s chatroom as open at `address:port`, creating the
-    /// registry row on first use (creation order is kept).
-    fn open_chatroom(&self, owner: &str, address: &str, port: u16) -> impl Future<Output = Result<()>> + Send;
-    /// Marks `owner`'s chatroom closed (no-op if it has none).
+    /// registry row on first use (creation order is kept; opening again
+    /// updates the row in place and does not move it).
+    fn open_chatroom(
+        &self,
+        owner: &str,
+        address: &str,
+        port: u16,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Marks `owner`'s chatroom closed (no-op if it has none: no row is
+    /// created).
     fn close_chatroom(&self, owner: &str) -> impl Future<Output = Result<()>> + Send;
     /// Marks every chatroom closed: used at start-up, when no owner can
     /// still be connected.
     fn close_all_chatrooms(&self) -> impl Future<Output = Result<()>> + Send;
+    /// `owner`'s chatroom, open or closed; `None` if it never had one.
     fn chatroom(&self, owner: &str) -> impl Future<Output = Result<Option<ChatroomRow>>> + Send;
     /// Every chatroom ever created, in creation order.
     fn chatrooms(&self) -> impl Future<Output = Result<Vec<ChatroomRow>>> + Send;

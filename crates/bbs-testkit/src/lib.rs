@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bbs_protocol::{ClientFrame, Push, Reply, ServerFrame, CLIENT_HELLO, PLAIN_GREETING};
 use bbs_server::{Config, Sessions};
-use bbs_storage::{SqliteOptions, SqliteStore};
+use bbs_storage_sqlite::{SqliteOptions, SqliteStore};
 
 /// How long a test helper waits for an answer before failing the test.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);

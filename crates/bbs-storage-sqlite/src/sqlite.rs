@@ -35,11 +35,13 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
-use crate::cache::Cache;
-use crate::{
-    schema, BoardRow, ChatroomRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId, PostSummary,
+use bbs_storage::{
+    BoardRow, ChatroomRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId, PostSummary,
     Result, Store, StoreError, Timestamp, UserRow,
 };
+
+use crate::cache::Cache;
+use crate::{schema, OpenError, OrBackend};
 
 /// The most writes committed together in one transaction.
 const MAX_BATCH: usize = 512;
@@ -55,7 +57,10 @@ pub struct SqliteOptions {
 
 impl SqliteOptions {
     pub fn new(path: impl Into<PathBuf>) -> SqliteOptions {
-        SqliteOptions { path: path.into(), busy_timeout: Duration::from_secs(5) }
+        SqliteOptions {
+            path: path.into(),
+            busy_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -85,7 +90,9 @@ impl Drop for Inner {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.inner.options.path).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.options.path)
+            .finish()
     }
 }
 
@@ -93,33 +100,40 @@ impl SqliteStore {
     /// Opens (creating if needed) the database and migrates its schema.
     pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
         if let Some(dir) = options.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Sqlite(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                    Some(format!("cannot create {}: {e}", dir.display())),
-                ))
+            std::fs::create_dir_all(dir).map_err(|source| {
+                StoreError::backend(OpenError::CreateDir {
+                    path: dir.to_owned(),
+                    source,
+                })
             })?;
         }
-        let mut conn = Connection::open(&options.path)?;
-        conn.busy_timeout(options.busy_timeout)?;
+        let mut conn = Connection::open(&options.path).or_backend()?;
+        conn.busy_timeout(options.busy_timeout).or_backend()?;
         // WAL: readers never block the writer. NORMAL: COMMIT does not
         // wait for the disk; the syncer thread does, before any answer
         // (see the module documentation).
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        schema::migrate(&mut conn)?;
-        let cache = Arc::new(RwLock::new(Cache::load(&conn)?));
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .or_backend()?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .or_backend()?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .or_backend()?;
+        schema::migrate(&mut conn).or_backend()?;
+        let cache = Arc::new(RwLock::new(Cache::load(&conn).or_backend()?));
         // The WAL exists once a connection has read the database in WAL
         // mode, and stays while the writer's connection is open.
         let mut wal_path = options.path.clone().into_os_string();
         wal_path.push("-wal");
-        let wal = std::fs::OpenOptions::new().read(true).write(true).open(&wal_path).map_err(|e| {
-            StoreError::Sqlite(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                Some(format!("cannot open the write-ahead log {}: {e}", PathBuf::from(&wal_path).display())),
-            ))
-        })?;
+        let wal = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&wal_path)
+            .map_err(|source| {
+                StoreError::backend(OpenError::OpenWal {
+                    path: PathBuf::from(&wal_path),
+                    source,
+                })
+            })?;
 
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
         let writer_cache = Arc::clone(&cache);
@@ -160,10 +174,19 @@ impl SqliteStore {
         G: FnOnce(&mut Cache, &T) + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(Job { work: Some(f), effect: Some(effect), result: None, reply });
+        let job = Box::new(Job {
+            work: Some(f),
+            effect: Some(effect),
+            result: None,
+            reply,
+        });
         {
             let writes = self.inner.writes.lock().expect("writes lock");
-            writes.as_ref().ok_or(StoreError::Closed)?.send(job).map_err(|_| StoreError::Closed)?;
+            writes
+                .as_ref()
+                .ok_or(StoreError::Closed)?
+                .send(job)
+                .map_err(|_| StoreError::Closed)?;
         }
         answer.await.map_err(|_| StoreError::Closed)?
     }
@@ -188,14 +211,15 @@ impl SqliteStore {
                     let conn = Connection::open_with_flags(
                         &inner.options.path,
                         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    )?;
-                    conn.busy_timeout(inner.options.busy_timeout)?;
+                    )
+                    .or_backend()?;
+                    conn.busy_timeout(inner.options.busy_timeout).or_backend()?;
                     conn
                 }
             };
             let result = f(&conn);
             inner.readers.lock().expect("readers lock").push(conn);
-            Ok(result?)
+            result.or_backend()
         })
         .await
         .map_err(|_| StoreError::Closed)?
@@ -246,7 +270,7 @@ where
 
     fn finish(self: Box<Self>, commit: std::result::Result<(), String>) {
         let answer = match (commit, self.result) {
-            (Ok(()), Some(result)) => result.map_err(StoreError::from),
+            (Ok(()), Some(result)) => result.or_backend(),
             (Err(e), _) => Err(StoreError::Commit(e)),
             (Ok(()), None) => Err(StoreError::Closed),
         };
@@ -255,7 +279,12 @@ where
     }
 }
 
-fn write_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>, wal: std::fs::File, cache: Arc<RwLock<Cache>>) {
+fn write_loop(
+    conn: Connection,
+    jobs: mpsc::Receiver<Box<dyn WriteJob>>,
+    wal: std::fs::File,
+    cache: Arc<RwLock<Cache>>,
+) {
     let (committed, to_sync) = mpsc::channel::<Committed>();
     let syncer = std::thread::Builder::new()
         .name("sqlite-syncer".into())
@@ -307,7 +336,8 @@ fn sync_loop(wal: &std::fs::File, committed: mpsc::Receiver<Committed>, cache: &
             ready.push(more);
         }
         let synced = if ready.iter().any(|c| c.commit.is_ok()) {
-            wal.sync_data().map_err(|e| format!("flushing the write-ahead log failed: {e}"))
+            wal.sync_data()
+                .map_err(|e| format!("flushing the write-ahead log failed: {e}"))
         } else {
             Ok(())
         };
@@ -351,7 +381,12 @@ fn owned_post(conn: &Connection, id: PostId, by: &str) -> rusqlite::Result<PostC
 }
 
 fn chatroom_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatroomRow> {
-    Ok(ChatroomRow { owner: r.get(0)?, address: r.get(1)?, port: r.get(2)?, open: r.get(3)? })
+    Ok(ChatroomRow {
+        owner: r.get(0)?,
+        address: r.get(1)?,
+        port: r.get(2)?,
+        open: r.get(3)?,
+    })
 }
 
 impl Store for SqliteStore {
@@ -425,12 +460,25 @@ impl Store for SqliteStore {
                         "INSERT INTO posts (board_id, author, title, content, created_at)
                          SELECT id, ?2, ?3, ?4, ?5 FROM boards WHERE name = ?1",
                     )?
-                    .execute(params![post.board, post.author, post.title, post.content, post.created_at])?;
+                    .execute(params![
+                        post.board,
+                        post.author,
+                        post.title,
+                        post.content,
+                        post.created_at
+                    ])?;
                 Ok((n == 1).then(|| c.last_insert_rowid() as PostId))
             },
             move |cache, id| {
                 if let Some(id) = *id {
-                    cache.add_post(id, &cached.board, cached.author, cached.title, cached.content, cached.created_at);
+                    cache.add_post(
+                        id,
+                        &cached.board,
+                        cached.author,
+                        cached.title,
+                        cached.content,
+                        cached.created_at,
+                    );
                 }
             },
         )
@@ -451,8 +499,10 @@ impl Store for SqliteStore {
             move |c| {
                 let outcome = owned_post(c, id, &by)?;
                 if outcome == PostChange::Done {
-                    c.prepare_cached("DELETE FROM comments WHERE post_id = ?1")?.execute([id])?;
-                    c.prepare_cached("DELETE FROM posts WHERE id = ?1")?.execute([id])?;
+                    c.prepare_cached("DELETE FROM comments WHERE post_id = ?1")?
+                        .execute([id])?;
+                    c.prepare_cached("DELETE FROM posts WHERE id = ?1")?
+                        .execute([id])?;
                 }
                 Ok(outcome)
             },
@@ -473,12 +523,12 @@ impl Store for SqliteStore {
                 let outcome = owned_post(c, id, &by)?;
                 if outcome == PostChange::Done {
                     match edit {
-                        PostEdit::Title(t) => {
-                            c.prepare_cached("UPDATE posts SET title = ?2 WHERE id = ?1")?.execute(params![id, t])?
-                        }
-                        PostEdit::Content(t) => {
-                            c.prepare_cached("UPDATE posts SET content = ?2 WHERE id = ?1")?.execute(params![id, t])?
-                        }
+                        PostEdit::Title(t) => c
+                            .prepare_cached("UPDATE posts SET title = ?2 WHERE id = ?1")?
+                            .execute(params![id, t])?,
+                        PostEdit::Content(t) => c
+                            .prepare_cached("UPDATE posts SET content = ?2 WHERE id = ?1")?
+                            .execute(params![id, t])?,
                     };
                 }
                 Ok(outcome)
@@ -536,7 +586,8 @@ impl Store for SqliteStore {
     async fn close_chatroom(&self, owner: &str) -> Result<()> {
         let owner = owner.to_owned();
         self.write(move |c| {
-            c.prepare_cached("UPDATE chatrooms SET open = 0 WHERE owner = ?1")?.execute([owner])?;
+            c.prepare_cached("UPDATE chatrooms SET open = 0 WHERE owner = ?1")?
+                .execute([owner])?;
             Ok(())
         })
         .await
@@ -570,10 +621,12 @@ impl Store for SqliteStore {
     }
 }
 
+/// What only this backend has: the file outlives the store, and the cache
+/// is rebuilt from it. What every backend must do is in the contract suite
+/// (`tests/contract.rs`).
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::CommentRow;
 
     fn open_temp() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -582,90 +635,89 @@ mod tests {
     }
 
     fn new_post(board: &str, author: &str) -> NewPost {
-        NewPost { board: board.into(), author: author.into(), title: "t".into(), content: "c".into(), created_at: 0 }
-    }
-
-    #[tokio::test]
-    async fn serial_numbers_are_never_reused() {
-        let (_dir, store) = open_temp();
-        assert!(store.create_board("b", "u").await.unwrap());
-        assert_eq!(store.create_post(new_post("b", "u")).await.unwrap(), Some(1));
-        assert_eq!(store.create_post(new_post("b", "u")).await.unwrap(), Some(2));
-        assert_eq!(store.delete_post(2, "u").await.unwrap(), PostChange::Done);
-        assert_eq!(store.create_post(new_post("b", "u")).await.unwrap(), Some(3));
-        assert_eq!(store.create_post(new_post("nope", "u")).await.unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn ownership_and_existence_are_checked_in_order() {
-        let (_dir, store) = open_temp();
-        store.create_board("b", "u").await.unwrap();
-        store.create_post(new_post("b", "u")).await.unwrap();
-        assert_eq!(store.edit_post(9, "v", PostEdit::Title("x".into())).await.unwrap(), PostChange::NoSuchPost);
-        assert_eq!(store.edit_post(1, "v", PostEdit::Title("x".into())).await.unwrap(), PostChange::NotOwner);
-        assert_eq!(store.delete_post(1, "v").await.unwrap(), PostChange::NotOwner);
-        assert!(store.comment(1, "v", "hi", 0).await.unwrap());
-        assert!(!store.comment(2, "v", "hi", 0).await.unwrap());
-        let post = store.post(1).await.unwrap().unwrap();
-        assert_eq!(post.comments, vec![CommentRow { author: "v".into(), text: "hi".into() }]);
-    }
-
-    #[tokio::test]
-    async fn concurrent_writes_are_all_committed() {
-        let (_dir, store) = open_temp();
-        store.create_board("b", "u").await.unwrap();
-        let tasks: Vec<_> = (0..200)
-            .map(|_| {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    let id = store.create_post(new_post("b", "u")).await.unwrap().unwrap();
-                    // Acknowledged means visible: the cache was updated first.
-                    assert!(store.post(id).await.unwrap().is_some());
-                    id
-                })
-            })
-            .collect();
-        let mut ids = Vec::new();
-        for t in tasks {
-            ids.push(t.await.unwrap());
+        NewPost {
+            board: board.into(),
+            author: author.into(),
+            title: "t".into(),
+            content: "c".into(),
+            created_at: 0,
         }
-        ids.sort_unstable();
-        assert_eq!(ids, (1..=200).collect::<Vec<_>>());
-        assert_eq!(store.posts("b").await.unwrap().unwrap().len(), 200);
     }
 
     #[tokio::test]
     async fn data_survives_reopening() {
         let (dir, store) = open_temp();
         assert!(store
-            .register(NewUser { name: "a".into(), email: "e".into(), password_hash: "h".into() })
+            .register(NewUser {
+                name: "a".into(),
+                email: "e".into(),
+                password_hash: "h".into()
+            })
             .await
             .unwrap());
         store.open_chatroom("a", "127.0.0.1", 9000).await.unwrap();
         drop(store);
         let store = SqliteStore::open(SqliteOptions::new(dir.path().join("bbs.db"))).unwrap();
-        assert_eq!(store.users().await.unwrap(), vec![UserRow { name: "a".into(), email: "e".into() }]);
+        assert_eq!(
+            store.users().await.unwrap(),
+            vec![UserRow {
+                name: "a".into(),
+                email: "e".into()
+            }]
+        );
+        assert!(store.chatroom("a").await.unwrap().unwrap().open);
         store.close_all_chatrooms().await.unwrap();
         assert!(!store.chatroom("a").await.unwrap().unwrap().open);
     }
 
     /// Reads come from the in-memory cache: it must say exactly what the
     /// database says, both right after each acknowledged write and after a
-    /// restart rebuilt it from the file.
+    /// restart rebuilt it from the file. (That the live answers are right
+    /// is the contract suite's `a_mixed_history_reads_back_exactly`.)
     #[tokio::test]
     async fn cached_reads_match_the_database_before_and_after_reopening() {
         let (dir, store) = open_temp();
-        store.register(NewUser { name: "u".into(), email: "e".into(), password_hash: "h".into() }).await.unwrap();
-        assert!(!store.register(NewUser { name: "u".into(), email: "x".into(), password_hash: "y".into() }).await.unwrap());
+        store
+            .register(NewUser {
+                name: "u".into(),
+                email: "e".into(),
+                password_hash: "h".into(),
+            })
+            .await
+            .unwrap();
+        assert!(!store
+            .register(NewUser {
+                name: "u".into(),
+                email: "x".into(),
+                password_hash: "y".into()
+            })
+            .await
+            .unwrap());
         assert!(store.create_board("a", "u").await.unwrap());
         assert!(store.create_board("b", "v").await.unwrap());
         assert!(!store.create_board("a", "v").await.unwrap());
         for board in ["a", "b", "a", "b", "a"] {
-            store.create_post(new_post(board, "u")).await.unwrap().unwrap();
+            store
+                .create_post(new_post(board, "u"))
+                .await
+                .unwrap()
+                .unwrap();
         }
         assert_eq!(store.delete_post(3, "u").await.unwrap(), PostChange::Done);
-        assert_eq!(store.edit_post(1, "u", PostEdit::Title("new title".into())).await.unwrap(), PostChange::Done);
-        assert_eq!(store.edit_post(5, "u", PostEdit::Content("new content".into())).await.unwrap(), PostChange::Done);
+        assert_eq!(
+            store
+                .edit_post(1, "u", PostEdit::Title("new title".into()))
+                .await
+                .unwrap(),
+            PostChange::Done
+        );
+        assert_eq!(
+            store
+                .edit_post(5, "u", PostEdit::Content("new content".into()))
+                .await
+                .unwrap(),
+            PostChange::Done
+        );
         assert!(store.comment(1, "v", "first", 0).await.unwrap());
         assert!(store.comment(1, "u", "second", 0).await.unwrap());
         assert!(!store.comment(3, "u", "on a deleted post", 0).await.unwrap());
@@ -686,16 +738,42 @@ mod tests {
             )
         }
         let live = snapshot(&store).await;
-        let a: Vec<PostId> = store.posts("a").await.unwrap().unwrap().iter().map(|p| p.id).collect();
-        assert_eq!(a, vec![1, 5]);
-        let first = store.post(1).await.unwrap().unwrap();
-        assert_eq!(first.title, "new title");
-        assert_eq!(first.comments.len(), 2);
-        assert_eq!(store.post(5).await.unwrap().unwrap().content, "new content");
-        assert_eq!(store.post(3).await.unwrap(), None);
         drop(store);
         let reopened = SqliteStore::open(SqliteOptions::new(dir.path().join("bbs.db"))).unwrap();
         assert_eq!(snapshot(&reopened).await, live);
-        assert_eq!(reopened.create_post(new_post("b", "u")).await.unwrap(), Some(6));
+        // The deleted newest-but-one post's number stays used after a
+        // restart too (AUTOINCREMENT, not the largest id plus one).
+        assert_eq!(
+            reopened.create_post(new_post("b", "u")).await.unwrap(),
+            Some(6)
+        );
+        assert_eq!(
+            reopened.delete_post(6, "u").await.unwrap(),
+            PostChange::Done
+        );
+        drop(reopened);
+        let reopened = SqliteStore::open(SqliteOptions::new(dir.path().join("bbs.db"))).unwrap();
+        assert_eq!(
+            reopened.create_post(new_post("b", "u")).await.unwrap(),
+            Some(7)
+        );
+    }
+
+    /// SQLite's failures reach callers as the neutral `Backend` error with
+    /// rusqlite's error as its source, so logs keep SQLite's own message.
+    #[test]
+    fn sqlite_failures_become_backend_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the database file should be.
+        let err = SqliteStore::open(SqliteOptions::new(dir.path())).unwrap_err();
+        let StoreError::Backend(source) = &err else {
+            panic!("expected a backend error, got {err:?}")
+        };
+        assert!(
+            source.downcast_ref::<rusqlite::Error>().is_some(),
+            "source: {source:?}"
+        );
+        assert!(std::error::Error::source(&err).is_some());
+        assert!(err.to_string().starts_with("database error: "), "{err}");
     }
 }

@@ -60,3 +60,36 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user_version(conn: &Connection) -> usize {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A new file gets every migration and records the newest version; a
+    /// second start finds that version and runs none of them again (they
+    /// would fail: the tables exist), keeping the data.
+    #[test]
+    fn migrations_run_once_and_record_the_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bbs.db");
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(user_version(&conn), 0);
+        migrate(&mut conn).unwrap();
+        assert_eq!(user_version(&conn), MIGRATIONS.len());
+        conn.execute("INSERT INTO boards (name, moderator) VALUES ('b', 'u')", [])
+            .unwrap();
+        drop(conn);
+
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(user_version(&conn), MIGRATIONS.len());
+        let boards: i64 = conn
+            .query_row("SELECT count(*) FROM boards", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(boards, 1);
+    }
+}

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use rusqlite::Connection;
 
-use crate::{BoardRow, CommentRow, Post, PostId, PostSummary, Timestamp, UserRow};
+use bbs_storage::{BoardRow, CommentRow, Post, PostId, PostSummary, Timestamp, UserRow};
 
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
@@ -59,12 +59,15 @@ impl Cache {
             board_ids.insert(r.get::<_, i64>(0)?, cache.boards.len());
             cache.add_board(r.get(1)?, r.get(2)?);
         }
-        let mut posts =
-            conn.prepare("SELECT id, board_id, author, title, content, created_at FROM posts ORDER BY id")?;
+        let mut posts = conn.prepare(
+            "SELECT id, board_id, author, title, content, created_at FROM posts ORDER BY id",
+        )?;
         let mut rows = posts.query([])?;
         while let Some(r) = rows.next()? {
             let id: PostId = r.get(0)?;
-            let Some(&board) = board_ids.get(&r.get::<_, i64>(1)?) else { continue };
+            let Some(&board) = board_ids.get(&r.get::<_, i64>(1)?) else {
+                continue;
+            };
             cache.boards[board].posts.push(id);
             cache.posts.insert(
                 id,
@@ -78,11 +81,15 @@ impl Cache {
                 },
             );
         }
-        let mut comments = conn.prepare("SELECT post_id, author, text FROM comments ORDER BY id")?;
+        let mut comments =
+            conn.prepare("SELECT post_id, author, text FROM comments ORDER BY id")?;
         let mut rows = comments.query([])?;
         while let Some(r) = rows.next()? {
             if let Some(post) = cache.posts.get_mut(&r.get::<_, PostId>(0)?) {
-                post.comments.push(CommentRow { author: r.get(1)?, text: r.get(2)? });
+                post.comments.push(CommentRow {
+                    author: r.get(1)?,
+                    text: r.get(2)?,
+                });
             }
         }
         Ok(cache)
@@ -103,19 +110,37 @@ impl Cache {
 
     pub(crate) fn add_board(&mut self, name: String, moderator: String) {
         self.board_by_name.insert(name.clone(), self.boards.len());
-        self.boards.push(CachedBoard { name, moderator, posts: Vec::new() });
+        self.boards.push(CachedBoard {
+            name,
+            moderator,
+            posts: Vec::new(),
+        });
     }
 
     pub(crate) fn boards(&self) -> Vec<BoardRow> {
         self.boards
             .iter()
             .enumerate()
-            .map(|(i, b)| BoardRow { index: i as u64 + 1, name: b.name.clone(), moderator: b.moderator.clone() })
+            .map(|(i, b)| BoardRow {
+                index: i as u64 + 1,
+                name: b.name.clone(),
+                moderator: b.moderator.clone(),
+            })
             .collect()
     }
 
-    pub(crate) fn add_post(&mut self, id: PostId, board: &str, author: String, title: String, content: String, created_at: Timestamp) {
-        let Some(&board) = self.board_by_name.get(board) else { return };
+    pub(crate) fn add_post(
+        &mut self,
+        id: PostId,
+        board: &str,
+        author: String,
+        title: String,
+        content: String,
+        created_at: Timestamp,
+    ) {
+        let Some(&board) = self.board_by_name.get(board) else {
+            return;
+        };
         let list = &mut self.boards[board].posts;
         match list.last() {
             Some(&last) if last > id => {
@@ -124,7 +149,17 @@ impl Cache {
             }
             _ => list.push(id),
         }
-        self.posts.insert(id, CachedPost { board, author, title, content, created_at, comments: Vec::new() });
+        self.posts.insert(
+            id,
+            CachedPost {
+                board,
+                author,
+                title,
+                content,
+                created_at,
+                comments: Vec::new(),
+            },
+        );
     }
 
     pub(crate) fn has_board(&self, name: &str) -> bool {
@@ -143,7 +178,12 @@ impl Cache {
                 .iter()
                 .filter_map(|id| {
                     let p = self.posts.get(id)?;
-                    Some(PostSummary { id: *id, title: p.title.clone(), author: p.author.clone(), created_at: p.created_at })
+                    Some(PostSummary {
+                        id: *id,
+                        title: p.title.clone(),
+                        author: p.author.clone(),
+                        created_at: p.created_at,
+                    })
                 })
                 .collect(),
         )

@@ -1,0 +1,48 @@
+//! The embedded backend of the BBS's storage: [`SqliteStore`], an
+//! implementation of [`bbs_storage::Store`] on one SQLite file (WAL, one
+//! writer thread with group commit, reads from an in-memory cache; see
+//! `sqlite.rs`), and [`bulk::BulkLoader`], which fills such a file before
+//! any server has it open.
+//!
+//! Everything that knows about SQLite lives here, so the trait crate and
+//! the server stay free of it. Whether this backend keeps the trait's
+//! promises is checked by `tests/contract.rs`, which runs the shared
+//! contract suite of `bbs-storage`; what only SQLite has (reopening the
+//! file, schema versions, the cache rebuilt from disk) is tested here.
+
+pub mod bulk;
+mod cache;
+mod schema;
+mod sqlite;
+
+pub use sqlite::{SqliteOptions, SqliteStore};
+
+use bbs_storage::{Result, StoreError};
+
+/// rusqlite's errors into the backend-neutral [`StoreError`]: the trait
+/// crate cannot have a `From<rusqlite::Error>` without depending on
+/// rusqlite, and `?` on a bare `rusqlite::Result` would not compile.
+trait OrBackend<T> {
+    fn or_backend(self) -> Result<T>;
+}
+
+impl<T> OrBackend<T> for rusqlite::Result<T> {
+    fn or_backend(self) -> Result<T> {
+        self.map_err(StoreError::backend)
+    }
+}
+
+/// Failures of opening that are not SQLite's own, with the path involved.
+#[derive(Debug, thiserror::Error)]
+enum OpenError {
+    #[error("cannot create {path}: {source}")]
+    CreateDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the write-ahead log {path}: {source}")]
+    OpenWal {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
