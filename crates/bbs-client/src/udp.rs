@@ -2,16 +2,16 @@
 //! late reply to an earlier attempt is recognised by its tag, and a server
 //! that never answers gives a clear error instead of a hang.
 //!
-//! Requests are padded (see the protocol crate's `udp` module: the server
-//! never answers a sender without a token with more bytes than it sent).
-//! A long answer arrives in numbered parts, a window at a time; the client
+//! Requests are not padded: the server may answer a sender without a token
+//! with three times the bytes it sent (the protocol crate's `udp` module),
+//! and every answer to a request this client sends fits that. A long answer arrives in numbered parts, a window at a time; the client
 //! asks for the next missing ones until it has them all, retrying a window
 //! that brings nothing new.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bbs_protocol::udp::{pad_request, parse_reply_part, UdpRequest, PART_WINDOW};
+use bbs_protocol::udp::{parse_reply_part, UdpRequest, PART_WINDOW};
 use tokio::net::UdpSocket;
 
 /// How long to wait for each attempt, and how many attempts in a row may
@@ -100,7 +100,7 @@ impl UdpLink {
                 Some(window) => UdpRequest::encode_parts(&id, window, token, line),
                 None => UdpRequest::encode(&id, token, line),
             };
-            self.socket.send(pad_request(datagram).as_bytes()).await?;
+            self.socket.send(datagram.as_bytes()).await?;
             let deadline = tokio::time::Instant::now() + ATTEMPT_TIMEOUT;
             let mut progress = false;
             loop {

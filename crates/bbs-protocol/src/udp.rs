@@ -8,17 +8,28 @@
 //!
 //! A person with `nc -u` may send a bare command line instead; it is answered
 //! with the bare text. Bare datagrams carry no token, so `whoami` and
-//! `list-chatroom` answer `Please login first.`, provided the datagram is at
-//! least as long as that answer (trailing spaces count; see below).
+//! `list-chatroom` answer `Please login first.`. An empty (or blank)
+//! datagram gets no answer at all.
 //!
 //! # Amplification
 //!
-//! A UDP source address can be forged, so the server never sends a sender
-//! without a valid token more bytes than its request held: an answer that
-//! would be longer is not sent at all. The client pads its requests with
-//! trailing spaces to [`PADDED_REQUEST`] bytes (the parser ignores them) so
-//! that every answer a sender without a token can get (`Please login
-//! first.`, `Register successfully.`, usage and busy answers) fits.
+//! A UDP source address can be forged, so the server follows QUIC's
+//! anti-amplification limit (RFC 9000 §8.1): to an address that has not
+//! proven it receives our answers, it sends at most three times the bytes
+//! it received from that address, counted over a short window rather than
+//! datagram by datagram. A datagram with a valid login token proves its
+//! address and is answered in full. Without one, a command whose answer
+//! might not fit is not run, and an answer that does not fit is replaced by
+//! a shorter truthful one (`Usage: register`, `Server busy.`,
+//! `Request too short.`), or by nothing if even that does not fit.
+//!
+//! So requests need no padding. The `bbs` client's tagged requests always
+//! earn their whole answer: the shortest, `@<8 hex digits> - register a b
+//! c`, earns 78 bytes, exactly its longest possible answer (`Server busy:
+//! …` with the tag). A bare `nc -u` line earns three times its own length,
+//! enough for `Register successfully.`, `Username is already used.` and
+//! `Please login first.`; a usage answer comes in full when the line is
+//! long enough, else as `Usage: <command>`.
 //!
 //! # Long answers
 //!
@@ -40,9 +51,6 @@ pub const MAX_REPLY: usize = 1200;
 
 /// How many parts of a long answer one request brings back.
 pub const PART_WINDOW: u32 = 16;
-
-/// The size the client pads its requests to (see "Amplification").
-pub const PADDED_REQUEST: usize = 160;
 
 /// One parsed request datagram.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,15 +101,6 @@ impl<'a> UdpRequest<'a> {
     pub fn encode_parts(id: &str, (from, to): (u32, u32), token: Option<&str>, line: &str) -> String {
         format!("@{id}/{from}-{to} {} {line}", token.unwrap_or("-"))
     }
-}
-
-/// Pads a request with trailing spaces to [`PADDED_REQUEST`] bytes, so the
-/// server may answer it in full even before login.
-pub fn pad_request(mut datagram: String) -> String {
-    while datagram.len() < PADDED_REQUEST {
-        datagram.push(' ');
-    }
-    datagram
 }
 
 /// Encodes the reply to a request with the given tag.
