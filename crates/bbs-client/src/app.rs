@@ -95,7 +95,7 @@ impl App {
 
     /// Runs until `exit`, the end of input, or a lost connection.
     pub async fn run(mut self) -> Result<(), AppError> {
-        println!("{BANNER}");
+        self.lines.print(BANNER);
         loop {
             // At the prompt the client also reads its connection, so pushes
             // (and a server closing the connection) show at once.
@@ -122,7 +122,7 @@ impl App {
                 Ok(command) => command,
                 Err(ParseError::Empty) => continue,
                 Err(e) => {
-                    println!("{e}");
+                    self.lines.print(&e.to_string());
                     continue;
                 }
             };
@@ -183,7 +183,7 @@ impl App {
                 }
             };
             if !answer.is_empty() {
-                println!("{answer}");
+                self.lines.print(&answer);
             }
         }
     }
@@ -200,7 +200,7 @@ impl App {
         let listener = match TcpListener::bind((any, port)).await {
             Ok(listener) => listener,
             Err(e) => {
-                println!("Cannot open the chatroom on port {port}: {e}. Nothing was created.");
+                self.lines.print(&format!("Cannot open the chatroom on port {port}: {e}. Nothing was created."));
                 return Ok(Stay::Back);
             }
         };
@@ -227,17 +227,17 @@ impl App {
     /// `attach` (client only, spec §7).
     async fn attach(&mut self) -> Result<Stay, AppError> {
         let Some(user) = self.username.as_deref() else {
-            println!("{LOGIN_FIRST}");
+            self.lines.print(LOGIN_FIRST);
             return Ok(Stay::Back);
         };
         match &self.room {
             OwnRoom::Running { owner, .. } if owner == user => self.stay_in_own_room().await,
             OwnRoom::Closed { owner, .. } if owner == user => {
-                println!("{RESTART_ROOM_FIRST}");
+                self.lines.print(RESTART_ROOM_FIRST);
                 Ok(Stay::Back)
             }
             _ => {
-                println!("{CREATE_ROOM_FIRST}");
+                self.lines.print(CREATE_ROOM_FIRST);
                 Ok(Stay::Back)
             }
         }
@@ -248,9 +248,9 @@ impl App {
     async fn stay_in_own_room(&mut self) -> Result<Stay, AppError> {
         let OwnRoom::Running { host, .. } = &self.room else { return Ok(Stay::Back) };
         let (records, mut screen) = host.attach().await;
-        println!("{CHAT_BANNER}");
+        self.lines.print(CHAT_BANNER);
         for record in records {
-            println!("{}", chat::neutralise(&record.display()));
+            self.lines.print(&chat::neutralise(&record.display()));
         }
         loop {
             let OwnRoom::Running { host, .. } = &self.room else { return Ok(Stay::Back) };
@@ -346,13 +346,13 @@ impl App {
         let (mut membership, records) = match Membership::join(&address, port, *ticket).await {
             Ok(joined) => joined,
             Err(e) => {
-                println!("{e}");
+                self.lines.print(&e.to_string());
                 return Ok(Stay::Back);
             }
         };
-        println!("{CHAT_BANNER}");
+        self.lines.print(CHAT_BANNER);
         for record in records {
-            println!("{}", chat::neutralise(&record.display()));
+            self.lines.print(&chat::neutralise(&record.display()));
         }
         loop {
             tokio::select! {
@@ -416,7 +416,7 @@ impl App {
 
     fn print_answer(&self, text: &str) {
         if !text.is_empty() {
-            println!("{text}");
+            self.lines.print(text);
         }
     }
 }
