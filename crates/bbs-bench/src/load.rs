@@ -137,9 +137,14 @@ pub async fn run_session(
             Kind::ListBoard => write!(line, "list-board"),
             Kind::CreatePost => {
                 made += 1;
-                write!(line, "create-post {WRITE_BOARD} --title Load {seed}-{made} --content Bench post {made}.<br>Second line.")
+                write!(
+                    line,
+                    "create-post {WRITE_BOARD} --title Load {seed}-{made} --content Bench post {made}.<br>Second line."
+                )
             }
-            Kind::Comment => write!(line, "comment {} Nice post, from session {seed}.", rng.pick(&workload.comment_posts)),
+            Kind::Comment => {
+                write!(line, "comment {} Nice post, from session {seed}.", rng.pick(&workload.comment_posts))
+            }
         };
         let started = Instant::now();
         let answer = session.call_raw(&line).await.map(|raw| crate::client::decode(raw).map_err(|e| (e, raw.to_vec())));

@@ -97,7 +97,13 @@ impl Target {
         };
         let bbsd = self.bbsd.clone().unwrap_or_else(process::default_bbsd);
         let spawned = process::spawn_bbsd(&bbsd, &db, &self.server_args)?;
-        println!("started {} (pid {}) on {} with database {}", bbsd.display(), spawned.pid(), spawned.addr, db.display());
+        println!(
+            "started {} (pid {}) on {} with database {}",
+            bbsd.display(),
+            spawned.pid(),
+            spawned.addr,
+            db.display()
+        );
         Ok(Server { addr: spawned.addr, pid: Some(spawned.pid()), _spawned: Some(spawned), _dir: dir })
     }
 }
@@ -262,7 +268,12 @@ async fn mix(args: MixArgs) -> anyhow::Result<()> {
     admin.login(&setup::user_name(0), setup::PASSWORD).await?;
     let workload = setup::prepare_boards(&mut admin, args.read_boards, args.posts_per_board).await?;
     let sessions = setup::open_sessions(server.addr, args.connections, args.users, true, 16).await?;
-    println!("setup: {} users, {} sessions logged in, in {:.1} s", args.users, sessions.len(), started.elapsed().as_secs_f64());
+    println!(
+        "setup: {} users, {} sessions logged in, in {:.1} s",
+        args.users,
+        sessions.len(),
+        started.elapsed().as_secs_f64()
+    );
     let window = Window::starting_now(secs(args.warmup), secs(args.duration));
     let cpu = CpuMeter::start(server.pid);
     let stats = load::run_all(sessions, &args.mix, workload, window, true).await?;
@@ -285,7 +296,14 @@ fn finish(stats: &Stats) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn udp_round(addr: SocketAddr, pid: Option<u32>, args: &UdpArgs, token: Option<String>, expect: Option<String>, title: &str) -> anyhow::Result<Stats> {
+async fn udp_round(
+    addr: SocketAddr,
+    pid: Option<u32>,
+    args: &UdpArgs,
+    token: Option<String>,
+    expect: Option<String>,
+    title: &str,
+) -> anyhow::Result<Stats> {
     let window = Window::starting_now(secs(args.warmup), secs(args.duration));
     let cpu = CpuMeter::start(pid);
     let mut tasks = tokio::task::JoinSet::new();

@@ -82,8 +82,9 @@ pub async fn register_users(addr: SocketAddr, n: usize) -> anyhow::Result<()> {
             let socket = UdpSocket::bind("127.0.0.1:0").await?;
             socket.connect(addr).await?;
             let name = user_name(i);
-            let answer = udp_call(&socket, &format!("r{i}"), None, &format!("register {name} {name}@bench.invalid {PASSWORD}"))
-                .await?;
+            let answer =
+                udp_call(&socket, &format!("r{i}"), None, &format!("register {name} {name}@bench.invalid {PASSWORD}"))
+                    .await?;
             match answer.as_str() {
                 "Register successfully." | "Username is already used." => Ok(()),
                 other => bail!("register {name}: {other}"),
@@ -102,7 +103,11 @@ fn serial_numbers(table: &str) -> Vec<u64> {
 
 /// Makes sure the read boards hold `posts_per_board` posts each and the
 /// write board has posts to comment on; returns what the mix will use.
-pub async fn prepare_boards(admin: &mut Session, read_boards: usize, posts_per_board: usize) -> anyhow::Result<Workload> {
+pub async fn prepare_boards(
+    admin: &mut Session,
+    read_boards: usize,
+    posts_per_board: usize,
+) -> anyhow::Result<Workload> {
     let mut workload = Workload { read_boards: Vec::new(), read_posts: Vec::new(), comment_posts: Vec::new() };
     let boards: Vec<(String, usize)> = (0..read_boards)
         .map(|i| (format!("{READ_BOARD_PREFIX}{i}"), posts_per_board))
@@ -116,7 +121,9 @@ pub async fn prepare_boards(admin: &mut Session, read_boards: usize, posts_per_b
         let mut ids = serial_numbers(&admin.call(&format!("list-post {board}")).await?.text);
         for n in ids.len()..wanted {
             let reply = admin
-                .call(&format!("create-post {board} --title Post {n} of {board} --content Line one of post {n}.<br>Line two."))
+                .call(&format!(
+                    "create-post {board} --title Post {n} of {board} --content Line one of post {n}.<br>Line two."
+                ))
                 .await?;
             if reply.text != "Create post successfully." {
                 bail!("create-post: {}", reply.text);

@@ -61,7 +61,10 @@ impl Stats {
     /// Prints the table; `seconds` is the measured window.
     pub fn print(&self, title: &str, seconds: f64) {
         println!("== {title}");
-        println!("{:<12} {:>10} {:>12} {:>9} {:>9} {:>9} {:>9} {:>7}", "command", "count", "per s", "p50 ms", "p99 ms", "p999 ms", "max ms", "errors");
+        println!(
+            "{:<12} {:>10} {:>12} {:>9} {:>9} {:>9} {:>9} {:>7}",
+            "command", "count", "per s", "p50 ms", "p99 ms", "p999 ms", "max ms", "errors"
+        );
         let line = |name: &str, h: &Histogram<u64>, errors: u64| {
             println!(
                 "{:<12} {:>10} {:>12.0} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>7}",

@@ -14,7 +14,13 @@ use crate::stats::Stats;
 /// A lost datagram is given up on after this long (and counted as an error).
 const LOSS_TIMEOUT: Duration = Duration::from_millis(200);
 
-pub async fn requester(addr: SocketAddr, me: usize, token: Option<String>, expect: Option<String>, window: Window) -> anyhow::Result<Stats> {
+pub async fn requester(
+    addr: SocketAddr,
+    me: usize,
+    token: Option<String>,
+    expect: Option<String>,
+    window: Window,
+) -> anyhow::Result<Stats> {
     let socket = UdpSocket::bind("127.0.0.1:0").await?;
     socket.connect(addr).await?;
     let mut stats = Stats::default();

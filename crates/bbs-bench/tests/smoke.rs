@@ -30,8 +30,21 @@ fn mix_against_the_real_server_counts_commands_without_errors() {
     let server = loopback_load_server();
     let addr = server.addr.to_string();
     let report = bench(&[
-        "mix", "--addr", &addr, "-c", "4", "--users", "2", "--read-boards", "2", "--posts-per-board", "3",
-        "--warmup", "0.2", "--duration", "1",
+        "mix",
+        "--addr",
+        &addr,
+        "-c",
+        "4",
+        "--users",
+        "2",
+        "--read-boards",
+        "2",
+        "--posts-per-board",
+        "3",
+        "--warmup",
+        "0.2",
+        "--duration",
+        "1",
     ]);
     let (count, errors) = all_row(&report);
     assert!(count > 0, "{report}");

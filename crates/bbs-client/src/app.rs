@@ -53,9 +53,15 @@ pub struct App {
 /// This client's own chatroom.
 enum OwnRoom {
     None,
-    Running { owner: String, host: Host },
+    Running {
+        owner: String,
+        host: Host,
+    },
     /// Closed by `leave-chatroom`; the history waits for `restart-chatroom`.
-    Closed { owner: String, history: History },
+    Closed {
+        owner: String,
+        history: History,
+    },
 }
 
 /// How a stay in a chatroom ended.

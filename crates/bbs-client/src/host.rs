@@ -121,14 +121,32 @@ pub struct Host {
 pub type OwnerScreen = mpsc::UnboundedReceiver<String>;
 
 enum Event {
-    Joined { id: u64, name: String, ip: IpAddr, queue: mpsc::Sender<Arc<[u8]>> },
-    Said { id: u64, text: String },
+    Joined {
+        id: u64,
+        name: String,
+        ip: IpAddr,
+        queue: mpsc::Sender<Arc<[u8]>>,
+    },
+    Said {
+        id: u64,
+        text: String,
+    },
     /// A `sys` line for one member only (a limit was hit).
-    Notice { id: u64, text: String },
-    Left { id: u64 },
-    OwnerAttach { screen: mpsc::UnboundedSender<String>, records: oneshot::Sender<Vec<Record>> },
+    Notice {
+        id: u64,
+        text: String,
+    },
+    Left {
+        id: u64,
+    },
+    OwnerAttach {
+        screen: mpsc::UnboundedSender<String>,
+        records: oneshot::Sender<Vec<Record>>,
+    },
     OwnerDetach,
-    OwnerSaid { text: String },
+    OwnerSaid {
+        text: String,
+    },
     Close,
 }
 
@@ -288,7 +306,9 @@ async fn serve_member(stream: TcpStream, peer: SocketAddr, id: u64, context: Arc
             Some(Err(LineError::InvalidUtf8)) => Some("Your message is not valid UTF-8; it was not sent.".to_owned()),
             Some(Ok(line)) => match chat::decode::<MemberFrame>(line.as_bytes()) {
                 Ok(MemberFrame::Leave) => break,
-                Ok(MemberFrame::Say { text }) if text.len() > limits.max_text => Some(too_long_message(limits.max_text)),
+                Ok(MemberFrame::Say { text }) if text.len() > limits.max_text => {
+                    Some(too_long_message(limits.max_text))
+                }
                 Ok(MemberFrame::Say { text }) => {
                     if bucket.take() {
                         let _ = context.events.send(Event::Said { id, text });
@@ -297,7 +317,9 @@ async fn serve_member(stream: TcpStream, peer: SocketAddr, id: u64, context: Arc
                         Some("You are sending messages too fast; this one was not sent.".to_owned())
                     }
                 }
-                Ok(MemberFrame::Hello { .. }) | Err(_) => Some("That was not a chat message; it was ignored.".to_owned()),
+                Ok(MemberFrame::Hello { .. }) | Err(_) => {
+                    Some("That was not a chat message; it was ignored.".to_owned())
+                }
             },
         };
         if let Some(text) = notice {
@@ -379,7 +401,12 @@ struct Room {
     limits: HostLimits,
 }
 
-async fn run_room(mut inbox: mpsc::UnboundedReceiver<Event>, owner: String, history: History, limits: HostLimits) -> History {
+async fn run_room(
+    mut inbox: mpsc::UnboundedReceiver<Event>,
+    owner: String,
+    history: History,
+    limits: HostLimits,
+) -> History {
     let mut room = Room { owner, members: HashMap::new(), owner_screen: None, history, limits };
     while let Some(event) = inbox.recv().await {
         match event {

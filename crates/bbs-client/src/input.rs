@@ -78,10 +78,7 @@ impl Lines {
                 return lines;
             }
         }
-        Lines {
-            source: Source::Pipe(Pipe::start()),
-            printer: Printer { editor: None },
-        }
+        Lines { source: Source::Pipe(Pipe::start()), printer: Printer { editor: None } }
     }
 
     /// Whether lines come from the line editor on a terminal.
@@ -161,11 +158,7 @@ impl Pipe {
             .name("input".into())
             .spawn(move || read_pipe(asked, send))
             .expect("starting the input thread");
-        Pipe {
-            requests,
-            lines,
-            pending: None,
-        }
+        Pipe { requests, lines, pending: None }
     }
 
     async fn next(&mut self, prompt: &str) -> Input {
@@ -235,17 +228,8 @@ impl Terminal {
     fn start() -> Option<Lines> {
         let raw = RawMode::enable()?;
         let editor = Arc::new(Mutex::new(Editor::default()));
-        let terminal = Terminal {
-            events: EventStream::new(),
-            editor: Arc::clone(&editor),
-            _raw: raw,
-        };
-        Some(Lines {
-            source: Source::Terminal(terminal),
-            printer: Printer {
-                editor: Some(editor),
-            },
-        })
+        let terminal = Terminal { events: EventStream::new(), editor: Arc::clone(&editor), _raw: raw };
+        Some(Lines { source: Source::Terminal(terminal), printer: Printer { editor: Some(editor) } })
     }
 
     async fn next(&mut self, prompt: &str) -> Input {
@@ -296,9 +280,7 @@ impl Drop for Terminal {
 /// A poisoned lock only means a panic elsewhere mid-print; the editor's
 /// state is still usable.
 fn lock(editor: &Mutex<Editor>) -> MutexGuard<'_, Editor> {
-    editor
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    editor.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn write_out(text: &str) {
@@ -311,9 +293,7 @@ fn write_out(text: &str) {
 }
 
 fn terminal_width() -> usize {
-    crossterm::terminal::size()
-        .map_or(80, |(columns, _)| usize::from(columns))
-        .max(1)
+    crossterm::terminal::size().map_or(80, |(columns, _)| usize::from(columns)).max(1)
 }
 
 /// The terminal in raw mode for as long as this lives.
@@ -331,8 +311,7 @@ impl RawMode {
         // as `\r`, no flow control. Output flags stay: `\n` still means a
         // new line at column 0, for the editor and for anything else that
         // prints.
-        raw.local_flags &=
-            !(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG | LocalFlags::IEXTEN);
+        raw.local_flags &= !(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG | LocalFlags::IEXTEN);
         raw.input_flags &= !(InputFlags::ICRNL
             | InputFlags::INLCR
             | InputFlags::IGNCR
@@ -402,11 +381,7 @@ impl Editor {
         if self.cursor_row > 0 {
             let _ = write!(out, "\x1b[{}A", self.cursor_row);
         }
-        out.push_str(if self.rows > 1 {
-            "\r\x1b[J"
-        } else {
-            "\r\x1b[K"
-        });
+        out.push_str(if self.rows > 1 { "\r\x1b[J" } else { "\r\x1b[K" });
         self.cursor_row = 0;
         self.rows = 1;
     }
@@ -419,12 +394,7 @@ impl Editor {
         let mut place = Place::default();
         let mut at_cursor = None;
         let cursor_index = self.prompt.chars().count() + self.cursor;
-        for (i, c) in self
-            .prompt
-            .chars()
-            .chain(self.line.iter().copied())
-            .enumerate()
-        {
+        for (i, c) in self.prompt.chars().chain(self.line.iter().copied()).enumerate() {
             if i == cursor_index {
                 at_cursor = Some(place.settled(width));
             }
@@ -465,9 +435,7 @@ impl Editor {
             }
             _ => return None,
         };
-        let KeyEvent {
-            code, modifiers, ..
-        } = key;
+        let KeyEvent { code, modifiers, .. } = key;
         let control = modifiers.contains(KeyModifiers::CONTROL);
         match code {
             KeyCode::Enter => return Some(self.finish(out, width)),
@@ -527,9 +495,7 @@ impl Editor {
             KeyCode::Char('p') if control => self.history_back(),
             KeyCode::Down => self.history_forward(),
             KeyCode::Char('n') if control => self.history_forward(),
-            KeyCode::Char(c)
-                if !control && !modifiers.contains(KeyModifiers::ALT) && !c.is_control() =>
-            {
+            KeyCode::Char(c) if !control && !modifiers.contains(KeyModifiers::ALT) && !c.is_control() => {
                 self.line.insert(self.cursor, c);
                 self.cursor += 1;
             }
@@ -630,10 +596,7 @@ impl Place {
     /// next one.
     fn settled(self, width: usize) -> Place {
         if self.column >= width {
-            Place {
-                row: self.row + 1,
-                column: 0,
-            }
+            Place { row: self.row + 1, column: 0 }
         } else {
             self
         }
@@ -661,12 +624,7 @@ mod tests {
     }
 
     fn started(prompt: &str) -> Editor {
-        Editor {
-            prompt: prompt.into(),
-            active: true,
-            rows: 1,
-            ..Editor::default()
-        }
+        Editor { prompt: prompt.into(), active: true, rows: 1, ..Editor::default() }
     }
 
     #[test]
@@ -681,10 +639,7 @@ mod tests {
         editor.handle(key(KeyCode::End), &mut out, 80);
         editor.handle(key(KeyCode::Left), &mut out, 80);
         typed(&mut editor, "_", 80);
-        assert_eq!(
-            editor.handle(key(KeyCode::Enter), &mut out, 80),
-            Some(Input::Line(">whoam_i".into()))
-        );
+        assert_eq!(editor.handle(key(KeyCode::Enter), &mut out, 80), Some(Input::Line(">whoam_i".into())));
     }
 
     #[test]

@@ -171,7 +171,10 @@ fn a_member_is_protected_from_a_hostile_host() {
     let port = free_port();
     assert!(matches!(mallory.call(&format!("create-chatroom {port}")).event, Some(Event::ChatroomBind { .. })));
     let listener = std::net::TcpListener::bind(("0.0.0.0", port)).unwrap();
-    assert!(matches!(mallory.request(&bbs_protocol::ClientFrame::ChatroomOpened).event, Some(Event::ChatroomOpened { .. })));
+    assert!(matches!(
+        mallory.request(&bbs_protocol::ClientFrame::ChatroomOpened).event,
+        Some(Event::ChatroomOpened { .. })
+    ));
 
     let mut b = Bbs::start("B", server.addr);
     sign_in(&mut b, "Bob");
@@ -184,8 +187,7 @@ fn a_member_is_protected_from_a_hostile_host() {
     let evil = Record { sender: "M\x1b[31m".into(), time: "12:00".into(), text: "x\x1b[H\x07".into() };
     let mut out = stream;
     out.write_all(&chat::encode(&HostFrame::Welcome { records: vec![evil.clone()] })).unwrap();
-    out.write_all(&chat::encode(&HostFrame::System { time: "12:00".into(), text: "\x1b[2Jcleared".into() }))
-        .unwrap();
+    out.write_all(&chat::encode(&HostFrame::System { time: "12:00".into(), text: "\x1b[2Jcleared".into() })).unwrap();
     b.expect_next(&format!("{CHAT_BANNER}\nM^[[31m[hh:mm] : x^[[H^G\nsys[hh:mm] : ^[[2Jcleared\n"));
     drop((out, reader));
     b.expect_next("sys[hh:mm] : the chatroom is close.\nWelcome back to BBS.\n% ");

@@ -29,7 +29,8 @@ fn populated_server() -> (tempfile::TempDir, TestServer) {
         let hash = bbs_server::auth::Hasher::new(1, 1).hash("pw".into()).await.unwrap();
         let store = SqliteStore::open(SqliteOptions::new(&db)).unwrap();
         for i in 0..MEMBERS {
-            let user = NewUser { name: format!("u{i}"), email: format!("u{i}@example.org"), password_hash: hash.clone() };
+            let user =
+                NewUser { name: format!("u{i}"), email: format!("u{i}@example.org"), password_hash: hash.clone() };
             assert!(store.register(user).await.unwrap());
         }
     });

@@ -33,16 +33,8 @@ fn run(terminal: &Tmux, line: &str, answer: &str) {
 
 /// Registers (a UDP command) and logs in `name`, password `pw`.
 fn sign_in(terminal: &Tmux, name: &str) {
-    run(
-        terminal,
-        &format!("register {name} {name}@example.org pw"),
-        "Register successfully.\n% \n",
-    );
-    run(
-        terminal,
-        &format!("login {name} pw"),
-        &format!("Welcome, {name}.\n% \n"),
-    );
+    run(terminal, &format!("register {name} {name}@example.org pw"), "Register successfully.\n% \n");
+    run(terminal, &format!("login {name} pw"), &format!("Welcome, {name}.\n% \n"));
 }
 
 /// What [`sign_in`] leaves on the screen.
@@ -52,30 +44,20 @@ fn signed_in(name: &str) -> String {
 
 /// The owner creates a room on `port` and is inside it.
 fn create_room(owner: &Tmux, port: u16) {
-    run(
-        owner,
-        &format!("create-chatroom {port}"),
-        &format!("start to create chatroom...\n{CHAT_BANNER}\n"),
-    );
+    run(owner, &format!("create-chatroom {port}"), &format!("start to create chatroom...\n{CHAT_BANNER}\n"));
 }
 
 /// A member joins `owner`'s room; waits for the banner (the room shows no
 /// prompt inside).
 fn join(member: &Tmux, owner: &str) {
-    run(
-        member,
-        &format!("join-chatroom {owner}"),
-        &format!("{CHAT_BANNER}\n"),
-    );
+    run(member, &format!("join-chatroom {owner}"), &format!("{CHAT_BANNER}\n"));
 }
 
 /// The cursor is (or comes, at once) right after the `% ` on the last
 /// written row.
 fn assert_cursor_after_prompt(terminal: &Tmux) {
     let rows = terminal.screen().lines().count();
-    let last = u16::try_from(rows - 1)
-        .unwrap()
-        .min(support::tmux::ROWS - 1);
+    let last = u16::try_from(rows - 1).unwrap().min(support::tmux::ROWS - 1);
     terminal.wait_cursor((2, last));
 }
 
@@ -88,11 +70,7 @@ fn two_clients_chat_and_the_owner_closes_the_room() {
     sign_in(&a, "Brad");
     sign_in(&b, "Bob");
     create_room(&a, port);
-    run(
-        &b,
-        "list-chatroom",
-        "Chatroom_name  Status\nBrad           open\n% \n",
-    );
+    run(&b, "list-chatroom", "Chatroom_name  Status\nBrad           open\n% \n");
     join(&b, "Brad");
     a.wait_for_end("sys[hh:mm] : Bob join us.\n");
 
@@ -174,10 +152,8 @@ fn three_members_get_the_prompt_back_when_the_owner_closes_the_room() {
         member.wait_for_end("sys[hh:mm] : the chatroom is close.\nWelcome back to BBS.\n% \n");
         assert_cursor_after_prompt(member);
         run(member, "whoami", &format!("{name}\n% \n"));
-        let later_joins: String = names[i + 1..]
-            .iter()
-            .map(|later| format!("sys[hh:mm] : {later} join us.\n"))
-            .collect();
+        let later_joins: String =
+            names[i + 1..].iter().map(|later| format!("sys[hh:mm] : {later} join us.\n")).collect();
         member.expect_screen(&format!(
             "{}% join-chatroom Olga\n\
              {CHAT_BANNER}\n\
@@ -190,10 +166,7 @@ fn three_members_get_the_prompt_back_when_the_owner_closes_the_room() {
             signed_in(name)
         ));
     }
-    let joins: String = names
-        .iter()
-        .map(|name| format!("sys[hh:mm] : {name} join us.\n"))
-        .collect();
+    let joins: String = names.iter().map(|name| format!("sys[hh:mm] : {name} join us.\n")).collect();
     owner.expect_screen(&format!(
         "{}% create-chatroom {port}\n\
          start to create chatroom...\n\
@@ -218,11 +191,7 @@ fn a_member_gets_the_prompt_back_when_the_owners_client_dies() {
     join(&b, "Brad");
     a.wait_for_end("sys[hh:mm] : Bob join us.\n");
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(a.pid()),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(a.pid()), nix::sys::signal::Signal::SIGKILL).unwrap();
     b.wait_for_end("sys[hh:mm] : the chatroom is close.\nWelcome back to BBS.\n% \n");
     assert_cursor_after_prompt(&b);
     run(&b, "whoami", "Bob\n% \n");
@@ -379,11 +348,7 @@ fn a_half_typed_line_longer_than_a_row_survives_messages() {
     b.line("!");
     // The message itself is wider than a row too: "Bob[hh:mm] : " and
     // 67 x fill the first row.
-    let bob_said = format!(
-        "Bob[hh:mm] : {}\n{}<中文!\n",
-        "x".repeat(67),
-        "x".repeat(12)
-    );
+    let bob_said = format!("Bob[hh:mm] : {}\n{}<中文!\n", "x".repeat(67), "x".repeat(12));
     a.wait_for_end(&format!("{bob_said}{full}\n"));
     a.keys(&["BSpace"]);
     a.wait_for_end(&format!("{bob_said}{}\n", "y".repeat(79)));

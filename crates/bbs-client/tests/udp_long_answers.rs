@@ -60,10 +60,9 @@ impl LossyRelay {
             for client in tcp.incoming() {
                 let Ok(client) = client else { return };
                 let upstream = TcpStream::connect(server).unwrap();
-                for (mut from, mut to) in [
-                    (client.try_clone().unwrap(), upstream.try_clone().unwrap()),
-                    (upstream, client),
-                ] {
+                for (mut from, mut to) in
+                    [(client.try_clone().unwrap(), upstream.try_clone().unwrap()), (upstream, client)]
+                {
                     std::thread::spawn(move || {
                         let mut buf = [0u8; 65_536];
                         while let Ok(n) = from.read(&mut buf) {
@@ -82,7 +81,8 @@ impl LossyRelay {
         upstream.connect(server).unwrap();
         let client_addr = Arc::new(Mutex::new(None));
         {
-            let (udp, upstream, client_addr) = (udp.try_clone().unwrap(), upstream.try_clone().unwrap(), Arc::clone(&client_addr));
+            let (udp, upstream, client_addr) =
+                (udp.try_clone().unwrap(), upstream.try_clone().unwrap(), Arc::clone(&client_addr));
             std::thread::spawn(move || {
                 let mut buf = [0u8; 65_536];
                 while let Ok((n, from)) = udp.recv_from(&mut buf) {

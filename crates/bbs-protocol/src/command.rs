@@ -418,10 +418,8 @@ pub fn spec(name: &str) -> Option<&'static CommandSpec> {
 
 /// The `help` text: one line per command, usage then summary, aligned.
 pub fn help_text() -> String {
-    let rows: Vec<Vec<String>> = COMMANDS
-        .iter()
-        .map(|c| vec![c.usage.trim_start_matches("Usage: ").to_owned(), c.summary.to_owned()])
-        .collect();
+    let rows: Vec<Vec<String>> =
+        COMMANDS.iter().map(|c| vec![c.usage.trim_start_matches("Usage: ").to_owned(), c.summary.to_owned()]).collect();
     let mut text = crate::table::format_table(&["Command", "What it does"], &rows);
     // Not BBS-prompt commands, so not in the table: typed inside a room.
     text.push_str(
@@ -527,8 +525,8 @@ mod tests {
 
     #[test]
     fn create_post_takes_text_as_typed_in_either_order() {
-        let c = Command::parse("create-post NP_HW2 --title TA  About NP HW2 --content NP project2<br>Make a BBS")
-            .unwrap();
+        let c =
+            Command::parse("create-post NP_HW2 --title TA  About NP HW2 --content NP project2<br>Make a BBS").unwrap();
         assert_eq!(
             c,
             Command::CreatePost(CreatePost {
@@ -538,10 +536,7 @@ mod tests {
             })
         );
         let c = Command::parse("create-post b --content x y --title t").unwrap();
-        assert_eq!(
-            c,
-            Command::CreatePost(CreatePost { board: "b".into(), title: "t".into(), content: "x y".into() })
-        );
+        assert_eq!(c, Command::CreatePost(CreatePost { board: "b".into(), title: "t".into(), content: "x y".into() }));
     }
 
     #[test]
@@ -552,9 +547,18 @@ mod tests {
             ("login a", "Usage: login <username> <password>"),
             ("create-board", "Usage: create-board <name>"),
             ("create-post b --title t", "Usage: create-post <board-name> --title <title> --content <content>"),
-            ("create-post --title t --content c", "Usage: create-post <board-name> --title <title> --content <content>"),
-            ("create-post b --title --content c", "Usage: create-post <board-name> --title <title> --content <content>"),
-            ("create-post b --title a --title b --content c", "Usage: create-post <board-name> --title <title> --content <content>"),
+            (
+                "create-post --title t --content c",
+                "Usage: create-post <board-name> --title <title> --content <content>",
+            ),
+            (
+                "create-post b --title --content c",
+                "Usage: create-post <board-name> --title <title> --content <content>",
+            ),
+            (
+                "create-post b --title a --title b --content c",
+                "Usage: create-post <board-name> --title <title> --content <content>",
+            ),
             ("list-post", "Usage: list-post <board-name>"),
             ("read x", "Usage: read <post-S/N>"),
             ("read -1", "Usage: read <post-S/N>"),

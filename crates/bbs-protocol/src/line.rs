@@ -65,9 +65,7 @@ impl LineDecoder {
                     if line.len() > self.max {
                         return Some(Err(LineError::TooLong(self.max)));
                     }
-                    return Some(
-                        std::str::from_utf8(line).map(str::to_owned).map_err(|_| LineError::InvalidUtf8),
-                    );
+                    return Some(std::str::from_utf8(line).map(str::to_owned).map_err(|_| LineError::InvalidUtf8));
                 }
                 None if self.discarding => {
                     buf.advance(buf.len());

@@ -53,7 +53,11 @@ impl TelnetFilter {
                 (State::Cr, 0) => State::Data,
                 (State::Data | State::Cr, b) => {
                     out.put_u8(b);
-                    if b == b'\r' { State::Cr } else { State::Data }
+                    if b == b'\r' {
+                        State::Cr
+                    } else {
+                        State::Data
+                    }
                 }
                 (State::Command, IAC) => {
                     // Escaped 0xFF: a data byte (never valid UTF-8; the line

@@ -154,11 +154,7 @@ pub fn split_reply(id: &str, text: &str, max: usize) -> Vec<String> {
         let pieces = cut(text, budget);
         if pieces.len().to_string().len() <= digits {
             let total = pieces.len();
-            return pieces
-                .iter()
-                .enumerate()
-                .map(|(i, piece)| format!("@{id}/{}/{total} {piece}", i + 1))
-                .collect();
+            return pieces.iter().enumerate().map(|(i, piece)| format!("@{id}/{}/{total} {piece}", i + 1)).collect();
         }
         digits += 1;
     }

@@ -162,7 +162,11 @@ impl Sessions {
             let id = registry.next_id;
             registry.next_id += 1;
             registry.tokens.insert(token.clone(), TokenOwner { name: name.to_owned(), ip });
-            registry.inboxes.entry(name.to_owned()).or_default().push(InboxEntry { session: id, sender, _evict: evict });
+            registry.inboxes.entry(name.to_owned()).or_default().push(InboxEntry {
+                session: id,
+                sender,
+                _evict: evict,
+            });
             id
         };
         let entry = Registration { sessions: Arc::clone(self), id, name: name.to_owned(), token: token.clone() };

@@ -38,8 +38,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bbs_protocol::udp::{encode_reply, split_reply, UdpRequest, MAX_REQUEST, PART_WINDOW};
 use bbs_protocol::answer::LOGIN_FIRST;
+use bbs_protocol::udp::{encode_reply, split_reply, UdpRequest, MAX_REQUEST, PART_WINDOW};
 use bbs_protocol::{Command, ParseError, Transport};
 use bbs_storage::Store;
 use tokio::net::UdpSocket;

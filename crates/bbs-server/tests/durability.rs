@@ -24,7 +24,10 @@ fn acknowledged_writes_survive_kill_9_and_restart() {
     assert_eq!(p.send("login keeper pw"), "Welcome, keeper.");
     assert_eq!(p.send("create-board vault"), "Create board successfully.");
     for n in 1..=30 {
-        assert_eq!(p.send(&format!("create-post vault --title post {n} --content body {n}")), "Create post successfully.");
+        assert_eq!(
+            p.send(&format!("create-post vault --title post {n} --content body {n}")),
+            "Create post successfully."
+        );
     }
     assert_eq!(p.send("comment 7 still here"), "Comment successfully.");
     assert_eq!(p.send("update-post 8 --title renamed"), "Update successfully.");

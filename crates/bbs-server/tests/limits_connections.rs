@@ -182,7 +182,9 @@ fn a_peer_that_stops_reading_is_disconnected_without_slowing_others() {
     assert!(sent > 0);
     assert!(answers > 0);
     assert!(slowest < Duration::from_secs(1), "another client waited {slowest:?} for an answer");
-    eprintln!("greedy peer closed after {took:?} and {sent} bytes of commands; {answers} other answers, slowest {slowest:?}");
+    eprintln!(
+        "greedy peer closed after {took:?} and {sent} bytes of commands; {answers} other answers, slowest {slowest:?}"
+    );
     // What the greedy peer can still read ends in a close, not a hang.
     greedy.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut sink = vec![0u8; 1 << 16];

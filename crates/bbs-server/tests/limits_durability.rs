@@ -31,7 +31,10 @@ fn concurrent_writers_on_shared_posts_all_get_clear_answers() {
                     let shared = 1 + (i % 10);
                     assert_eq!(p.send(&format!("comment {shared} from w{w} #{i}")), "Comment successfully.");
                     assert_eq!(p.send(&format!("update-post {shared} --title stolen")), "Not the post owner.");
-                    assert_eq!(p.send(&format!("create-post b --title w{w}-{i} --content x")), "Create post successfully.");
+                    assert_eq!(
+                        p.send(&format!("create-post b --title w{w}-{i} --content x")),
+                        "Create post successfully."
+                    );
                     mine += 1;
                 }
                 mine

@@ -27,21 +27,36 @@ fn start(flags: &[&str]) -> Running {
 #[test]
 fn every_limit_flag_is_accepted_and_applied() {
     let server = start(&[
-        "--max-line", "100",
-        "--max-connections", "50",
-        "--max-connections-per-ip", "2",
-        "--idle-timeout-anonymous", "60",
-        "--idle-timeout-logged-in", "120",
-        "--max-pending-output", "100000",
-        "--write-timeout", "5",
-        "--max-password", "8",
-        "--hash-workers", "1",
-        "--hash-queue", "4",
-        "--login-rate-ip", "2/60",
-        "--login-rate-account", "10/60",
-        "--udp-rate-ip", "50/1",
-        "--udp-reply-memory", "10",
-        "--max-udp-reply", "600",
+        "--max-line",
+        "100",
+        "--max-connections",
+        "50",
+        "--max-connections-per-ip",
+        "2",
+        "--idle-timeout-anonymous",
+        "60",
+        "--idle-timeout-logged-in",
+        "120",
+        "--max-pending-output",
+        "100000",
+        "--write-timeout",
+        "5",
+        "--max-password",
+        "8",
+        "--hash-workers",
+        "1",
+        "--hash-queue",
+        "4",
+        "--login-rate-ip",
+        "2/60",
+        "--login-rate-account",
+        "10/60",
+        "--udp-rate-ip",
+        "50/1",
+        "--udp-reply-memory",
+        "10",
+        "--max-udp-reply",
+        "600",
     ]);
     let mut a = PlainClient::connect(server.0.addr);
     let _b = PlainClient::connect(server.0.addr);
@@ -65,9 +80,8 @@ fn malformed_limits_are_refused_with_a_clear_message() {
         ("--idle-timeout-anonymous", "0", "--idle-timeout-anonymous must be a number of seconds above 0"),
         ("--max-udp-reply", "100", "--max-udp-reply must be between 256 and 65507 bytes"),
     ] {
-        let out = bbsd(&["0", "--bind", "127.0.0.1", "--db", "/nonexistent/never-created.db", flag, value])
-            .output()
-            .unwrap();
+        let out =
+            bbsd(&["0", "--bind", "127.0.0.1", "--db", "/nonexistent/never-created.db", flag, value]).output().unwrap();
         assert!(!out.status.success(), "{flag} {value} was accepted");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(says), "{flag} {value}: {stderr}");

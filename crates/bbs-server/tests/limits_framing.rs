@@ -58,10 +58,7 @@ fn lines_up_to_the_default_64_kib_are_accepted_and_longer_ones_refused() {
     let read = p.send("read 1");
     assert!(read.ends_with(&format!("--\n{}\n--", "c".repeat(65_536 - prefix.len()))), "{}", &read[..80]);
     let too_long = format!("{fits}c");
-    assert_eq!(
-        p.send(&too_long),
-        "Error: line too long (the limit is 65536 bytes); it was ignored."
-    );
+    assert_eq!(p.send(&too_long), "Error: line too long (the limit is 65536 bytes); it was ignored.");
     assert_eq!(p.send("whoami"), "u");
 }
 

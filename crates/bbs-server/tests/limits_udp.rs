@@ -132,7 +132,8 @@ fn a_token_dies_with_its_connection() {
 
 #[test]
 fn datagrams_from_one_address_are_rate_limited_and_other_addresses_are_not() {
-    let server = TestServer::start_with(Config { udp_rate_per_ip: Rate::new(5, Duration::from_secs(60)), ..Config::default() });
+    let server =
+        TestServer::start_with(Config { udp_rate_per_ip: Rate::new(5, Duration::from_secs(60)), ..Config::default() });
     let request = UdpRequest::encode("t1", None, "whoami");
     for i in 0..5 {
         let reply = udp_exchange_from(ip("127.0.0.5"), server.addr, request.as_bytes(), Duration::from_secs(20));
@@ -195,7 +196,12 @@ fn list_chatroom_with_10000_rooms_comes_in_numbered_parts_of_at_most_1200_bytes(
     assert!(total.unwrap() > 100, "{total:?} parts");
     let joined: String = parts.values().map(String::as_str).collect();
     assert_eq!(joined.lines().count(), 10_001);
-    assert!(joined == expected, "the joined parts differ from the table ({} vs {} bytes)", joined.len(), expected.len());
+    assert!(
+        joined == expected,
+        "the joined parts differ from the table ({} vs {} bytes)",
+        joined.len(),
+        expected.len()
+    );
     // A lost part is asked for again and comes back identical.
     let again = ask(&socket, UdpRequest::encode_parts("big", (5, 5), Some(&token), "list-chatroom"), 1);
     let part = parse_reply_part(std::str::from_utf8(&again[0]).unwrap()).unwrap();

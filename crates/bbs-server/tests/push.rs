@@ -164,7 +164,7 @@ fn a_session_that_never_reads_is_closed_after_the_bound_and_others_are_unaffecte
     while server.push("sam", &text) == 1 {
         sent += 1;
         assert!(sent < 1_000_000, "sam's session was never closed");
-        if sent % 64 == 0 {
+        if sent.is_multiple_of(64) {
             // Meanwhile quinn is served as usual.
             assert_eq!(server.push("quinn", "still here"), 1);
             assert_eq!(quinn.push(), Push::new("still here"));

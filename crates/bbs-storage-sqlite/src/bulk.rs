@@ -22,12 +22,10 @@ impl BulkLoader {
     /// Opens (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<BulkLoader> {
         let mut conn = Connection::open(path).or_backend()?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .or_backend()?;
+        conn.pragma_update(None, "journal_mode", "WAL").or_backend()?;
         // Durability comes from the final checkpoint in `finish`; during the
         // load nobody is waiting for an acknowledgement.
-        conn.pragma_update(None, "synchronous", "OFF")
-            .or_backend()?;
+        conn.pragma_update(None, "synchronous", "OFF").or_backend()?;
         schema::migrate(&mut conn).or_backend()?;
         Ok(BulkLoader { conn })
     }
@@ -36,13 +34,13 @@ impl BulkLoader {
     pub fn users(&mut self, users: impl IntoIterator<Item = NewUser>) -> Result<()> {
         let tx = self.conn.transaction().or_backend()?;
         {
-            let mut insert = tx.prepare(
-                "INSERT INTO users (name, email, password_hash) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
-            ).or_backend()?;
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO users (name, email, password_hash) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
+                )
+                .or_backend()?;
             for u in users {
-                insert
-                    .execute(params![u.name, u.email, u.password_hash])
-                    .or_backend()?;
+                insert.execute(params![u.name, u.email, u.password_hash]).or_backend()?;
             }
         }
         tx.commit().or_backend()?;
@@ -50,14 +48,12 @@ impl BulkLoader {
     }
 
     /// Adds boards in one transaction; existing names are skipped.
-    pub fn boards<'a>(
-        &mut self,
-        boards: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<()> {
+    pub fn boards<'a>(&mut self, boards: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<()> {
         let tx = self.conn.transaction().or_backend()?;
         {
-            let mut insert =
-                tx.prepare("INSERT INTO boards (name, moderator) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING").or_backend()?;
+            let mut insert = tx
+                .prepare("INSERT INTO boards (name, moderator) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
+                .or_backend()?;
             for (name, moderator) in boards {
                 insert.execute(params![name, moderator]).or_backend()?;
             }
@@ -68,10 +64,7 @@ impl BulkLoader {
 
     /// Adds posts in one transaction; returns the serial numbers given, in
     /// order (`None` where the board does not exist).
-    pub fn posts(
-        &mut self,
-        posts: impl IntoIterator<Item = NewPost>,
-    ) -> Result<Vec<Option<PostId>>> {
+    pub fn posts(&mut self, posts: impl IntoIterator<Item = NewPost>) -> Result<Vec<Option<PostId>>> {
         let tx = self.conn.transaction().or_backend()?;
         let mut ids = Vec::new();
         {
@@ -82,9 +75,7 @@ impl BulkLoader {
                 )
                 .or_backend()?;
             for p in posts {
-                let n = insert
-                    .execute(params![p.board, p.author, p.title, p.content, p.created_at])
-                    .or_backend()?;
+                let n = insert.execute(params![p.board, p.author, p.title, p.content, p.created_at]).or_backend()?;
                 ids.push((n == 1).then(|| tx.last_insert_rowid() as PostId));
             }
         }
@@ -94,12 +85,8 @@ impl BulkLoader {
 
     /// Makes everything durable and folds the WAL into the main file.
     pub fn finish(self) -> Result<()> {
-        self.conn
-            .pragma_update(None, "synchronous", "FULL")
-            .or_backend()?;
-        self.conn
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-            .or_backend()?;
+        self.conn.pragma_update(None, "synchronous", "FULL").or_backend()?;
+        self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").or_backend()?;
         Ok(())
     }
 }
@@ -118,15 +105,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bbs.db");
         let mut loader = BulkLoader::open(&path).unwrap();
-        let user = |name: &str| NewUser {
-            name: name.into(),
-            email: format!("{name}@x"),
-            password_hash: "h".into(),
-        };
+        let user = |name: &str| NewUser { name: name.into(), email: format!("{name}@x"), password_hash: "h".into() };
         loader.users([user("a"), user("b"), user("a")]).unwrap();
-        loader
-            .boards([("one", "a"), ("two", "b"), ("one", "b")])
-            .unwrap();
+        loader.boards([("one", "a"), ("two", "b"), ("one", "b")]).unwrap();
         let post = |board: &str, title: &str| NewPost {
             board: board.into(),
             author: "a".into(),
@@ -134,43 +115,18 @@ mod tests {
             content: "c".into(),
             created_at: 7,
         };
-        let ids = loader
-            .posts([post("two", "x"), post("nope", "y"), post("one", "z")])
-            .unwrap();
+        let ids = loader.posts([post("two", "x"), post("nope", "y"), post("one", "z")]).unwrap();
         assert_eq!(ids, vec![Some(1), None, Some(2)]);
         loader.finish().unwrap();
 
         let store = SqliteStore::open(SqliteOptions::new(&path)).unwrap();
-        let names: Vec<_> = store
-            .users()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|UserRow { name, .. }| name)
-            .collect();
+        let names: Vec<_> = store.users().await.unwrap().into_iter().map(|UserRow { name, .. }| name).collect();
         assert_eq!(names, ["a", "b"]);
-        let boards: Vec<_> = store
-            .boards()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|b| (b.name, b.moderator))
-            .collect();
-        assert_eq!(
-            boards,
-            [
-                ("one".to_owned(), "a".to_owned()),
-                ("two".to_owned(), "b".to_owned())
-            ]
-        );
+        let boards: Vec<_> = store.boards().await.unwrap().into_iter().map(|b| (b.name, b.moderator)).collect();
+        assert_eq!(boards, [("one".to_owned(), "a".to_owned()), ("two".to_owned(), "b".to_owned())]);
         assert_eq!(
             store.posts("two").await.unwrap(),
-            Some(vec![PostSummary {
-                id: 1,
-                title: "x".into(),
-                author: "a".into(),
-                created_at: 7
-            }])
+            Some(vec![PostSummary { id: 1, title: "x".into(), author: "a".into(), created_at: 7 }])
         );
         assert_eq!(store.create_post(post("one", "w")).await.unwrap(), Some(3));
     }

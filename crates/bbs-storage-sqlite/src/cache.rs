@@ -59,9 +59,8 @@ impl Cache {
             board_ids.insert(r.get::<_, i64>(0)?, cache.boards.len());
             cache.add_board(r.get(1)?, r.get(2)?);
         }
-        let mut posts = conn.prepare(
-            "SELECT id, board_id, author, title, content, created_at FROM posts ORDER BY id",
-        )?;
+        let mut posts =
+            conn.prepare("SELECT id, board_id, author, title, content, created_at FROM posts ORDER BY id")?;
         let mut rows = posts.query([])?;
         while let Some(r) = rows.next()? {
             let id: PostId = r.get(0)?;
@@ -81,15 +80,11 @@ impl Cache {
                 },
             );
         }
-        let mut comments =
-            conn.prepare("SELECT post_id, author, text FROM comments ORDER BY id")?;
+        let mut comments = conn.prepare("SELECT post_id, author, text FROM comments ORDER BY id")?;
         let mut rows = comments.query([])?;
         while let Some(r) = rows.next()? {
             if let Some(post) = cache.posts.get_mut(&r.get::<_, PostId>(0)?) {
-                post.comments.push(CommentRow {
-                    author: r.get(1)?,
-                    text: r.get(2)?,
-                });
+                post.comments.push(CommentRow { author: r.get(1)?, text: r.get(2)? });
             }
         }
         Ok(cache)
@@ -110,22 +105,14 @@ impl Cache {
 
     pub(crate) fn add_board(&mut self, name: String, moderator: String) {
         self.board_by_name.insert(name.clone(), self.boards.len());
-        self.boards.push(CachedBoard {
-            name,
-            moderator,
-            posts: Vec::new(),
-        });
+        self.boards.push(CachedBoard { name, moderator, posts: Vec::new() });
     }
 
     pub(crate) fn boards(&self) -> Vec<BoardRow> {
         self.boards
             .iter()
             .enumerate()
-            .map(|(i, b)| BoardRow {
-                index: i as u64 + 1,
-                name: b.name.clone(),
-                moderator: b.moderator.clone(),
-            })
+            .map(|(i, b)| BoardRow { index: i as u64 + 1, name: b.name.clone(), moderator: b.moderator.clone() })
             .collect()
     }
 
@@ -149,17 +136,7 @@ impl Cache {
             }
             _ => list.push(id),
         }
-        self.posts.insert(
-            id,
-            CachedPost {
-                board,
-                author,
-                title,
-                content,
-                created_at,
-                comments: Vec::new(),
-            },
-        );
+        self.posts.insert(id, CachedPost { board, author, title, content, created_at, comments: Vec::new() });
     }
 
     pub(crate) fn has_board(&self, name: &str) -> bool {

@@ -36,13 +36,7 @@ impl<T> OrBackend<T> for rusqlite::Result<T> {
 #[derive(Debug, thiserror::Error)]
 enum OpenError {
     #[error("cannot create {path}: {source}")]
-    CreateDir {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
+    CreateDir { path: std::path::PathBuf, source: std::io::Error },
     #[error("cannot open the write-ahead log {path}: {source}")]
-    OpenWal {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
+    OpenWal { path: std::path::PathBuf, source: std::io::Error },
 }

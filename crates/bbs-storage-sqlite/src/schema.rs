@@ -65,8 +65,7 @@ mod tests {
     use super::*;
 
     fn user_version(conn: &Connection) -> usize {
-        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap()
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
     }
 
     /// A new file gets every migration and records the newest version; a
@@ -80,16 +79,13 @@ mod tests {
         assert_eq!(user_version(&conn), 0);
         migrate(&mut conn).unwrap();
         assert_eq!(user_version(&conn), MIGRATIONS.len());
-        conn.execute("INSERT INTO boards (name, moderator) VALUES ('b', 'u')", [])
-            .unwrap();
+        conn.execute("INSERT INTO boards (name, moderator) VALUES ('b', 'u')", []).unwrap();
         drop(conn);
 
         let mut conn = Connection::open(&path).unwrap();
         migrate(&mut conn).unwrap();
         assert_eq!(user_version(&conn), MIGRATIONS.len());
-        let boards: i64 = conn
-            .query_row("SELECT count(*) FROM boards", [], |r| r.get(0))
-            .unwrap();
+        let boards: i64 = conn.query_row("SELECT count(*) FROM boards", [], |r| r.get(0)).unwrap();
         assert_eq!(boards, 1);
     }
 }

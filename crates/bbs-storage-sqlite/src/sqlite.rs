@@ -36,8 +36,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
 use bbs_storage::{
-    BoardRow, ChatroomRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId, PostSummary,
-    Result, Store, StoreError, Timestamp, UserRow,
+    BoardRow, ChatroomRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId, PostSummary, Result, Store,
+    StoreError, Timestamp, UserRow,
 };
 
 use crate::cache::Cache;
@@ -57,10 +57,7 @@ pub struct SqliteOptions {
 
 impl SqliteOptions {
     pub fn new(path: impl Into<PathBuf>) -> SqliteOptions {
-        SqliteOptions {
-            path: path.into(),
-            busy_timeout: Duration::from_secs(5),
-        }
+        SqliteOptions { path: path.into(), busy_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -90,9 +87,7 @@ impl Drop for Inner {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("path", &self.inner.options.path)
-            .finish()
+        f.debug_struct("SqliteStore").field("path", &self.inner.options.path).finish()
     }
 }
 
@@ -100,24 +95,17 @@ impl SqliteStore {
     /// Opens (creating if needed) the database and migrates its schema.
     pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
         if let Some(dir) = options.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| {
-                StoreError::backend(OpenError::CreateDir {
-                    path: dir.to_owned(),
-                    source,
-                })
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StoreError::backend(OpenError::CreateDir { path: dir.to_owned(), source }))?;
         }
         let mut conn = Connection::open(&options.path).or_backend()?;
         conn.busy_timeout(options.busy_timeout).or_backend()?;
         // WAL: readers never block the writer. NORMAL: COMMIT does not
         // wait for the disk; the syncer thread does, before any answer
         // (see the module documentation).
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .or_backend()?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .or_backend()?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .or_backend()?;
+        conn.pragma_update(None, "journal_mode", "WAL").or_backend()?;
+        conn.pragma_update(None, "synchronous", "NORMAL").or_backend()?;
+        conn.pragma_update(None, "foreign_keys", "ON").or_backend()?;
         schema::migrate(&mut conn).or_backend()?;
         let cache = Arc::new(RwLock::new(Cache::load(&conn).or_backend()?));
         // The WAL exists once a connection has read the database in WAL
@@ -128,12 +116,7 @@ impl SqliteStore {
             .read(true)
             .write(true)
             .open(&wal_path)
-            .map_err(|source| {
-                StoreError::backend(OpenError::OpenWal {
-                    path: PathBuf::from(&wal_path),
-                    source,
-                })
-            })?;
+            .map_err(|source| StoreError::backend(OpenError::OpenWal { path: PathBuf::from(&wal_path), source }))?;
 
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
         let writer_cache = Arc::clone(&cache);
@@ -174,19 +157,10 @@ impl SqliteStore {
         G: FnOnce(&mut Cache, &T) + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(Job {
-            work: Some(f),
-            effect: Some(effect),
-            result: None,
-            reply,
-        });
+        let job = Box::new(Job { work: Some(f), effect: Some(effect), result: None, reply });
         {
             let writes = self.inner.writes.lock().expect("writes lock");
-            writes
-                .as_ref()
-                .ok_or(StoreError::Closed)?
-                .send(job)
-                .map_err(|_| StoreError::Closed)?;
+            writes.as_ref().ok_or(StoreError::Closed)?.send(job).map_err(|_| StoreError::Closed)?;
         }
         answer.await.map_err(|_| StoreError::Closed)?
     }
@@ -336,8 +310,7 @@ fn sync_loop(wal: &std::fs::File, committed: mpsc::Receiver<Committed>, cache: &
             ready.push(more);
         }
         let synced = if ready.iter().any(|c| c.commit.is_ok()) {
-            wal.sync_data()
-                .map_err(|e| format!("flushing the write-ahead log failed: {e}"))
+            wal.sync_data().map_err(|e| format!("flushing the write-ahead log failed: {e}"))
         } else {
             Ok(())
         };
@@ -366,9 +339,7 @@ fn sync_loop(wal: &std::fs::File, committed: mpsc::Receiver<Committed>, cache: &
 }
 
 fn post_author(conn: &Connection, id: PostId) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("SELECT author FROM posts WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()
+    conn.prepare_cached("SELECT author FROM posts WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()
 }
 
 /// Checks that `by` may change post `id`.
@@ -381,12 +352,7 @@ fn owned_post(conn: &Connection, id: PostId, by: &str) -> rusqlite::Result<PostC
 }
 
 fn chatroom_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatroomRow> {
-    Ok(ChatroomRow {
-        owner: r.get(0)?,
-        address: r.get(1)?,
-        port: r.get(2)?,
-        open: r.get(3)?,
-    })
+    Ok(ChatroomRow { owner: r.get(0)?, address: r.get(1)?, port: r.get(2)?, open: r.get(3)? })
 }
 
 impl Store for SqliteStore {
@@ -460,25 +426,12 @@ impl Store for SqliteStore {
                         "INSERT INTO posts (board_id, author, title, content, created_at)
                          SELECT id, ?2, ?3, ?4, ?5 FROM boards WHERE name = ?1",
                     )?
-                    .execute(params![
-                        post.board,
-                        post.author,
-                        post.title,
-                        post.content,
-                        post.created_at
-                    ])?;
+                    .execute(params![post.board, post.author, post.title, post.content, post.created_at])?;
                 Ok((n == 1).then(|| c.last_insert_rowid() as PostId))
             },
             move |cache, id| {
                 if let Some(id) = *id {
-                    cache.add_post(
-                        id,
-                        &cached.board,
-                        cached.author,
-                        cached.title,
-                        cached.content,
-                        cached.created_at,
-                    );
+                    cache.add_post(id, &cached.board, cached.author, cached.title, cached.content, cached.created_at);
                 }
             },
         )
@@ -499,10 +452,8 @@ impl Store for SqliteStore {
             move |c| {
                 let outcome = owned_post(c, id, &by)?;
                 if outcome == PostChange::Done {
-                    c.prepare_cached("DELETE FROM comments WHERE post_id = ?1")?
-                        .execute([id])?;
-                    c.prepare_cached("DELETE FROM posts WHERE id = ?1")?
-                        .execute([id])?;
+                    c.prepare_cached("DELETE FROM comments WHERE post_id = ?1")?.execute([id])?;
+                    c.prepare_cached("DELETE FROM posts WHERE id = ?1")?.execute([id])?;
                 }
                 Ok(outcome)
             },
@@ -523,12 +474,12 @@ impl Store for SqliteStore {
                 let outcome = owned_post(c, id, &by)?;
                 if outcome == PostChange::Done {
                     match edit {
-                        PostEdit::Title(t) => c
-                            .prepare_cached("UPDATE posts SET title = ?2 WHERE id = ?1")?
-                            .execute(params![id, t])?,
-                        PostEdit::Content(t) => c
-                            .prepare_cached("UPDATE posts SET content = ?2 WHERE id = ?1")?
-                            .execute(params![id, t])?,
+                        PostEdit::Title(t) => {
+                            c.prepare_cached("UPDATE posts SET title = ?2 WHERE id = ?1")?.execute(params![id, t])?
+                        }
+                        PostEdit::Content(t) => {
+                            c.prepare_cached("UPDATE posts SET content = ?2 WHERE id = ?1")?.execute(params![id, t])?
+                        }
                     };
                 }
                 Ok(outcome)
@@ -586,8 +537,7 @@ impl Store for SqliteStore {
     async fn close_chatroom(&self, owner: &str) -> Result<()> {
         let owner = owner.to_owned();
         self.write(move |c| {
-            c.prepare_cached("UPDATE chatrooms SET open = 0 WHERE owner = ?1")?
-                .execute([owner])?;
+            c.prepare_cached("UPDATE chatrooms SET open = 0 WHERE owner = ?1")?.execute([owner])?;
             Ok(())
         })
         .await
@@ -635,36 +585,20 @@ mod tests {
     }
 
     fn new_post(board: &str, author: &str) -> NewPost {
-        NewPost {
-            board: board.into(),
-            author: author.into(),
-            title: "t".into(),
-            content: "c".into(),
-            created_at: 0,
-        }
+        NewPost { board: board.into(), author: author.into(), title: "t".into(), content: "c".into(), created_at: 0 }
     }
 
     #[tokio::test]
     async fn data_survives_reopening() {
         let (dir, store) = open_temp();
         assert!(store
-            .register(NewUser {
-                name: "a".into(),
-                email: "e".into(),
-                password_hash: "h".into()
-            })
+            .register(NewUser { name: "a".into(), email: "e".into(), password_hash: "h".into() })
             .await
             .unwrap());
         store.open_chatroom("a", "127.0.0.1", 9000).await.unwrap();
         drop(store);
         let store = SqliteStore::open(SqliteOptions::new(dir.path().join("bbs.db"))).unwrap();
-        assert_eq!(
-            store.users().await.unwrap(),
-            vec![UserRow {
-                name: "a".into(),
-                email: "e".into()
-            }]
-        );
+        assert_eq!(store.users().await.unwrap(), vec![UserRow { name: "a".into(), email: "e".into() }]);
         assert!(store.chatroom("a").await.unwrap().unwrap().open);
         store.close_all_chatrooms().await.unwrap();
         assert!(!store.chatroom("a").await.unwrap().unwrap().open);
@@ -677,47 +611,20 @@ mod tests {
     #[tokio::test]
     async fn cached_reads_match_the_database_before_and_after_reopening() {
         let (dir, store) = open_temp();
-        store
-            .register(NewUser {
-                name: "u".into(),
-                email: "e".into(),
-                password_hash: "h".into(),
-            })
-            .await
-            .unwrap();
+        store.register(NewUser { name: "u".into(), email: "e".into(), password_hash: "h".into() }).await.unwrap();
         assert!(!store
-            .register(NewUser {
-                name: "u".into(),
-                email: "x".into(),
-                password_hash: "y".into()
-            })
+            .register(NewUser { name: "u".into(), email: "x".into(), password_hash: "y".into() })
             .await
             .unwrap());
         assert!(store.create_board("a", "u").await.unwrap());
         assert!(store.create_board("b", "v").await.unwrap());
         assert!(!store.create_board("a", "v").await.unwrap());
         for board in ["a", "b", "a", "b", "a"] {
-            store
-                .create_post(new_post(board, "u"))
-                .await
-                .unwrap()
-                .unwrap();
+            store.create_post(new_post(board, "u")).await.unwrap().unwrap();
         }
         assert_eq!(store.delete_post(3, "u").await.unwrap(), PostChange::Done);
-        assert_eq!(
-            store
-                .edit_post(1, "u", PostEdit::Title("new title".into()))
-                .await
-                .unwrap(),
-            PostChange::Done
-        );
-        assert_eq!(
-            store
-                .edit_post(5, "u", PostEdit::Content("new content".into()))
-                .await
-                .unwrap(),
-            PostChange::Done
-        );
+        assert_eq!(store.edit_post(1, "u", PostEdit::Title("new title".into())).await.unwrap(), PostChange::Done);
+        assert_eq!(store.edit_post(5, "u", PostEdit::Content("new content".into())).await.unwrap(), PostChange::Done);
         assert!(store.comment(1, "v", "first", 0).await.unwrap());
         assert!(store.comment(1, "u", "second", 0).await.unwrap());
         assert!(!store.comment(3, "u", "on a deleted post", 0).await.unwrap());
@@ -743,20 +650,11 @@ mod tests {
         assert_eq!(snapshot(&reopened).await, live);
         // The deleted newest-but-one post's number stays used after a
         // restart too (AUTOINCREMENT, not the largest id plus one).
-        assert_eq!(
-            reopened.create_post(new_post("b", "u")).await.unwrap(),
-            Some(6)
-        );
-        assert_eq!(
-            reopened.delete_post(6, "u").await.unwrap(),
-            PostChange::Done
-        );
+        assert_eq!(reopened.create_post(new_post("b", "u")).await.unwrap(), Some(6));
+        assert_eq!(reopened.delete_post(6, "u").await.unwrap(), PostChange::Done);
         drop(reopened);
         let reopened = SqliteStore::open(SqliteOptions::new(dir.path().join("bbs.db"))).unwrap();
-        assert_eq!(
-            reopened.create_post(new_post("b", "u")).await.unwrap(),
-            Some(7)
-        );
+        assert_eq!(reopened.create_post(new_post("b", "u")).await.unwrap(), Some(7));
     }
 
     /// SQLite's failures reach callers as the neutral `Backend` error with
@@ -766,13 +664,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // A directory where the database file should be.
         let err = SqliteStore::open(SqliteOptions::new(dir.path())).unwrap_err();
-        let StoreError::Backend(source) = &err else {
-            panic!("expected a backend error, got {err:?}")
-        };
-        assert!(
-            source.downcast_ref::<rusqlite::Error>().is_some(),
-            "source: {source:?}"
-        );
+        let StoreError::Backend(source) = &err else { panic!("expected a backend error, got {err:?}") };
+        assert!(source.downcast_ref::<rusqlite::Error>().is_some(), "source: {source:?}");
         assert!(std::error::Error::source(&err).is_some());
         assert!(err.to_string().starts_with("database error: "), "{err}");
     }

@@ -6,7 +6,6 @@ use bbs_storage_sqlite::{SqliteOptions, SqliteStore};
 
 bbs_storage::store_contract_tests!(async || {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let store =
-        SqliteStore::open(SqliteOptions::new(dir.path().join("bbs.db"))).expect("open database");
+    let store = SqliteStore::open(SqliteOptions::new(dir.path().join("bbs.db"))).expect("open database");
     (store, dir)
 });

@@ -33,8 +33,8 @@
 //! crate checks that none is missing).
 
 use crate::{
-    BoardRow, ChatroomRow, CommentRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId,
-    PostSummary, Store, UserRow,
+    BoardRow, ChatroomRow, CommentRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId, PostSummary, Store,
+    UserRow,
 };
 
 /// Runs the whole contract suite against a backend: one `#[tokio::test]`
@@ -79,11 +79,7 @@ macro_rules! store_contract_tests {
 }
 
 fn user(name: &str) -> NewUser {
-    NewUser {
-        name: name.into(),
-        email: format!("{name}@example.org"),
-        password_hash: format!("$hash${name}"),
-    }
+    NewUser { name: name.into(), email: format!("{name}@example.org"), password_hash: format!("$hash${name}") }
 }
 
 fn post_in(board: &str, author: &str, title: &str) -> NewPost {
@@ -97,23 +93,11 @@ fn post_in(board: &str, author: &str, title: &str) -> NewPost {
 }
 
 async fn ids<S: Store>(store: &S, board: &str) -> Vec<PostId> {
-    store
-        .posts(board)
-        .await
-        .unwrap()
-        .expect("the board exists")
-        .iter()
-        .map(|p| p.id)
-        .collect()
+    store.posts(board).await.unwrap().expect("the board exists").iter().map(|p| p.id).collect()
 }
 
 fn room(owner: &str, address: &str, port: u16, open: bool) -> ChatroomRow {
-    ChatroomRow {
-        owner: owner.into(),
-        address: address.into(),
-        port,
-        open,
-    }
+    ChatroomRow { owner: owner.into(), address: address.into(), port, open }
 }
 
 /// Nothing is there before anything was written.
@@ -130,23 +114,10 @@ pub async fn a_new_store_is_empty<S: Store>(store: S) {
 /// A second registration of a name is refused and changes nothing.
 pub async fn register_refuses_a_taken_name<S: Store>(store: S) {
     assert!(store.register(user("ann")).await.unwrap());
-    let impostor = NewUser {
-        name: "ann".into(),
-        email: "other@example.org".into(),
-        password_hash: "other".into(),
-    };
+    let impostor = NewUser { name: "ann".into(), email: "other@example.org".into(), password_hash: "other".into() };
     assert!(!store.register(impostor).await.unwrap());
-    assert_eq!(
-        store.users().await.unwrap(),
-        vec![UserRow {
-            name: "ann".into(),
-            email: "ann@example.org".into()
-        }]
-    );
-    assert_eq!(
-        store.password_hash("ann").await.unwrap().as_deref(),
-        Some("$hash$ann")
-    );
+    assert_eq!(store.users().await.unwrap(), vec![UserRow { name: "ann".into(), email: "ann@example.org".into() }]);
+    assert_eq!(store.password_hash("ann").await.unwrap().as_deref(), Some("$hash$ann"));
 }
 
 /// Each user's own hash comes back, and nobody else's.
@@ -154,14 +125,8 @@ pub async fn password_hash_is_the_one_stored<S: Store>(store: S) {
     for name in ["ann", "bob"] {
         assert!(store.register(user(name)).await.unwrap());
     }
-    assert_eq!(
-        store.password_hash("ann").await.unwrap().as_deref(),
-        Some("$hash$ann")
-    );
-    assert_eq!(
-        store.password_hash("bob").await.unwrap().as_deref(),
-        Some("$hash$bob")
-    );
+    assert_eq!(store.password_hash("ann").await.unwrap().as_deref(), Some("$hash$ann"));
+    assert_eq!(store.password_hash("bob").await.unwrap().as_deref(), Some("$hash$bob"));
     assert_eq!(store.password_hash("carol").await.unwrap(), None);
     // Names are compared exactly.
     assert_eq!(store.password_hash("Ann").await.unwrap(), None);
@@ -174,13 +139,8 @@ pub async fn users_are_listed_in_registration_order<S: Store>(store: S) {
         assert!(store.register(user(name)).await.unwrap());
     }
     let listed = store.users().await.unwrap();
-    let expected: Vec<UserRow> = names
-        .iter()
-        .map(|n| UserRow {
-            name: (*n).into(),
-            email: format!("{n}@example.org"),
-        })
-        .collect();
+    let expected: Vec<UserRow> =
+        names.iter().map(|n| UserRow { name: (*n).into(), email: format!("{n}@example.org") }).collect();
     assert_eq!(listed, expected);
 }
 
@@ -190,11 +150,7 @@ pub async fn create_board_refuses_an_existing_name<S: Store>(store: S) {
     assert!(!store.create_board("news", "bob").await.unwrap());
     assert_eq!(
         store.boards().await.unwrap(),
-        vec![BoardRow {
-            index: 1,
-            name: "news".into(),
-            moderator: "ann".into()
-        }]
+        vec![BoardRow { index: 1, name: "news".into(), moderator: "ann".into() }]
     );
 }
 
@@ -209,80 +165,37 @@ pub async fn boards_are_listed_in_creation_order_with_one_based_indexes<S: Store
     assert_eq!(
         store.boards().await.unwrap(),
         vec![
-            BoardRow {
-                index: 1,
-                name: "zoo".into(),
-                moderator: "ann".into()
-            },
-            BoardRow {
-                index: 2,
-                name: "art".into(),
-                moderator: "bob".into()
-            },
-            BoardRow {
-                index: 3,
-                name: "math".into(),
-                moderator: "ann".into()
-            },
-            BoardRow {
-                index: 4,
-                name: "cs".into(),
-                moderator: "carol".into()
-            },
+            BoardRow { index: 1, name: "zoo".into(), moderator: "ann".into() },
+            BoardRow { index: 2, name: "art".into(), moderator: "bob".into() },
+            BoardRow { index: 3, name: "math".into(), moderator: "ann".into() },
+            BoardRow { index: 4, name: "cs".into(), moderator: "carol".into() },
         ]
     );
 }
 
 /// Posting to a board that does not exist stores nothing.
 pub async fn posting_to_a_missing_board_gives_none<S: Store>(store: S) {
-    assert_eq!(
-        store
-            .create_post(post_in("nope", "ann", "t"))
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(store.create_post(post_in("nope", "ann", "t")).await.unwrap(), None);
     assert_eq!(store.posts("nope").await.unwrap(), None);
     assert_eq!(store.boards().await.unwrap(), vec![]);
     assert_eq!(store.post(1).await.unwrap(), None);
     // The refused post used no serial number.
     assert!(store.create_board("b", "ann").await.unwrap());
-    assert_eq!(
-        store.create_post(post_in("b", "ann", "t")).await.unwrap(),
-        Some(1)
-    );
+    assert_eq!(store.create_post(post_in("b", "ann", "t")).await.unwrap(), Some(1));
 }
 
 /// One sequence for every board, starting at 1, never reused.
 pub async fn serial_numbers_are_shared_by_boards_and_never_reused<S: Store>(store: S) {
     assert!(store.create_board("a", "u").await.unwrap());
     assert!(store.create_board("b", "u").await.unwrap());
-    assert_eq!(
-        store.create_post(post_in("a", "u", "1")).await.unwrap(),
-        Some(1)
-    );
-    assert_eq!(
-        store.create_post(post_in("b", "u", "2")).await.unwrap(),
-        Some(2)
-    );
-    assert_eq!(
-        store.create_post(post_in("a", "u", "3")).await.unwrap(),
-        Some(3)
-    );
+    assert_eq!(store.create_post(post_in("a", "u", "1")).await.unwrap(), Some(1));
+    assert_eq!(store.create_post(post_in("b", "u", "2")).await.unwrap(), Some(2));
+    assert_eq!(store.create_post(post_in("a", "u", "3")).await.unwrap(), Some(3));
     // Deleting the newest post does not free its number.
     assert_eq!(store.delete_post(3, "u").await.unwrap(), PostChange::Done);
-    assert_eq!(
-        store.create_post(post_in("b", "u", "4")).await.unwrap(),
-        Some(4)
-    );
-    assert_eq!(
-        store.create_post(post_in("nope", "u", "x")).await.unwrap(),
-        None
-    );
-    assert_eq!(
-        store.create_post(post_in("a", "u", "5")).await.unwrap(),
-        Some(5)
-    );
+    assert_eq!(store.create_post(post_in("b", "u", "4")).await.unwrap(), Some(4));
+    assert_eq!(store.create_post(post_in("nope", "u", "x")).await.unwrap(), None);
+    assert_eq!(store.create_post(post_in("a", "u", "5")).await.unwrap(), Some(5));
 }
 
 /// A board lists only its own posts, ascending, with their summaries; an
@@ -291,16 +204,8 @@ pub async fn posts_lists_a_boards_own_posts_by_serial_number<S: Store>(store: S)
     assert!(store.create_board("a", "ann").await.unwrap());
     assert!(store.create_board("b", "ann").await.unwrap());
     assert!(store.create_board("empty", "ann").await.unwrap());
-    for (board, author, title) in [
-        ("a", "ann", "first"),
-        ("b", "bob", "second"),
-        ("a", "bob", "third"),
-    ] {
-        store
-            .create_post(post_in(board, author, title))
-            .await
-            .unwrap()
-            .unwrap();
+    for (board, author, title) in [("a", "ann", "first"), ("b", "bob", "second"), ("a", "bob", "third")] {
+        store.create_post(post_in(board, author, title)).await.unwrap().unwrap();
     }
     let at = |id, title: &str, author: &str| PostSummary {
         id,
@@ -308,14 +213,8 @@ pub async fn posts_lists_a_boards_own_posts_by_serial_number<S: Store>(store: S)
         author: author.into(),
         created_at: 1_700_000_000,
     };
-    assert_eq!(
-        store.posts("a").await.unwrap(),
-        Some(vec![at(1, "first", "ann"), at(3, "third", "bob")])
-    );
-    assert_eq!(
-        store.posts("b").await.unwrap(),
-        Some(vec![at(2, "second", "bob")])
-    );
+    assert_eq!(store.posts("a").await.unwrap(), Some(vec![at(1, "first", "ann"), at(3, "third", "bob")]));
+    assert_eq!(store.posts("b").await.unwrap(), Some(vec![at(2, "second", "bob")]));
     assert_eq!(store.posts("empty").await.unwrap(), Some(vec![]));
     assert_eq!(store.posts("c").await.unwrap(), None);
 }
@@ -349,302 +248,113 @@ pub async fn post_returns_everything_that_was_stored<S: Store>(store: S) {
 /// Comments stay with their post, in the order they were made.
 pub async fn comments_are_kept_in_the_order_they_were_made<S: Store>(store: S) {
     assert!(store.create_board("b", "ann").await.unwrap());
-    let one = store
-        .create_post(post_in("b", "ann", "one"))
-        .await
-        .unwrap()
-        .unwrap();
-    let two = store
-        .create_post(post_in("b", "ann", "two"))
-        .await
-        .unwrap()
-        .unwrap();
-    for (post, author, text) in [
-        (one, "bob", "1st"),
-        (two, "ann", "other"),
-        (one, "ann", "2nd"),
-        (one, "bob", "3rd"),
-    ] {
-        assert!(store
-            .comment(post, author, text, 1_700_000_001)
-            .await
-            .unwrap());
+    let one = store.create_post(post_in("b", "ann", "one")).await.unwrap().unwrap();
+    let two = store.create_post(post_in("b", "ann", "two")).await.unwrap().unwrap();
+    for (post, author, text) in [(one, "bob", "1st"), (two, "ann", "other"), (one, "ann", "2nd"), (one, "bob", "3rd")] {
+        assert!(store.comment(post, author, text, 1_700_000_001).await.unwrap());
     }
     assert!(!store.comment(two + 1, "bob", "nowhere", 0).await.unwrap());
-    let comment = |author: &str, text: &str| CommentRow {
-        author: author.into(),
-        text: text.into(),
-    };
+    let comment = |author: &str, text: &str| CommentRow { author: author.into(), text: text.into() };
     assert_eq!(
         store.post(one).await.unwrap().unwrap().comments,
-        vec![
-            comment("bob", "1st"),
-            comment("ann", "2nd"),
-            comment("bob", "3rd")
-        ]
+        vec![comment("bob", "1st"), comment("ann", "2nd"), comment("bob", "3rd")]
     );
-    assert_eq!(
-        store.post(two).await.unwrap().unwrap().comments,
-        vec![comment("ann", "other")]
-    );
+    assert_eq!(store.post(two).await.unwrap().unwrap().comments, vec![comment("ann", "other")]);
 }
 
 /// A title edit leaves the content alone and the other way round; the
 /// board's list shows the new title.
 pub async fn edit_post_changes_only_the_edited_field<S: Store>(store: S) {
     assert!(store.create_board("b", "ann").await.unwrap());
-    let id = store
-        .create_post(post_in("b", "ann", "old"))
-        .await
-        .unwrap()
-        .unwrap();
+    let id = store.create_post(post_in("b", "ann", "old")).await.unwrap().unwrap();
     assert!(store.comment(id, "bob", "hi", 0).await.unwrap());
 
-    assert_eq!(
-        store
-            .edit_post(id, "ann", PostEdit::Title("new".into()))
-            .await
-            .unwrap(),
-        PostChange::Done
-    );
+    assert_eq!(store.edit_post(id, "ann", PostEdit::Title("new".into())).await.unwrap(), PostChange::Done);
     let post = store.post(id).await.unwrap().unwrap();
-    assert_eq!(
-        (post.title.as_str(), post.content.as_str()),
-        ("new", "content of old")
-    );
+    assert_eq!((post.title.as_str(), post.content.as_str()), ("new", "content of old"));
     assert_eq!(store.posts("b").await.unwrap().unwrap()[0].title, "new");
 
-    assert_eq!(
-        store
-            .edit_post(id, "ann", PostEdit::Content("body".into()))
-            .await
-            .unwrap(),
-        PostChange::Done
-    );
+    assert_eq!(store.edit_post(id, "ann", PostEdit::Content("body".into())).await.unwrap(), PostChange::Done);
     let post = store.post(id).await.unwrap().unwrap();
-    assert_eq!(
-        (post.title.as_str(), post.content.as_str()),
-        ("new", "body")
-    );
-    assert_eq!(
-        (post.author.as_str(), post.board.as_str(), post.created_at),
-        ("ann", "b", 1_700_000_000)
-    );
-    assert_eq!(
-        post.comments,
-        vec![CommentRow {
-            author: "bob".into(),
-            text: "hi".into()
-        }]
-    );
+    assert_eq!((post.title.as_str(), post.content.as_str()), ("new", "body"));
+    assert_eq!((post.author.as_str(), post.board.as_str(), post.created_at), ("ann", "b", 1_700_000_000));
+    assert_eq!(post.comments, vec![CommentRow { author: "bob".into(), text: "hi".into() }]);
 }
 
 /// "No such post" comes before "not the owner", and a refused change
 /// changes nothing. Anybody may comment.
 pub async fn ownership_and_existence_are_checked_in_order<S: Store>(store: S) {
     assert!(store.create_board("b", "mod").await.unwrap());
-    let id = store
-        .create_post(post_in("b", "u", "t"))
-        .await
-        .unwrap()
-        .unwrap();
+    let id = store.create_post(post_in("b", "u", "t")).await.unwrap().unwrap();
     let missing = id + 8;
-    assert_eq!(
-        store
-            .edit_post(missing, "v", PostEdit::Title("x".into()))
-            .await
-            .unwrap(),
-        PostChange::NoSuchPost
-    );
-    assert_eq!(
-        store
-            .edit_post(missing, "u", PostEdit::Title("x".into()))
-            .await
-            .unwrap(),
-        PostChange::NoSuchPost
-    );
-    assert_eq!(
-        store.delete_post(missing, "v").await.unwrap(),
-        PostChange::NoSuchPost
-    );
-    assert_eq!(
-        store
-            .edit_post(id, "v", PostEdit::Title("x".into()))
-            .await
-            .unwrap(),
-        PostChange::NotOwner
-    );
-    assert_eq!(
-        store
-            .edit_post(id, "v", PostEdit::Content("x".into()))
-            .await
-            .unwrap(),
-        PostChange::NotOwner
-    );
-    assert_eq!(
-        store.delete_post(id, "v").await.unwrap(),
-        PostChange::NotOwner
-    );
+    assert_eq!(store.edit_post(missing, "v", PostEdit::Title("x".into())).await.unwrap(), PostChange::NoSuchPost);
+    assert_eq!(store.edit_post(missing, "u", PostEdit::Title("x".into())).await.unwrap(), PostChange::NoSuchPost);
+    assert_eq!(store.delete_post(missing, "v").await.unwrap(), PostChange::NoSuchPost);
+    assert_eq!(store.edit_post(id, "v", PostEdit::Title("x".into())).await.unwrap(), PostChange::NotOwner);
+    assert_eq!(store.edit_post(id, "v", PostEdit::Content("x".into())).await.unwrap(), PostChange::NotOwner);
+    assert_eq!(store.delete_post(id, "v").await.unwrap(), PostChange::NotOwner);
     // Neither the board's moderator nor a name differing in case wrote it.
-    assert_eq!(
-        store.delete_post(id, "mod").await.unwrap(),
-        PostChange::NotOwner
-    );
-    assert_eq!(
-        store.delete_post(id, "U").await.unwrap(),
-        PostChange::NotOwner
-    );
+    assert_eq!(store.delete_post(id, "mod").await.unwrap(), PostChange::NotOwner);
+    assert_eq!(store.delete_post(id, "U").await.unwrap(), PostChange::NotOwner);
     assert!(store.comment(id, "v", "hi", 0).await.unwrap());
     assert!(!store.comment(missing, "v", "hi", 0).await.unwrap());
     let post = store.post(id).await.unwrap().unwrap();
-    assert_eq!(
-        (post.title.as_str(), post.content.as_str()),
-        ("t", "content of t")
-    );
-    assert_eq!(
-        post.comments,
-        vec![CommentRow {
-            author: "v".into(),
-            text: "hi".into()
-        }]
-    );
+    assert_eq!((post.title.as_str(), post.content.as_str()), ("t", "content of t"));
+    assert_eq!(post.comments, vec![CommentRow { author: "v".into(), text: "hi".into() }]);
 }
 
 /// A deleted post is gone everywhere, with its comments; other posts stay.
 pub async fn delete_post_removes_the_post_and_its_comments<S: Store>(store: S) {
     assert!(store.create_board("b", "ann").await.unwrap());
-    let keep = store
-        .create_post(post_in("b", "ann", "keep"))
-        .await
-        .unwrap()
-        .unwrap();
-    let gone = store
-        .create_post(post_in("b", "bob", "gone"))
-        .await
-        .unwrap()
-        .unwrap();
+    let keep = store.create_post(post_in("b", "ann", "keep")).await.unwrap().unwrap();
+    let gone = store.create_post(post_in("b", "bob", "gone")).await.unwrap().unwrap();
     assert!(store.comment(gone, "ann", "soon gone", 0).await.unwrap());
     assert!(store.comment(keep, "bob", "stays", 0).await.unwrap());
 
-    assert_eq!(
-        store.delete_post(gone, "bob").await.unwrap(),
-        PostChange::Done
-    );
+    assert_eq!(store.delete_post(gone, "bob").await.unwrap(), PostChange::Done);
     assert_eq!(store.post(gone).await.unwrap(), None);
     assert_eq!(ids(&store, "b").await, vec![keep]);
-    assert_eq!(
-        store.delete_post(gone, "bob").await.unwrap(),
-        PostChange::NoSuchPost
-    );
-    assert_eq!(
-        store
-            .edit_post(gone, "bob", PostEdit::Title("x".into()))
-            .await
-            .unwrap(),
-        PostChange::NoSuchPost
-    );
+    assert_eq!(store.delete_post(gone, "bob").await.unwrap(), PostChange::NoSuchPost);
+    assert_eq!(store.edit_post(gone, "bob", PostEdit::Title("x".into())).await.unwrap(), PostChange::NoSuchPost);
     assert!(!store.comment(gone, "ann", "too late", 0).await.unwrap());
     assert_eq!(
         store.post(keep).await.unwrap().unwrap().comments,
-        vec![CommentRow {
-            author: "bob".into(),
-            text: "stays".into()
-        }]
+        vec![CommentRow { author: "bob".into(), text: "stays".into() }]
     );
 }
 
 /// Every kind of write, interleaved, then every kind of read.
 pub async fn a_mixed_history_reads_back_exactly<S: Store>(store: S) {
-    assert!(store
-        .register(NewUser {
-            name: "u".into(),
-            email: "e".into(),
-            password_hash: "h".into()
-        })
-        .await
-        .unwrap());
-    assert!(!store
-        .register(NewUser {
-            name: "u".into(),
-            email: "x".into(),
-            password_hash: "y".into()
-        })
-        .await
-        .unwrap());
+    assert!(store.register(NewUser { name: "u".into(), email: "e".into(), password_hash: "h".into() }).await.unwrap());
+    assert!(!store.register(NewUser { name: "u".into(), email: "x".into(), password_hash: "y".into() }).await.unwrap());
     assert!(store.create_board("a", "u").await.unwrap());
     assert!(store.create_board("b", "v").await.unwrap());
     assert!(!store.create_board("a", "v").await.unwrap());
     for board in ["a", "b", "a", "b", "a"] {
-        store
-            .create_post(post_in(board, "u", "t"))
-            .await
-            .unwrap()
-            .unwrap();
+        store.create_post(post_in(board, "u", "t")).await.unwrap().unwrap();
     }
     assert_eq!(store.delete_post(3, "u").await.unwrap(), PostChange::Done);
-    assert_eq!(
-        store
-            .edit_post(1, "u", PostEdit::Title("new title".into()))
-            .await
-            .unwrap(),
-        PostChange::Done
-    );
-    assert_eq!(
-        store
-            .edit_post(5, "u", PostEdit::Content("new content".into()))
-            .await
-            .unwrap(),
-        PostChange::Done
-    );
+    assert_eq!(store.edit_post(1, "u", PostEdit::Title("new title".into())).await.unwrap(), PostChange::Done);
+    assert_eq!(store.edit_post(5, "u", PostEdit::Content("new content".into())).await.unwrap(), PostChange::Done);
     assert!(store.comment(1, "v", "first", 0).await.unwrap());
     assert!(store.comment(1, "u", "second", 0).await.unwrap());
     assert!(!store.comment(3, "u", "on a deleted post", 0).await.unwrap());
 
-    assert_eq!(
-        store.users().await.unwrap(),
-        vec![UserRow {
-            name: "u".into(),
-            email: "e".into()
-        }]
-    );
-    assert_eq!(
-        store.password_hash("u").await.unwrap().as_deref(),
-        Some("h")
-    );
-    let boards: Vec<_> = store
-        .boards()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|b| (b.index, b.name, b.moderator))
-        .collect();
-    assert_eq!(
-        boards,
-        vec![
-            (1, "a".to_owned(), "u".to_owned()),
-            (2, "b".to_owned(), "v".to_owned())
-        ]
-    );
+    assert_eq!(store.users().await.unwrap(), vec![UserRow { name: "u".into(), email: "e".into() }]);
+    assert_eq!(store.password_hash("u").await.unwrap().as_deref(), Some("h"));
+    let boards: Vec<_> = store.boards().await.unwrap().into_iter().map(|b| (b.index, b.name, b.moderator)).collect();
+    assert_eq!(boards, vec![(1, "a".to_owned(), "u".to_owned()), (2, "b".to_owned(), "v".to_owned())]);
     assert_eq!(ids(&store, "a").await, vec![1, 5]);
     assert_eq!(ids(&store, "b").await, vec![2, 4]);
     assert_eq!(store.posts("c").await.unwrap(), None);
     let first = store.post(1).await.unwrap().unwrap();
-    assert_eq!(
-        (first.title.as_str(), first.content.as_str()),
-        ("new title", "content of t")
-    );
+    assert_eq!((first.title.as_str(), first.content.as_str()), ("new title", "content of t"));
     assert_eq!(first.comments.len(), 2);
     let fifth = store.post(5).await.unwrap().unwrap();
-    assert_eq!(
-        (fifth.title.as_str(), fifth.content.as_str()),
-        ("t", "new content")
-    );
+    assert_eq!((fifth.title.as_str(), fifth.content.as_str()), ("t", "new content"));
     assert_eq!(store.post(3).await.unwrap(), None);
     assert_eq!(store.post(6).await.unwrap(), None);
-    assert_eq!(
-        store.create_post(post_in("b", "u", "t")).await.unwrap(),
-        Some(6)
-    );
+    assert_eq!(store.create_post(post_in("b", "u", "t")).await.unwrap(), Some(6));
 }
 
 /// Many writers at once: every write is committed, gets its own number,
@@ -656,16 +366,9 @@ pub async fn concurrent_writes_are_all_committed<S: Store>(store: S) {
         .map(|i| {
             let store = store.clone();
             tokio::spawn(async move {
-                let id = store
-                    .create_post(post_in("b", "u", &format!("post {i}")))
-                    .await
-                    .unwrap()
-                    .unwrap();
+                let id = store.create_post(post_in("b", "u", &format!("post {i}"))).await.unwrap().unwrap();
                 // Acknowledged means visible.
-                assert_eq!(
-                    store.post(id).await.unwrap().unwrap().title,
-                    format!("post {i}")
-                );
+                assert_eq!(store.post(id).await.unwrap().unwrap().title, format!("post {i}"));
                 assert!(store.comment(id, "v", &format!("on {i}"), 0).await.unwrap());
                 id
             })
@@ -689,50 +392,25 @@ pub async fn clones_share_one_store<S: Store>(store: S) {
     assert!(store.register(user("ann")).await.unwrap());
     assert!(!other.register(user("ann")).await.unwrap());
     assert!(other.create_board("b", "ann").await.unwrap());
-    let id = store
-        .create_post(post_in("b", "ann", "t"))
-        .await
-        .unwrap()
-        .unwrap();
+    let id = store.create_post(post_in("b", "ann", "t")).await.unwrap().unwrap();
     assert_eq!(other.post(id).await.unwrap().unwrap().title, "t");
     other.open_chatroom("ann", "10.0.0.1", 7000).await.unwrap();
-    assert_eq!(
-        store.chatroom("ann").await.unwrap(),
-        Some(room("ann", "10.0.0.1", 7000, true))
-    );
+    assert_eq!(store.chatroom("ann").await.unwrap(), Some(room("ann", "10.0.0.1", 7000, true)));
     drop(other);
     assert_eq!(store.users().await.unwrap().len(), 1);
 }
 
 /// The first open creates the room's row, open, at the address given.
 pub async fn open_chatroom_creates_an_open_row<S: Store>(store: S) {
-    store
-        .open_chatroom("ann", "192.0.2.7", 50123)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.chatroom("ann").await.unwrap(),
-        Some(room("ann", "192.0.2.7", 50123, true))
-    );
+    store.open_chatroom("ann", "192.0.2.7", 50123).await.unwrap();
+    assert_eq!(store.chatroom("ann").await.unwrap(), Some(room("ann", "192.0.2.7", 50123, true)));
     assert_eq!(store.chatroom("bob").await.unwrap(), None);
-    assert_eq!(
-        store.chatrooms().await.unwrap(),
-        vec![room("ann", "192.0.2.7", 50123, true)]
-    );
+    assert_eq!(store.chatrooms().await.unwrap(), vec![room("ann", "192.0.2.7", 50123, true)]);
     // IPv6 addresses and the extremes of the port range are kept as given.
-    store
-        .open_chatroom("bob", "2001:db8::1", u16::MAX)
-        .await
-        .unwrap();
+    store.open_chatroom("bob", "2001:db8::1", u16::MAX).await.unwrap();
     store.open_chatroom("cat", "::1", 1).await.unwrap();
-    assert_eq!(
-        store.chatroom("bob").await.unwrap(),
-        Some(room("bob", "2001:db8::1", u16::MAX, true))
-    );
-    assert_eq!(
-        store.chatroom("cat").await.unwrap(),
-        Some(room("cat", "::1", 1, true))
-    );
+    assert_eq!(store.chatroom("bob").await.unwrap(), Some(room("bob", "2001:db8::1", u16::MAX, true)));
+    assert_eq!(store.chatroom("cat").await.unwrap(), Some(room("cat", "::1", 1, true)));
 }
 
 /// Opening a room again (a restart, perhaps from elsewhere) updates its
@@ -746,10 +424,7 @@ pub async fn opening_a_chatroom_again_updates_it_in_place<S: Store>(store: S) {
     store.open_chatroom("bob", "10.0.0.8", 7008).await.unwrap();
     assert_eq!(
         store.chatrooms().await.unwrap(),
-        vec![
-            room("ann", "10.0.0.9", 7009, true),
-            room("bob", "10.0.0.8", 7008, true)
-        ]
+        vec![room("ann", "10.0.0.9", 7009, true), room("bob", "10.0.0.8", 7008, true)]
     );
 }
 
@@ -759,20 +434,11 @@ pub async fn close_chatroom_closes_only_that_room<S: Store>(store: S) {
     store.open_chatroom("ann", "10.0.0.1", 7000).await.unwrap();
     store.open_chatroom("bob", "10.0.0.2", 7001).await.unwrap();
     store.close_chatroom("ann").await.unwrap();
-    assert_eq!(
-        store.chatroom("ann").await.unwrap(),
-        Some(room("ann", "10.0.0.1", 7000, false))
-    );
-    assert_eq!(
-        store.chatroom("bob").await.unwrap(),
-        Some(room("bob", "10.0.0.2", 7001, true))
-    );
+    assert_eq!(store.chatroom("ann").await.unwrap(), Some(room("ann", "10.0.0.1", 7000, false)));
+    assert_eq!(store.chatroom("bob").await.unwrap(), Some(room("bob", "10.0.0.2", 7001, true)));
     // Closing twice is fine.
     store.close_chatroom("ann").await.unwrap();
-    assert_eq!(
-        store.chatroom("ann").await.unwrap(),
-        Some(room("ann", "10.0.0.1", 7000, false))
-    );
+    assert_eq!(store.chatroom("ann").await.unwrap(), Some(room("ann", "10.0.0.1", 7000, false)));
     store.close_chatroom("nobody").await.unwrap();
     assert_eq!(store.chatroom("nobody").await.unwrap(), None);
     assert_eq!(store.chatrooms().await.unwrap().len(), 2);
@@ -797,10 +463,7 @@ pub async fn close_all_chatrooms_closes_every_room<S: Store>(store: S) {
         ]
     );
     store.open_chatroom("bob", "10.0.0.2", 7001).await.unwrap();
-    assert_eq!(
-        store.chatroom("bob").await.unwrap(),
-        Some(room("bob", "10.0.0.2", 7001, true))
-    );
+    assert_eq!(store.chatroom("bob").await.unwrap(), Some(room("bob", "10.0.0.2", 7001, true)));
     assert!(!store.chatroom("ann").await.unwrap().unwrap().open);
 }
 
@@ -808,20 +471,11 @@ pub async fn close_all_chatrooms_closes_every_room<S: Store>(store: S) {
 pub async fn chatrooms_are_listed_in_creation_order<S: Store>(store: S) {
     let owners = ["zoe", "ann", "mia", "bob", "kim"];
     for (i, owner) in owners.iter().enumerate() {
-        store
-            .open_chatroom(owner, "127.0.0.1", 9000 + i as u16)
-            .await
-            .unwrap();
+        store.open_chatroom(owner, "127.0.0.1", 9000 + i as u16).await.unwrap();
     }
     store.close_chatroom("ann").await.unwrap();
     store.open_chatroom("ann", "127.0.0.1", 9999).await.unwrap();
-    let listed: Vec<String> = store
-        .chatrooms()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.owner)
-        .collect();
+    let listed: Vec<String> = store.chatrooms().await.unwrap().into_iter().map(|r| r.owner).collect();
     assert_eq!(listed, owners);
 }
 
@@ -832,21 +486,14 @@ mod tests {
     #[test]
     fn every_case_is_run_by_the_macro() {
         let source = include_str!("contract.rs");
-        let (cases, _) = source
-            .split_once("#[cfg(test)]\nmod tests")
-            .expect("this module");
-        let start = cases
-            .find("macro_rules! store_contract_tests")
-            .expect("the macro");
+        let (cases, _) = source.split_once("#[cfg(test)]\nmod tests").expect("this module");
+        let start = cases.find("macro_rules! store_contract_tests").expect("the macro");
         let end = start + cases[start..].find("\n}\n").expect("the macro's end");
         let listed: Vec<&str> = cases[start..end]
             .lines()
             .map(str::trim)
             .filter_map(|l| l.strip_suffix(','))
-            .filter(|l| {
-                l.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            })
+            .filter(|l| l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
             .collect();
         let defined: Vec<&str> = cases
             .lines()
@@ -854,9 +501,6 @@ mod tests {
             .map(|l| l.split('<').next().expect("a name"))
             .collect();
         assert!(!defined.is_empty());
-        assert_eq!(
-            listed, defined,
-            "the macro must list every case, in the order they are defined"
-        );
+        assert_eq!(listed, defined, "the macro must list every case, in the order they are defined");
     }
 }

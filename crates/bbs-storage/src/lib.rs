@@ -149,11 +149,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn users(&self) -> impl Future<Output = Result<Vec<UserRow>>> + Send;
 
     /// Adds a board; `false` if the name exists (its moderator is kept).
-    fn create_board(
-        &self,
-        name: &str,
-        moderator: &str,
-    ) -> impl Future<Output = Result<bool>> + Send;
+    fn create_board(&self, name: &str, moderator: &str) -> impl Future<Output = Result<bool>> + Send;
     /// Every board in creation order.
     fn boards(&self) -> impl Future<Output = Result<Vec<BoardRow>>> + Send;
 
@@ -172,31 +168,16 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn delete_post(&self, id: PostId, by: &str) -> impl Future<Output = Result<PostChange>> + Send;
     /// Edits a post if `by` wrote it, changing only the edited field; the
     /// same order of checks as [`Store::delete_post`].
-    fn edit_post(
-        &self,
-        id: PostId,
-        by: &str,
-        edit: PostEdit,
-    ) -> impl Future<Output = Result<PostChange>> + Send;
+    fn edit_post(&self, id: PostId, by: &str, edit: PostEdit) -> impl Future<Output = Result<PostChange>> + Send;
     /// Adds a comment; `false` if no such post. A post keeps its comments
     /// in the order they were made.
-    fn comment(
-        &self,
-        id: PostId,
-        author: &str,
-        text: &str,
-        at: Timestamp,
-    ) -> impl Future<Output = Result<bool>> + Send;
+    fn comment(&self, id: PostId, author: &str, text: &str, at: Timestamp)
+        -> impl Future<Output = Result<bool>> + Send;
 
     /// Records `owner`'s chatroom as open at `address:port`, creating the
     /// registry row on first use (creation order is kept; opening again
     /// updates the row in place and does not move it).
-    fn open_chatroom(
-        &self,
-        owner: &str,
-        address: &str,
-        port: u16,
-    ) -> impl Future<Output = Result<()>> + Send;
+    fn open_chatroom(&self, owner: &str, address: &str, port: u16) -> impl Future<Output = Result<()>> + Send;
     /// Marks `owner`'s chatroom closed (no-op if it has none: no row is
     /// created).
     fn close_chatroom(&self, owner: &str) -> impl Future<Output = Result<()>> + Send;

@@ -57,8 +57,7 @@ impl TestServer {
                 .expect("server runtime");
             runtime.block_on(async move {
                 let store = SqliteStore::open(SqliteOptions::new(path)).expect("open database");
-                let (listener, udp) =
-                    bbs_server::bind("127.0.0.1:0".parse().expect("address")).await.expect("bind");
+                let (listener, udp) = bbs_server::bind("127.0.0.1:0".parse().expect("address")).await.expect("bind");
                 let server = bbs_server::Server::new(store, config);
                 ready_tx
                     .send((listener.local_addr().expect("local address"), server.sessions()))
@@ -395,8 +394,7 @@ pub fn database_with_chatrooms(n: usize) -> (tempfile::TempDir, PathBuf, Vec<Str
     use bbs_storage::Store;
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = dir.path().join("bbs.db");
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     runtime.block_on(async {
         let store = SqliteStore::open(SqliteOptions::new(&db)).expect("open database");
         let writes: Vec<_> = (0..n)

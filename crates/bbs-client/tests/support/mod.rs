@@ -253,7 +253,9 @@ pub fn ticket_for(server: &TestServer, name: &str, room: &str) -> (DialectClient
 pub fn ticket_of(client: &mut DialectClient, room: &str) -> (Ticket, SocketAddr) {
     let reply = client.call(&format!("join-chatroom {room}"));
     match reply.event {
-        Some(Event::ChatroomTicket { address, port, ticket }) => (*ticket, format!("{address}:{port}").parse().unwrap()),
+        Some(Event::ChatroomTicket { address, port, ticket }) => {
+            (*ticket, format!("{address}:{port}").parse().unwrap())
+        }
         other => panic!("no ticket: {:?} {other:?}", reply.text),
     }
 }
@@ -352,7 +354,9 @@ pub fn ticket_from(local: std::net::IpAddr, server: SocketAddr, name: &str, room
     assert!(matches!(login.event, Some(Event::LoggedIn { .. })), "{login:?}");
     let reply = call(&format!("join-chatroom {room}"));
     match reply.event {
-        Some(Event::ChatroomTicket { address, port, ticket }) => (*ticket, format!("{address}:{port}").parse().unwrap()),
+        Some(Event::ChatroomTicket { address, port, ticket }) => {
+            (*ticket, format!("{address}:{port}").parse().unwrap())
+        }
         other => panic!("no ticket: {:?} {other:?}", reply.text),
     }
 }
@@ -370,7 +374,6 @@ fn socket2_free_connect(local: std::net::IpAddr, at: SocketAddr) -> TcpStream {
         std
     })
 }
-
 
 /// What a terminal shows: everything read from a pseudo-terminal's master
 /// side, raw (escape sequences included), times normalised.

@@ -21,10 +21,7 @@ fn ensure_tmux() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/ensure-tmux.sh");
-        let status = Command::new("sh")
-            .arg(&script)
-            .status()
-            .expect("run scripts/ensure-tmux.sh");
+        let status = Command::new("sh").arg(&script).status().expect("run scripts/ensure-tmux.sh");
         assert!(status.success(), "{} failed: {status}", script.display());
     });
 }
@@ -44,53 +41,22 @@ impl Tmux {
     /// Starts `program` with `args` in a fresh 80×24 session.
     pub fn start(name: &str, program: &str, args: &[&str]) -> Tmux {
         ensure_tmux();
-        let dir = tempfile::Builder::new()
-            .prefix("bbs-tmux")
-            .tempdir()
-            .unwrap();
+        let dir = tempfile::Builder::new().prefix("bbs-tmux").tempdir().unwrap();
         // No status line (the pane is the whole window); the pane stays
         // after the program ends, so what it printed last can be read.
         let config = dir.path().join("tmux.conf");
-        std::fs::write(
-            &config,
-            "set -g status off\nset -g remain-on-exit on\nset -g history-limit 5000\n",
-        )
-        .unwrap();
-        let command = std::iter::once(program)
-            .chain(args.iter().copied())
-            .map(shell_quote)
-            .collect::<Vec<_>>()
-            .join(" ");
-        let tmux = Tmux {
-            name: name.to_owned(),
-            socket: dir.path().join("socket"),
-            dir,
-        };
+        std::fs::write(&config, "set -g status off\nset -g remain-on-exit on\nset -g history-limit 5000\n").unwrap();
+        let command =
+            std::iter::once(program).chain(args.iter().copied()).map(shell_quote).collect::<Vec<_>>().join(" ");
+        let tmux = Tmux { name: name.to_owned(), socket: dir.path().join("socket"), dir };
         let (columns, rows) = (COLUMNS.to_string(), ROWS.to_string());
         let config = config.to_str().expect("a UTF-8 temporary path");
-        tmux.run(&[
-            "-f",
-            config,
-            "new-session",
-            "-d",
-            "-s",
-            TARGET,
-            "-x",
-            &columns,
-            "-y",
-            &rows,
-            &command,
-        ]);
+        tmux.run(&["-f", config, "new-session", "-d", "-s", TARGET, "-x", &columns, "-y", &rows, &command]);
         tmux
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        let output = Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("run tmux");
+        let output = Command::new("tmux").arg("-S").arg(&self.socket).args(args).output().expect("run tmux");
         assert!(
             output.status.success(),
             "{}: tmux {args:?} failed: {}",
@@ -125,10 +91,7 @@ impl Tmux {
         let output = self.run(&["capture-pane", "-p", "-N", "-S", "-", "-t", TARGET]);
         let text = normalise(&String::from_utf8_lossy(&output.stdout));
         // tmux writes its own notice on the last row of a dead pane.
-        let mut rows: Vec<&str> = text
-            .lines()
-            .filter(|row| !row.starts_with("Pane is dead ("))
-            .collect();
+        let mut rows: Vec<&str> = text.lines().filter(|row| !row.starts_with("Pane is dead (")).collect();
         while rows.last().is_some_and(|row| row.trim().is_empty()) {
             rows.pop();
         }
@@ -139,17 +102,9 @@ impl Tmux {
 
     /// The cursor's column and row in the visible pane.
     pub fn cursor(&self) -> (u16, u16) {
-        let output = self.run(&[
-            "display-message",
-            "-p",
-            "-t",
-            TARGET,
-            "#{cursor_x} #{cursor_y}",
-        ]);
+        let output = self.run(&["display-message", "-p", "-t", TARGET, "#{cursor_x} #{cursor_y}"]);
         let text = String::from_utf8_lossy(&output.stdout);
-        let mut numbers = text
-            .split_whitespace()
-            .map(|n| n.parse::<u16>().expect("a number"));
+        let mut numbers = text.split_whitespace().map(|n| n.parse::<u16>().expect("a number"));
         (numbers.next().unwrap(), numbers.next().unwrap())
     }
 
@@ -168,10 +123,7 @@ impl Tmux {
     /// The process id of the program in the pane.
     pub fn pid(&self) -> i32 {
         let output = self.run(&["display-message", "-p", "-t", TARGET, "#{pane_pid}"]);
-        String::from_utf8_lossy(&output.stdout)
-            .trim()
-            .parse()
-            .expect("a pid")
+        String::from_utf8_lossy(&output.stdout).trim().parse().expect("a pid")
     }
 
     /// Polls the screen until `done` holds for it; panics with the last
@@ -183,11 +135,7 @@ impl Tmux {
             if done(&screen) {
                 return screen;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{}: gave up waiting for {what}; the screen:\n{screen}",
-                self.name
-            );
+            assert!(Instant::now() < deadline, "{}: gave up waiting for {what}; the screen:\n{screen}", self.name);
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -199,9 +147,7 @@ impl Tmux {
 
     /// Waits until the screen ends with `text` (the last rows written).
     pub fn wait_for_end(&self, text: &str) -> String {
-        self.wait_until(&format!("the screen to end with {text:?}"), |screen| {
-            screen.ends_with(text)
-        })
+        self.wait_until(&format!("the screen to end with {text:?}"), |screen| screen.ends_with(text))
     }
 
     /// Waits until the whole screen is `expected`; on the deadline, fails
@@ -214,11 +160,7 @@ impl Tmux {
                 return;
             }
             if Instant::now() >= deadline {
-                let row = screen
-                    .lines()
-                    .zip(expected.lines())
-                    .take_while(|(a, b)| a == b)
-                    .count();
+                let row = screen.lines().zip(expected.lines()).take_while(|(a, b)| a == b).count();
                 panic!(
                     "{}: the screen differs from row {row}:\n--- shown ---\n{screen}--- expected ---\n{expected}---\nrow {row} shown {:?}, expected {:?}",
                     self.name,
@@ -266,11 +208,7 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
+        let _ = Command::new("tmux").arg("-S").arg(&self.socket).arg("kill-server").output();
     }
 }
 

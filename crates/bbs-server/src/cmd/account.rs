@@ -100,8 +100,7 @@ impl Apply for Whoami {
 
 impl Apply for ListUser {
     async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
-        let rows: Vec<Vec<String>> =
-            shared.store.users().await?.into_iter().map(|u| vec![u.name, u.email]).collect();
+        let rows: Vec<Vec<String>> = shared.store.users().await?.into_iter().map(|u| vec![u.name, u.email]).collect();
         Ok(Reply::text(format_table(&["Name", "Email"], &rows)))
     }
 }

@@ -60,13 +60,8 @@ impl Apply for CreatePost {
 
 impl Apply for ListBoard {
     async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
-        let rows: Vec<Vec<String>> = shared
-            .store
-            .boards()
-            .await?
-            .into_iter()
-            .map(|b| vec![b.index.to_string(), b.name, b.moderator])
-            .collect();
+        let rows: Vec<Vec<String>> =
+            shared.store.boards().await?.into_iter().map(|b| vec![b.index.to_string(), b.name, b.moderator]).collect();
         Ok(Reply::text(format_table(&["Index", "Name", "Moderator"], &rows)))
     }
 }
@@ -76,10 +71,8 @@ impl Apply for ListPost {
         let Some(posts) = shared.store.posts(&self.board).await? else {
             return Ok(Reply::text(answer::NO_SUCH_BOARD));
         };
-        let rows: Vec<Vec<String>> = posts
-            .into_iter()
-            .map(|p| vec![p.id.to_string(), p.title, p.author, month_day(p.created_at)])
-            .collect();
+        let rows: Vec<Vec<String>> =
+            posts.into_iter().map(|p| vec![p.id.to_string(), p.title, p.author, month_day(p.created_at)]).collect();
         Ok(Reply::text(format_table(&["S/N", "Title", "Author", "Date"], &rows)))
     }
 }
