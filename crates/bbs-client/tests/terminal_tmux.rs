@@ -53,6 +53,21 @@ fn join(member: &Tmux, owner: &str) {
     run(member, &format!("join-chatroom {owner}"), &format!("{CHAT_BANNER}\n"));
 }
 
+/// Brad's room on a free port with Bob inside, both clients in tmux.
+/// Returns the server, the room's port, the owner and the member.
+fn brad_and_bob_in_a_room() -> (TestServer, u16, Tmux, Tmux) {
+    let server = TestServer::start();
+    let port = free_port();
+    let a = bbs("A", &server);
+    let b = bbs("B", &server);
+    sign_in(&a, "Brad");
+    sign_in(&b, "Bob");
+    create_room(&a, port);
+    join(&b, "Brad");
+    a.wait_for_end("sys[hh:mm] : Bob join us.\n");
+    (server, port, a, b)
+}
+
 /// The cursor is (or comes, at once) right after the `% ` on the last
 /// written row.
 fn assert_cursor_after_prompt(terminal: &Tmux) {
@@ -181,15 +196,7 @@ fn three_members_get_the_prompt_back_when_the_owner_closes_the_room() {
 
 #[test]
 fn a_member_gets_the_prompt_back_when_the_owners_client_dies() {
-    let server = TestServer::start();
-    let port = free_port();
-    let a = bbs("A", &server);
-    let b = bbs("B", &server);
-    sign_in(&a, "Brad");
-    sign_in(&b, "Bob");
-    create_room(&a, port);
-    join(&b, "Brad");
-    a.wait_for_end("sys[hh:mm] : Bob join us.\n");
+    let (_server, _port, a, b) = brad_and_bob_in_a_room();
 
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(a.pid()), nix::sys::signal::Signal::SIGKILL).unwrap();
     b.wait_for_end("sys[hh:mm] : the chatroom is close.\nWelcome back to BBS.\n% \n");
@@ -209,15 +216,7 @@ fn a_member_gets_the_prompt_back_when_the_owners_client_dies() {
 
 #[test]
 fn a_message_arriving_mid_line_is_printed_above_the_half_typed_line() {
-    let server = TestServer::start();
-    let port = free_port();
-    let a = bbs("A", &server);
-    let b = bbs("B", &server);
-    sign_in(&a, "Brad");
-    sign_in(&b, "Bob");
-    create_room(&a, port);
-    join(&b, "Brad");
-    a.wait_for_end("sys[hh:mm] : Bob join us.\n");
+    let (_server, port, a, b) = brad_and_bob_in_a_room();
 
     // Half a line with wide characters, edited: "半分 of a lin" after
     // erasing a typo and inserting a word in the middle.
@@ -317,15 +316,7 @@ fn history_and_editing_keys_at_the_prompt() {
 
 #[test]
 fn a_half_typed_line_longer_than_a_row_survives_messages() {
-    let server = TestServer::start();
-    let port = free_port();
-    let a = bbs("A", &server);
-    let b = bbs("B", &server);
-    sign_in(&a, "Brad");
-    sign_in(&b, "Bob");
-    create_room(&a, port);
-    join(&b, "Brad");
-    a.wait_for_end("sys[hh:mm] : Bob join us.\n");
+    let (_server, port, a, b) = brad_and_bob_in_a_room();
 
     // 79 columns and a wide character: it does not fit in the last column
     // and goes to the next row whole.

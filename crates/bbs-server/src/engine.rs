@@ -167,9 +167,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
                 }
                 let reply = self.answer(shared, session, peer, line, first).await;
                 first = false;
-                self.write_answer(&reply);
+                let goodbye = reply.event == Some(Event::Goodbye);
+                self.write_answer(reply);
                 idle_deadline = Instant::now() + idle_timeout(session);
-                if reply.event == Some(Event::Goodbye) {
+                if goodbye {
                     self.flush_last_words().await?;
                     return Ok(End::Peer);
                 }
@@ -204,7 +205,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
                     stalled_since = None;
                 }
                 push = session.next_push(take_push), if session.has_inbox() => match push {
-                    Some(push) => self.write_push(&push),
+                    Some(push) => self.write_push(push),
                     None => {
                         tracing::info!("too many pushes waiting; closing");
                         return Ok(End::StoppedReading);
@@ -280,9 +281,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
     }
 
     /// Appends one answer, in the connection's dialect, to the output.
-    fn write_answer(&mut self, reply: &Reply) {
+    fn write_answer(&mut self, reply: Reply) {
         match self.dialect {
-            Dialect::Client => ServerFrame::Answer(reply.clone()).write_line(&mut (&mut self.out).writer()),
+            Dialect::Client => ServerFrame::Answer(reply).write_line(&mut (&mut self.out).writer()),
             Dialect::Plain => {
                 self.write_text(&reply.text);
                 if reply.event != Some(Event::Goodbye) {
@@ -294,9 +295,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
 
     /// Appends one push. The plain dialect's peer sits at a prompt: the push
     /// ends that line, shows its text, and shows the prompt again.
-    fn write_push(&mut self, push: &Push) {
+    fn write_push(&mut self, push: Push) {
         match self.dialect {
-            Dialect::Client => ServerFrame::Push(push.clone()).write_line(&mut (&mut self.out).writer()),
+            Dialect::Client => ServerFrame::Push(push).write_line(&mut (&mut self.out).writer()),
             Dialect::Plain => {
                 self.out.extend_from_slice(b"\r\n");
                 self.write_text(&push.text);
