@@ -54,3 +54,9 @@ pub fn line_too_long(max: usize) -> String {
 }
 
 pub const LINE_NOT_UTF8: &str = "Error: the line is not valid UTF-8; it was ignored.";
+
+// Social (who is online, messages, shared accounts, mail).
+
+// Search and subscriptions.
+
+// Files over UDP.

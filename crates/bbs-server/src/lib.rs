@@ -10,8 +10,9 @@
 //!   the one teardown when the session ends;
 //! - `cmd`: what every command does, one type per command;
 //! - `state`: what all sessions share; [`session`]: a session's state
-//!   and the registry of live sessions (tokens, push inboxes); `rooms`:
-//!   running chatrooms' keys;
+//!   and the registry of live sessions (tokens, push inboxes); [`events`]:
+//!   how commands reach people who did not ask; `rooms`: running
+//!   chatrooms' keys;
 //! - [`auth`] password hashing and tokens; [`config`] the limits; `rate`
 //!   the rate limiters and connection counts that enforce them.
 
@@ -19,6 +20,7 @@ pub mod auth;
 mod cmd;
 pub mod config;
 mod engine;
+pub mod events;
 mod rate;
 mod rooms;
 pub mod session;
@@ -67,6 +69,12 @@ impl<S: Store> Server<S> {
     /// user at any time ([`Sessions::push`]).
     pub fn sessions(&self) -> Arc<Sessions> {
         Arc::clone(&self.shared.sessions)
+    }
+
+    /// The event layer commands publish to; a door or a test may publish
+    /// through it too.
+    pub fn events(&self) -> Arc<dyn events::EventBus> {
+        Arc::clone(&self.shared.events)
     }
 
     /// Serves TCP on `listener` and UDP on `udp` until `shutdown` completes.

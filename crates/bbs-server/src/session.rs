@@ -204,6 +204,13 @@ impl Sessions {
         delivered
     }
 
+    /// Delivers `push` to every live session, as [`Sessions::push`] does for
+    /// one user; returns how many took it.
+    pub fn push_everyone(&self, push: &Push) -> usize {
+        let names: Vec<String> = self.lock().inboxes.keys().cloned().collect();
+        names.iter().map(|name| self.push(name, push)).sum()
+    }
+
     /// How many sessions `name` has open now.
     pub fn online(&self, name: &str) -> usize {
         self.lock().inboxes.get(name).map_or(0, Vec::len)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::auth::Hasher;
 use crate::config::Config;
+use crate::events::{EventBus, LocalBus};
 use crate::rate::RateLimiter;
 use crate::rooms::LiveRooms;
 use crate::session::Sessions;
@@ -15,6 +16,8 @@ pub(crate) struct Shared<S> {
     pub(crate) config: Config,
     /// Live sessions: tokens, and the inboxes pushes go to.
     pub(crate) sessions: Arc<Sessions>,
+    /// Where commands publish what other people must see at once.
+    pub(crate) events: Arc<dyn EventBus>,
     pub(crate) hasher: Hasher,
     pub(crate) login_per_ip: RateLimiter<IpAddr>,
     pub(crate) login_per_account: RateLimiter<String>,
@@ -24,9 +27,11 @@ pub(crate) struct Shared<S> {
 
 impl<S> Shared<S> {
     pub(crate) fn new(store: S, config: Config) -> Shared<S> {
+        let sessions = Sessions::new(config.push_queue);
         Shared {
             store,
-            sessions: Sessions::new(config.push_queue),
+            events: Arc::new(LocalBus::new(Arc::clone(&sessions))),
+            sessions,
             hasher: Hasher::new(config.hash_workers, config.hash_queue),
             login_per_ip: RateLimiter::new(config.login_rate_per_ip),
             login_per_account: RateLimiter::new(config.login_rate_per_account),

@@ -46,6 +46,11 @@ const MIGRATIONS: &[&str] = &[
         port    INTEGER NOT NULL,
         open    INTEGER NOT NULL
      );",
+    // Social (messages, mute, accounts and their ledger, mail).
+
+    // Search (full-text index) and subscriptions.
+
+    // Files over UDP.
 ];
 
 /// Brings the database up to the newest schema version.

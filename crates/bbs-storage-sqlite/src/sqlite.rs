@@ -140,7 +140,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` in the writer's next batch; resolves after the commit.
-    async fn write<T, F>(&self, f: F) -> Result<T>
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -150,7 +150,7 @@ impl SqliteStore {
 
     /// Like [`Self::write`], and applies `effect` to the cache once the
     /// batch is committed (not at all if the write or the commit failed).
-    async fn write_then<T, F, G>(&self, f: F, effect: G) -> Result<T>
+    pub(crate) async fn write_then<T, F, G>(&self, f: F, effect: G) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -171,7 +171,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` on a pooled read-only connection off the async workers.
-    async fn read<T, F>(&self, f: F) -> Result<T>
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,

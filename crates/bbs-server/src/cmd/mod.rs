@@ -63,6 +63,11 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         // A client command: answered above, before dispatch.
         Command::Attach(_) => Ok(Reply::default()),
         Command::Help(_) => Ok(Reply::text(bbs_protocol::command::help_text())),
+        // Social: arms here, commands in `social.rs`.
+
+        // Search and subscriptions: arms here, commands in `search.rs`.
+
+        // Files: arms here, commands in `files.rs`.
     };
     answer_failure(outcome)
 }

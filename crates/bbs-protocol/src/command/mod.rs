@@ -9,6 +9,9 @@
 
 use std::fmt;
 
+// Each area beyond the course's three parts keeps its command types in a
+// file of its own (and its table rows in its section of the table below).
+
 /// Which way the `bbs` client sends a command (spec §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -393,6 +396,12 @@ command_table! {
         transport: Tcp,
         parse: |a| a.none(Command::Help(Help)),
     },
+    // Social (who is online, messages, shared accounts, mail): rows here,
+    // types in `social.rs`.
+
+    // Search and subscriptions: rows here, types in `search.rs`.
+
+    // Files over UDP: rows here, types in `files.rs`.
 }
 
 impl Command {
