@@ -56,6 +56,69 @@ pub fn line_too_long(max: usize) -> String {
 pub const LINE_NOT_UTF8: &str = "Error: the line is not valid UTF-8; it was ignored.";
 
 // Social (who is online, messages, shared accounts, mail).
+pub fn no_such_user(name: &str) -> String {
+    format!("{name} does not exist.")
+}
+
+/// `tell` to oneself.
+pub fn is_yourself(name: &str) -> String {
+    format!("{name} is yourself.")
+}
+
+/// `tell` to a muted user: nothing is delivered or kept.
+pub fn in_mute_mode(name: &str) -> String {
+    format!("{name} is in mute mode.")
+}
+
+pub fn not_online(name: &str) -> String {
+    format!("{name} is not online; the message waits for the next login.")
+}
+
+/// What a `tell`'s recipient sees.
+pub fn told_you(sender: &str, message: &str) -> String {
+    format!("{sender} told you: {message}")
+}
+
+/// What every other online, unmuted session sees of a `yell`.
+pub fn yelled(sender: &str, message: &str) -> String {
+    format!("{sender}: {message}")
+}
+
+pub const MUTED: &str = "Mute mode.";
+pub const ALREADY_MUTED: &str = "You are already in mute mode.";
+pub const UNMUTED: &str = "Unmute mode.";
+pub const ALREADY_UNMUTED: &str = "You are already in unmute mode.";
+
+/// The line above the messages shown at login.
+pub fn messages_waiting(n: usize) -> String {
+    format!("You have {n} message(s) waiting:")
+}
+
+/// The unread-mail notice at login.
+pub fn new_mails(n: u64) -> String {
+    format!("You have {n} new mail(s).")
+}
+
+pub fn not_positive_integer(money: &str) -> String {
+    format!("{money} should be a positive integer.")
+}
+
+pub fn no_such_account(account: &str) -> String {
+    format!("{account} does not exist.")
+}
+
+pub fn deposited(money: u64, account: &str) -> String {
+    format!("Successfully deposits {money} into {account}.")
+}
+
+pub fn withdrew(money: u64, account: &str) -> String {
+    format!("Successfully withdraws {money} from {account}.")
+}
+
+pub const WITHDRAW_EXCESS: &str = "Withdraw excess money from accounts.";
+pub const MAIL_SENT: &str = "Sent successfully.";
+pub const NO_SUCH_MAIL: &str = "No such mail.";
+pub const MAIL_DELETED: &str = "Mail deleted.";
 
 // Search and subscriptions.
 

@@ -13,6 +13,7 @@
 pub mod bulk;
 mod cache;
 mod schema;
+mod social;
 mod sqlite;
 
 pub use sqlite::{SqliteOptions, SqliteStore};

@@ -47,7 +47,40 @@ const MIGRATIONS: &[&str] = &[
         open    INTEGER NOT NULL
      );",
     // Social (messages, mute, accounts and their ledger, mail).
-
+    "CREATE TABLE mutes (name TEXT PRIMARY KEY) WITHOUT ROWID;
+     CREATE TABLE waiting_messages (
+        id        INTEGER PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        sender    TEXT NOT NULL,
+        text      TEXT NOT NULL,
+        sent_at   INTEGER NOT NULL
+     );
+     CREATE INDEX waiting_by_recipient ON waiting_messages(recipient, id);
+     -- A balance can never go negative, whatever the code above it does.
+     CREATE TABLE accounts (
+        id      INTEGER PRIMARY KEY,
+        name    TEXT NOT NULL UNIQUE,
+        balance INTEGER NOT NULL CHECK (balance >= 0)
+     );
+     INSERT INTO accounts (name, balance) VALUES ('ACCOUNT1', 0), ('ACCOUNT2', 0);
+     CREATE TABLE ledger (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        username   TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        delta      INTEGER NOT NULL
+     );
+     CREATE TABLE mails (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        recipient TEXT NOT NULL,
+        sender    TEXT NOT NULL,
+        subject   TEXT NOT NULL,
+        content   TEXT NOT NULL,
+        sent_at   INTEGER NOT NULL,
+        unread    INTEGER NOT NULL DEFAULT 1
+     );
+     CREATE INDEX mails_by_recipient ON mails(recipient, id);
+     CREATE INDEX unread_mails ON mails(recipient) WHERE unread = 1;",
     // Search (full-text index) and subscriptions.
 
     // Files over UDP.

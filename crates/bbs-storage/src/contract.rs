@@ -33,8 +33,8 @@
 //! crate checks that none is missing).
 
 use crate::{
-    BoardRow, ChatroomRow, CommentRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId, PostSummary, Store,
-    UserRow,
+    AccountRow, BalanceChange, BoardRow, ChatroomRow, CommentRow, Mail, MailSummary, NewMail, NewPost, NewUser, Post,
+    PostChange, PostEdit, PostId, PostSummary, Store, UserRow, WaitingMessage,
 };
 
 /// Runs the whole contract suite against a backend: one `#[tokio::test]`
@@ -74,6 +74,11 @@ macro_rules! store_contract_tests {
             close_chatroom_closes_only_that_room,
             close_all_chatrooms_closes_every_room,
             chatrooms_are_listed_in_creation_order,
+            mute_mode_is_kept_per_user,
+            waiting_messages_are_taken_once_oldest_first,
+            balance_changes_are_checked_and_kept_in_the_ledger,
+            concurrent_balance_changes_lose_no_update,
+            mail_numbers_are_positions_in_the_mailbox,
         );
     };
 }
@@ -477,6 +482,120 @@ pub async fn chatrooms_are_listed_in_creation_order<S: Store>(store: S) {
     store.open_chatroom("ann", "127.0.0.1", 9999).await.unwrap();
     let listed: Vec<String> = store.chatrooms().await.unwrap().into_iter().map(|r| r.owner).collect();
     assert_eq!(listed, owners);
+}
+
+// Social: mute mode, waiting messages, shared accounts, mail.
+
+/// Mute mode belongs to one user; setting it twice reports no change.
+pub async fn mute_mode_is_kept_per_user<S: Store>(store: S) {
+    assert!(!store.is_muted("ann").await.unwrap());
+    assert!(store.set_muted("ann", true).await.unwrap());
+    assert!(!store.set_muted("ann", true).await.unwrap());
+    assert!(store.is_muted("ann").await.unwrap());
+    assert!(!store.is_muted("bob").await.unwrap());
+    assert_eq!(store.muted_users().await.unwrap(), vec!["ann".to_owned()]);
+    assert!(store.set_muted("ann", false).await.unwrap());
+    assert!(!store.set_muted("ann", false).await.unwrap());
+    assert!(store.muted_users().await.unwrap().is_empty());
+}
+
+/// Waiting messages come back oldest first, once, only to their recipient,
+/// and no more than the limit are kept.
+pub async fn waiting_messages_are_taken_once_oldest_first<S: Store>(store: S) {
+    let message = |from: &str, text: &str| WaitingMessage { from: from.into(), text: text.into(), sent_at: 7 };
+    assert!(store.leave_message("ann", message("bob", "first"), 2).await.unwrap());
+    assert!(store.leave_message("cy", message("bob", "other"), 2).await.unwrap());
+    assert!(store.leave_message("ann", message("cy", "second"), 2).await.unwrap());
+    assert!(!store.leave_message("ann", message("cy", "third"), 2).await.unwrap());
+    assert_eq!(store.take_messages("ann").await.unwrap(), vec![message("bob", "first"), message("cy", "second")]);
+    assert!(store.take_messages("ann").await.unwrap().is_empty());
+    assert!(store.leave_message("ann", message("bob", "again"), 2).await.unwrap());
+    assert_eq!(store.take_messages("cy").await.unwrap(), vec![message("bob", "other")]);
+}
+
+/// The two accounts start at 0; every applied change is in the ledger and
+/// refused ones (unknown account, too little money, overflow) change nothing.
+pub async fn balance_changes_are_checked_and_kept_in_the_ledger<S: Store>(store: S) {
+    let names = |rows: Vec<AccountRow>| rows.into_iter().map(|a| (a.name, a.balance)).collect::<Vec<_>>();
+    assert_eq!(names(store.accounts().await.unwrap()), vec![("ACCOUNT1".into(), 0), ("ACCOUNT2".into(), 0)]);
+    assert_eq!(store.change_balance("ACCOUNT1", "ann", 100, 5).await.unwrap(), BalanceChange::Done(100));
+    assert_eq!(store.change_balance("ACCOUNT1", "bob", -30, 6).await.unwrap(), BalanceChange::Done(70));
+    assert_eq!(store.change_balance("ACCOUNT1", "bob", -71, 7).await.unwrap(), BalanceChange::Insufficient);
+    assert_eq!(store.change_balance("account1", "bob", 1, 7).await.unwrap(), BalanceChange::NoSuchAccount);
+    assert_eq!(store.change_balance("ACCOUNT2", "cy", i64::MAX, 8).await.unwrap(), BalanceChange::Done(i64::MAX));
+    assert_eq!(store.change_balance("ACCOUNT2", "cy", 1, 9).await.unwrap(), BalanceChange::Overflow);
+    assert_eq!(store.change_balance("ACCOUNT2", "cy", i64::MIN, 9).await.unwrap(), BalanceChange::Insufficient);
+    assert_eq!(names(store.accounts().await.unwrap()), vec![("ACCOUNT1".into(), 70), ("ACCOUNT2".into(), i64::MAX)]);
+    let ledger: Vec<(String, String, i64, i64)> =
+        store.ledger().await.unwrap().into_iter().map(|l| (l.account, l.user, l.at, l.delta)).collect();
+    assert_eq!(
+        ledger,
+        vec![
+            ("ACCOUNT1".into(), "ann".into(), 5, 100),
+            ("ACCOUNT1".into(), "bob".into(), 6, -30),
+            ("ACCOUNT2".into(), "cy".into(), 8, i64::MAX),
+        ]
+    );
+}
+
+/// Concurrent deposits and withdrawals lose no update: the balance is the
+/// sum of the ledger, and the ledger holds exactly the applied changes.
+pub async fn concurrent_balance_changes_lose_no_update<S: Store>(store: S) {
+    const TASKS: i64 = 40;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut applied = 0;
+                for n in 0..10 {
+                    let delta = if (i + n) % 3 == 0 { -(n + 5) } else { n + 1 };
+                    if let BalanceChange::Done(_) = store.change_balance("ACCOUNT1", "u", delta, 0).await.unwrap() {
+                        applied += delta;
+                    }
+                }
+                applied
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.expect("task");
+    }
+    let balance = store.accounts().await.unwrap()[0].balance;
+    assert_eq!(balance, total);
+    assert_eq!(store.ledger().await.unwrap().iter().map(|l| l.delta).sum::<i64>(), total);
+}
+
+/// Mail numbers are positions, oldest first; reading marks a mail read;
+/// deleting moves later mails up; a full mailbox refuses more.
+pub async fn mail_numbers_are_positions_in_the_mailbox<S: Store>(store: S) {
+    let mail = |to: &str, subject: &str| NewMail {
+        to: to.into(),
+        from: "bob".into(),
+        subject: subject.into(),
+        content: format!("about {subject}"),
+        sent_at: 9,
+    };
+    for subject in ["one", "two", "three"] {
+        assert!(store.send_mail(mail("ann", subject), 3).await.unwrap());
+    }
+    assert!(!store.send_mail(mail("ann", "four"), 3).await.unwrap());
+    assert!(store.send_mail(mail("cy", "elsewhere"), 3).await.unwrap());
+    let subjects = |list: Vec<MailSummary>| list.into_iter().map(|m| m.subject).collect::<Vec<_>>();
+    assert_eq!(subjects(store.mails("ann").await.unwrap()), ["one", "two", "three"]);
+    assert_eq!(store.unread_mails("ann").await.unwrap(), 3);
+    let read = store.read_mail("ann", 2).await.unwrap().unwrap();
+    assert_eq!(read, Mail { subject: "two".into(), from: "bob".into(), content: "about two".into(), sent_at: 9 });
+    assert_eq!(store.unread_mails("ann").await.unwrap(), 2);
+    assert_eq!(store.read_mail("ann", 4).await.unwrap(), None);
+    assert_eq!(store.read_mail("ann", 0).await.unwrap(), None);
+    assert!(store.delete_mail("ann", 1).await.unwrap());
+    assert!(!store.delete_mail("ann", 3).await.unwrap());
+    assert_eq!(subjects(store.mails("ann").await.unwrap()), ["two", "three"]);
+    assert_eq!(store.read_mail("ann", 1).await.unwrap().unwrap().subject, "two");
+    assert_eq!(store.unread_mails("ann").await.unwrap(), 1);
+    assert_eq!(subjects(store.mails("cy").await.unwrap()), ["elsewhere"]);
+    assert!(store.mails("nobody").await.unwrap().is_empty());
 }
 
 #[cfg(test)]

@@ -11,6 +11,10 @@ use std::fmt;
 
 // Each area beyond the course's three parts keeps its command types in a
 // file of its own (and its table rows in its section of the table below).
+pub mod social;
+pub use social::{
+    DeleteMail, Deposit, ListMail, ListOnline, MailTo, Mute, RetrMail, ShowAccounts, Tell, Unmute, Withdraw, Yell,
+};
 
 /// Which way the `bbs` client sends a command (spec §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -398,6 +402,102 @@ command_table! {
     },
     // Social (who is online, messages, shared accounts, mail): rows here,
     // types in `social.rs`.
+    ListOnline {
+        name: "list-online",
+        usage: "Usage: list-online",
+        summary: "list who is logged in, from where, and for how long idle",
+        transport: Tcp,
+        parse: |a| a.none(Command::ListOnline(ListOnline)),
+    },
+    Tell {
+        name: "tell",
+        usage: "Usage: tell <username> <message>",
+        summary: "send a message to a user's screen (kept until the next login if offline)",
+        transport: Tcp,
+        parse: |a| social::tell(a).map(Command::Tell),
+    },
+    Yell {
+        name: "yell",
+        usage: "Usage: yell <message>",
+        summary: "send a message to everybody online",
+        transport: Tcp,
+        parse: |a| social::message(a).map(|message| Command::Yell(Yell { message })),
+    },
+    Mute {
+        name: "mute",
+        usage: "Usage: mute",
+        summary: "receive no messages (kept across logins)",
+        transport: Tcp,
+        parse: |a| a.none(Command::Mute(Mute)),
+    },
+    Unmute {
+        name: "unmute",
+        usage: "Usage: unmute",
+        summary: "receive messages again",
+        transport: Tcp,
+        parse: |a| a.none(Command::Unmute(Unmute)),
+    },
+    ShowAccounts {
+        name: "show-accounts",
+        usage: "Usage: show-accounts",
+        summary: "show the balances of the shared accounts",
+        transport: Tcp,
+        parse: |a| a.none(Command::ShowAccounts(ShowAccounts)),
+    },
+    Deposit {
+        name: "deposit",
+        usage: "Usage: deposit <account> <money>",
+        summary: "put money into a shared account",
+        transport: Tcp,
+        parse: |a| {
+            let [account, money] = a.exact()?;
+            Some(Command::Deposit(Deposit { account: account.into(), money: money.into() }))
+        },
+    },
+    Withdraw {
+        name: "withdraw",
+        usage: "Usage: withdraw <account> <money>",
+        summary: "take money out of a shared account",
+        transport: Tcp,
+        parse: |a| {
+            let [account, money] = a.exact()?;
+            Some(Command::Withdraw(Withdraw { account: account.into(), money: money.into() }))
+        },
+    },
+    MailTo {
+        name: "mail-to",
+        usage: "Usage: mail-to <username> --subject <subject> --content <content>",
+        summary: "send a mail (<br> in content is a line break)",
+        transport: Tcp,
+        parse: |a| social::mail_to(a).map(Command::MailTo),
+    },
+    ListMail {
+        name: "list-mail",
+        usage: "Usage: list-mail",
+        summary: "list your mailbox, oldest first",
+        transport: Tcp,
+        parse: |a| a.none(Command::ListMail(ListMail)),
+    },
+    RetrMail {
+        name: "retr-mail",
+        usage: "Usage: retr-mail <mail#>",
+        summary: "read a mail",
+        transport: Tcp,
+        parse: |a| {
+            let [mail] = a.exact()?;
+            Some(Command::RetrMail(RetrMail { mail: social::mail_number(mail)? }))
+        },
+    },
+    DeleteMail {
+        name: "delete-mail",
+        usage: "Usage: delete-mail <mail#>",
+        summary: "delete a mail (later mails move up by one)",
+        transport: Tcp,
+        parse: |a| {
+            let [mail] = a.exact()?;
+            Some(Command::DeleteMail(DeleteMail { mail: social::mail_number(mail)? }))
+        },
+    },
 
     // Search and subscriptions: rows here, types in `search.rs`.
 
