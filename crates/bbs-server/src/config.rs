@@ -49,6 +49,16 @@ pub struct Config {
     /// Largest reply datagram to a logged-in sender; longer answers go out
     /// in numbered parts (see the protocol crate's `udp` module).
     pub max_udp_reply: usize,
+    /// Longest `tell` or `yell` message, in bytes.
+    pub max_message: usize,
+    /// `tell`s one user may send.
+    pub tell_rate: Rate,
+    /// `yell`s one user may send (each reaches everybody online).
+    pub yell_rate: Rate,
+    /// Messages kept for one offline user; beyond that `tell` is refused.
+    pub max_waiting_messages: usize,
+    /// Mails one mailbox holds; beyond that `mail-to` is refused.
+    pub max_mailbox: usize,
 }
 
 impl Default for Config {
@@ -70,6 +80,11 @@ impl Default for Config {
             udp_rate_per_ip: Rate::new(100, Duration::from_secs(1)),
             max_udp_reply: bbs_protocol::udp::MAX_REPLY,
             push_queue: 256,
+            max_message: 1000,
+            tell_rate: Rate::new(30, Duration::from_secs(60)),
+            yell_rate: Rate::new(5, Duration::from_secs(60)),
+            max_waiting_messages: 100,
+            max_mailbox: 1000,
         }
     }
 }

@@ -273,6 +273,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
                 Err(_) => return Reply::text("Error: that was not a client frame; it was ignored."),
             },
         };
+        caller.session.touch();
         match Command::parse(&command_line) {
             Ok(command) => execute(shared, &mut caller, command).await,
             Err(ParseError::Empty) => Reply::default(),

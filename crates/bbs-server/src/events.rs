@@ -80,7 +80,7 @@ mod tests {
     #[tokio::test]
     async fn each_audience_reaches_exactly_its_sessions() {
         let sessions = Sessions::new(8);
-        let ip = "127.0.0.1".parse().unwrap();
+        let ip = "127.0.0.1:4000".parse().unwrap();
         let mut ann = Session::LoggedIn(sessions.open("ann", ip));
         let mut bob = Session::LoggedIn(sessions.open("bob", ip));
         let mut cy = Session::LoggedIn(sessions.open("cy", ip));

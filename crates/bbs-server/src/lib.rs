@@ -11,8 +11,8 @@
 //! - `cmd`: what every command does, one type per command;
 //! - `state`: what all sessions share; [`session`]: a session's state
 //!   and the registry of live sessions (tokens, push inboxes); [`events`]:
-//!   how commands reach people who did not ask; `rooms`: running
-//!   chatrooms' keys;
+//!   how commands reach people who did not ask; `presence`: who is
+//!   online; `rooms`: running chatrooms' keys;
 //! - [`auth`] password hashing and tokens; [`config`] the limits; `rate`
 //!   the rate limiters and connection counts that enforce them.
 
@@ -21,6 +21,7 @@ mod cmd;
 pub mod config;
 mod engine;
 pub mod events;
+mod presence;
 mod rate;
 mod rooms;
 pub mod session;

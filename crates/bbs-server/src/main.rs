@@ -79,6 +79,21 @@ struct Args {
     /// falls further behind is closed.
     #[arg(long, default_value_t = Config::default().push_queue)]
     push_queue: usize,
+    /// Longest `tell` or `yell` message, in bytes.
+    #[arg(long, default_value_t = Config::default().max_message)]
+    max_message: usize,
+    /// `tell`s per user, as BURST/SECONDS.
+    #[arg(long, default_value_t = Config::default().tell_rate)]
+    tell_rate: Rate,
+    /// `yell`s per user, as BURST/SECONDS.
+    #[arg(long, default_value_t = Config::default().yell_rate)]
+    yell_rate: Rate,
+    /// Messages kept for one offline user.
+    #[arg(long, default_value_t = Config::default().max_waiting_messages)]
+    max_waiting_messages: usize,
+    /// Mails one mailbox holds.
+    #[arg(long, default_value_t = Config::default().max_mailbox)]
+    max_mailbox: usize,
 }
 
 impl Args {
@@ -111,6 +126,11 @@ impl Args {
             udp_rate_per_ip: self.udp_rate_ip,
             max_udp_reply: self.max_udp_reply,
             push_queue: self.push_queue,
+            max_message: self.max_message,
+            tell_rate: self.tell_rate,
+            yell_rate: self.yell_rate,
+            max_waiting_messages: self.max_waiting_messages,
+            max_mailbox: self.max_mailbox,
             udp_reply_memory: seconds("udp-reply-memory", self.udp_reply_memory)?,
         })
     }

@@ -15,7 +15,8 @@
 //! slowed down.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bbs_protocol::Push;
@@ -47,6 +48,9 @@ pub struct User {
 #[derive(Debug)]
 pub struct LoggedIn {
     pub user: User,
+    /// Unix time (seconds) of the session's last command, shared with its
+    /// registry entry: the engine stores, `list-online` loads, no lock.
+    last_command: Arc<AtomicU64>,
     inbox: mpsc::Receiver<Push>,
     /// Resolves when the registry lets go of this session.
     evicted: oneshot::Receiver<()>,
@@ -59,6 +63,14 @@ impl Session {
             Session::Anonymous => None,
             Session::LoggedIn(session) => Some(&session.user),
             Session::Datagram(user) => Some(user),
+        }
+    }
+
+    /// Notes that the peer just sent a command (for the idle time that
+    /// `list-online` shows). One atomic store; nothing for other sessions.
+    pub fn touch(&self) {
+        if let Session::LoggedIn(session) = self {
+            session.last_command.store(unix_now(), Ordering::Relaxed);
         }
     }
 
@@ -84,6 +96,22 @@ impl Session {
     }
 }
 
+/// One live session, as `list-online` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// Grows with each login: sessions of one user keep their login order.
+    pub id: u64,
+    pub name: String,
+    pub peer: SocketAddr,
+    /// Unix time in seconds.
+    pub last_command: u64,
+}
+
+/// Unix time now, in seconds.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 /// Every live logged-in session: login tokens (for the UDP side) and push
 /// inboxes by user name.
 #[derive(Debug)]
@@ -103,6 +131,9 @@ struct Registry {
 #[derive(Debug)]
 struct InboxEntry {
     session: u64,
+    /// The peer's address as the server saw it.
+    peer: SocketAddr,
+    last_command: Arc<AtomicU64>,
     sender: mpsc::Sender<Push>,
     /// Dropped with the entry, which wakes the session's `evicted`.
     _evict: oneshot::Sender<()>,
@@ -152,25 +183,54 @@ impl Sessions {
         self.inner.lock().expect("sessions lock")
     }
 
-    /// Logs `name` in from `ip`: a fresh token and an inbox.
-    pub fn open(self: &Arc<Self>, name: &str, ip: IpAddr) -> LoggedIn {
+    /// Logs `name` in from `peer`: a fresh token and an inbox.
+    pub fn open(self: &Arc<Self>, name: &str, peer: SocketAddr) -> LoggedIn {
         let token = new_token();
         let (sender, inbox) = mpsc::channel(self.inbox_capacity);
         let (evict, evicted) = oneshot::channel();
+        let last_command = Arc::new(AtomicU64::new(unix_now()));
         let id = {
             let mut registry = self.lock();
             let id = registry.next_id;
             registry.next_id += 1;
-            registry.tokens.insert(token.clone(), TokenOwner { name: name.to_owned(), ip });
+            registry.tokens.insert(token.clone(), TokenOwner { name: name.to_owned(), ip: peer.ip() });
             registry.inboxes.entry(name.to_owned()).or_default().push(InboxEntry {
                 session: id,
+                peer,
+                last_command: Arc::clone(&last_command),
                 sender,
                 _evict: evict,
             });
             id
         };
         let entry = Registration { sessions: Arc::clone(self), id, name: name.to_owned(), token: token.clone() };
-        LoggedIn { user: User { name: name.to_owned(), token }, inbox, evicted, _entry: entry }
+        LoggedIn { user: User { name: name.to_owned(), token }, last_command, inbox, evicted, _entry: entry }
+    }
+
+    /// Every live session: who, from where, and when its last command came,
+    /// in login order.
+    pub fn list(&self) -> Vec<SessionInfo> {
+        let registry = self.lock();
+        let mut list: Vec<SessionInfo> = registry
+            .inboxes
+            .iter()
+            .flat_map(|(name, entries)| {
+                entries.iter().map(move |entry| SessionInfo {
+                    id: entry.session,
+                    name: name.clone(),
+                    peer: entry.peer,
+                    last_command: entry.last_command.load(Ordering::Relaxed),
+                })
+            })
+            .collect();
+        drop(registry);
+        list.sort_unstable_by_key(|info| info.id);
+        list
+    }
+
+    /// Names of every user with a live session.
+    pub fn online_users(&self) -> Vec<String> {
+        self.lock().inboxes.keys().cloned().collect()
     }
 
     /// The user of a token, if it is live and used from the address that
@@ -224,16 +284,16 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_session_takes_its_token_and_inbox_with_it() {
         let sessions = Sessions::new(4);
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let ip: SocketAddr = "127.0.0.1:4000".parse().unwrap();
         let mut session = Session::LoggedIn(sessions.open("ann", ip));
         let token = session.user().unwrap().token.clone();
-        assert_eq!(sessions.user_of_token(&token, ip).as_deref(), Some("ann"));
+        assert_eq!(sessions.user_of_token(&token, ip.ip()).as_deref(), Some("ann"));
         assert_eq!(sessions.user_of_token(&token, "127.0.0.2".parse().unwrap()), None);
         assert_eq!(sessions.push("ann", &Push::new("hi")), 1);
         assert_eq!(session.next_push(true).await, Some(Push::new("hi")));
         session = Session::Anonymous;
         assert!(session.user().is_none());
-        assert_eq!(sessions.user_of_token(&token, ip), None);
+        assert_eq!(sessions.user_of_token(&token, ip.ip()), None);
         assert_eq!(sessions.push("ann", &Push::new("hi")), 0);
         assert_eq!(sessions.online("ann"), 0);
     }
@@ -241,7 +301,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_inbox_ends_only_its_own_session() {
         let sessions = Sessions::new(2);
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let ip: SocketAddr = "127.0.0.1:4000".parse().unwrap();
         let mut slow = Session::LoggedIn(sessions.open("ann", ip));
         let mut quick = Session::LoggedIn(sessions.open("ann", ip));
         for n in 0..2 {

@@ -21,6 +21,9 @@ pub(crate) struct Shared<S> {
     pub(crate) hasher: Hasher,
     pub(crate) login_per_ip: RateLimiter<IpAddr>,
     pub(crate) login_per_account: RateLimiter<String>,
+    /// `tell`s and `yell`s per user name.
+    pub(crate) tell_rate: RateLimiter<String>,
+    pub(crate) yell_rate: RateLimiter<String>,
     /// Running chatrooms' keys and owners (the registry itself is stored).
     pub(crate) rooms: LiveRooms,
 }
@@ -35,6 +38,8 @@ impl<S> Shared<S> {
             hasher: Hasher::new(config.hash_workers, config.hash_queue),
             login_per_ip: RateLimiter::new(config.login_rate_per_ip),
             login_per_account: RateLimiter::new(config.login_rate_per_account),
+            tell_rate: RateLimiter::new(config.tell_rate),
+            yell_rate: RateLimiter::new(config.yell_rate),
             rooms: LiveRooms::default(),
             config,
         }

@@ -9,6 +9,7 @@ use bbs_storage::{NewUser, Store};
 
 use super::chatroom::{owner_gone, owns_open_room};
 use super::context::{logged_in, require, Apply, Caller, Outcome};
+use super::social::login_notices;
 use crate::rate::seconds;
 use crate::session::Session;
 use crate::state::Shared;
@@ -63,10 +64,18 @@ impl Apply for Login {
             return Ok(Reply::text(answer::LOGIN_FAILED));
         }
         shared.login_per_account.reset(&self.username);
-        let session = shared.sessions.open(&self.username, caller.peer.ip());
+        let session = shared.sessions.open(&self.username, caller.peer);
         let event = Event::LoggedIn { username: self.username.clone(), token: session.user.token.clone() };
         *caller.session = Session::LoggedIn(session);
-        Ok(Reply::with_event(answer::welcome(&self.username), event))
+        // Taken after the session is registered: a message sent from now on
+        // is delivered live, and one sent before is among the notices.
+        let mut text = answer::welcome(&self.username);
+        let notices = login_notices(shared, &self.username).await;
+        if !notices.is_empty() {
+            text.push('\n');
+            text.push_str(&notices);
+        }
+        Ok(Reply::with_event(text, event))
     }
 }
 

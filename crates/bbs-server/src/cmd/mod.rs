@@ -10,6 +10,7 @@ mod account;
 mod board;
 mod chatroom;
 mod context;
+mod social;
 
 pub(crate) use account::end_session;
 pub(crate) use chatroom::{room_closed, room_opened};
@@ -64,7 +65,18 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         Command::Attach(_) => Ok(Reply::default()),
         Command::Help(_) => Ok(Reply::text(bbs_protocol::command::help_text())),
         // Social: arms here, commands in `social.rs`.
-
+        Command::ListOnline(c) => c.apply(shared, caller).await,
+        Command::Tell(c) => c.apply(shared, caller).await,
+        Command::Yell(c) => c.apply(shared, caller).await,
+        Command::Mute(c) => c.apply(shared, caller).await,
+        Command::Unmute(c) => c.apply(shared, caller).await,
+        Command::ShowAccounts(c) => c.apply(shared, caller).await,
+        Command::Deposit(c) => c.apply(shared, caller).await,
+        Command::Withdraw(c) => c.apply(shared, caller).await,
+        Command::MailTo(c) => c.apply(shared, caller).await,
+        Command::ListMail(c) => c.apply(shared, caller).await,
+        Command::RetrMail(c) => c.apply(shared, caller).await,
+        Command::DeleteMail(c) => c.apply(shared, caller).await,
         // Search and subscriptions: arms here, commands in `search.rs`.
 
         // Files: arms here, commands in `files.rs`.
