@@ -411,3 +411,30 @@ pub fn database_with_chatrooms(n: usize) -> (tempfile::TempDir, PathBuf, Vec<Str
         (dir, db, names)
     })
 }
+
+/// A new database holding the users `names`, each with password `password`
+/// hashed with cheap argon2 parameters (8 KiB, one pass): logging in then
+/// costs microseconds, so a test can log in thousands of sessions. The
+/// server verifies with the parameters stored in each hash, so these users
+/// work like any other. The directory goes away with the returned guard.
+pub fn database_with_users(names: &[String], password: &str) -> (tempfile::TempDir, PathBuf) {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("bbs.db");
+    let params = argon2::Params::new(8, 1, 1, None).expect("argon2 parameters");
+    let salt = SaltString::from_b64("dGVzdGtpdHNhbHQ").expect("salt");
+    let hash = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(password.as_bytes(), &salt)
+        .expect("hashing")
+        .to_string();
+    let mut loader = bbs_storage_sqlite::bulk::BulkLoader::open(&db).expect("bulk loader");
+    loader
+        .users(names.iter().map(|name| bbs_storage::NewUser {
+            name: name.clone(),
+            email: format!("{name}@test.invalid"),
+            password_hash: hash.clone(),
+        }))
+        .expect("users");
+    loader.finish().expect("finish");
+    (dir, db)
+}
