@@ -234,3 +234,33 @@ fn mail_answers() {
     // Only the never-read one is new.
     assert_eq!(p.send("login bob pw"), "Welcome, bob.\nYou have 1 new mail(s).");
 }
+
+/// The limits are `bbsd` flags: the real binary takes and applies them.
+#[test]
+fn the_social_limits_are_bbsd_flags() {
+    let names: Vec<String> = ["ann", "bob"].iter().map(|n| (*n).to_owned()).collect();
+    let (_dir, db) = database_with_users(&names, PASSWORD);
+    let flags = [
+        "--max-message",
+        "5",
+        "--tell-rate",
+        "2/60",
+        "--yell-rate",
+        "1/60",
+        "--max-waiting-messages",
+        "1",
+        "--max-mailbox",
+        "1",
+    ];
+    let server = bbs_testkit::BbsdProcess::start(std::path::Path::new(env!("CARGO_BIN_EXE_bbsd")), &db, &flags);
+    let mut p = PlainClient::connect(server.addr);
+    assert_eq!(p.send("login ann pw"), "Welcome, ann.");
+    assert_eq!(p.send("tell bob 123456"), "Message too long: at most 5 bytes.");
+    assert_eq!(p.send("tell bob one"), "bob is not online; the message waits for the next login.");
+    assert_eq!(p.send("tell bob two"), "bob has too many messages waiting; please try again later.");
+    assert!(p.send("tell bob three").starts_with("Too many messages: please wait "));
+    assert_eq!(p.send("yell hi"), "");
+    assert!(p.send("yell hi").starts_with("Too many messages: please wait "));
+    assert_eq!(p.send("mail-to bob --subject a --content b"), "Sent successfully.");
+    assert_eq!(p.send("mail-to bob --subject a --content b"), "bob's mailbox is full.");
+}
