@@ -73,6 +73,12 @@ impl Session {
     /// Sends `out` and returns the next line back.
     async fn exchange(&mut self) -> anyhow::Result<&[u8]> {
         self.stream.write_all(&self.out).await?;
+        self.read_frame().await
+    }
+
+    /// The next frame from the server, sending nothing (a push, for a
+    /// session that waits for one).
+    pub async fn read_frame(&mut self) -> anyhow::Result<&[u8]> {
         let mut scanned = self.start;
         loop {
             if let Some(pos) = self.buf[scanned..].iter().position(|b| *b == b'\n') {

@@ -5,7 +5,9 @@
 //! the same run), `udp` (`whoami` datagrams), `idle` (memory per logged-in
 //! session, then latency of one active client), `logins` (a burst of logins
 //! while another session keeps working), `seed` (bulk data straight into a
-//! database file), `canned` (the do-nothing server for the ceiling).
+//! database file), `social` (`tell` latency, `yell` fan-out and `list-mail`
+//! with many sessions logged in), `canned` (the do-nothing server for the
+//! ceiling).
 
 mod canned;
 mod client;
@@ -13,6 +15,7 @@ mod load;
 mod process;
 mod seed;
 mod setup;
+mod social;
 mod stats;
 mod udp_load;
 
@@ -46,6 +49,9 @@ enum Mode {
     Idle(IdleArgs),
     /// Fire N logins at once while another session runs `list-board`.
     Logins(LoginArgs),
+    /// Live messages and mail while N sessions are logged in: `tell`
+    /// latency, one `yell` reaching everybody, `list-mail` of a full mailbox.
+    Social(SocialArgs),
     /// Write users, boards and posts straight into a database file.
     Seed(SeedArgs),
     /// Run the canned server (fixed answer to everything) on 127.0.0.1.
@@ -188,6 +194,24 @@ struct LoginArgs {
 }
 
 #[derive(Debug, Args)]
+struct SocialArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Sessions held logged in (seed at least N+2 users with --cheap-hashes).
+    #[arg(long, short = 'n', default_value_t = 10_000)]
+    sessions: usize,
+    /// `tell`s measured, one at a time.
+    #[arg(long, default_value_t = 2000)]
+    tells: usize,
+    /// Mails put in one mailbox.
+    #[arg(long, default_value_t = 10_000)]
+    mails: usize,
+    /// `list-mail` calls measured.
+    #[arg(long, default_value_t = 200)]
+    list_mails: usize,
+}
+
+#[derive(Debug, Args)]
 struct SeedArgs {
     /// Database file to fill (created if missing; no server may be using it).
     #[arg(long)]
@@ -227,6 +251,16 @@ fn main() -> anyhow::Result<()> {
             Mode::Udp(args) => udp(args).await,
             Mode::Idle(args) => idle(args).await,
             Mode::Logins(args) => logins(args).await,
+            Mode::Social(args) => {
+                let server = args.target.start()?;
+                let plan = social::Plan {
+                    sessions: args.sessions,
+                    tells: args.tells,
+                    mails: args.mails,
+                    list_mails: args.list_mails,
+                };
+                social::run(server.addr, &plan).await
+            }
             Mode::Seed(args) => seed::seed(
                 &args.db,
                 &seed::SeedPlan {
