@@ -49,6 +49,14 @@ pub struct Config {
     /// Largest reply datagram to a logged-in sender; longer answers go out
     /// in numbered parts (see the protocol crate's `udp` module).
     pub max_udp_reply: usize,
+    /// Subscription keywords one user may keep (every keyword of every
+    /// board and author counts): each is checked against every new post
+    /// of its target.
+    pub max_subscriptions: usize,
+    /// Longest subscription keyword, in bytes.
+    pub max_keyword: usize,
+    /// Most words in one `search`.
+    pub max_search_words: usize,
 }
 
 impl Default for Config {
@@ -70,6 +78,9 @@ impl Default for Config {
             udp_rate_per_ip: Rate::new(100, Duration::from_secs(1)),
             max_udp_reply: bbs_protocol::udp::MAX_REPLY,
             push_queue: 256,
+            max_subscriptions: 100,
+            max_keyword: 200,
+            max_search_words: 10,
         }
     }
 }

@@ -79,6 +79,15 @@ struct Args {
     /// falls further behind is closed.
     #[arg(long, default_value_t = Config::default().push_queue)]
     push_queue: usize,
+    /// Subscription keywords one user may keep.
+    #[arg(long, default_value_t = Config::default().max_subscriptions)]
+    max_subscriptions: usize,
+    /// Longest subscription keyword, in bytes.
+    #[arg(long, default_value_t = Config::default().max_keyword)]
+    max_keyword: usize,
+    /// Most words in one search.
+    #[arg(long, default_value_t = Config::default().max_search_words)]
+    max_search_words: usize,
 }
 
 impl Args {
@@ -111,6 +120,9 @@ impl Args {
             udp_rate_per_ip: self.udp_rate_ip,
             max_udp_reply: self.max_udp_reply,
             push_queue: self.push_queue,
+            max_subscriptions: self.max_subscriptions,
+            max_keyword: self.max_keyword,
+            max_search_words: self.max_search_words,
             udp_reply_memory: seconds("udp-reply-memory", self.udp_reply_memory)?,
         })
     }

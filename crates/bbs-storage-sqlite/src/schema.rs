@@ -83,7 +83,6 @@ const MIGRATIONS: &[&str] = &[
         user   TEXT PRIMARY KEY,
         missed INTEGER NOT NULL
      ) WITHOUT ROWID;",
-
     // Files over UDP.
 ];
 

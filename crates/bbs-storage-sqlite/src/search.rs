@@ -203,10 +203,9 @@ pub(crate) fn post_created(c: &Connection, id: Option<PostId>, post: &NewPost) -
 /// Inside `edit_post`'s transaction, after the change: indexes the post's
 /// new text in place of the old.
 pub(crate) fn post_edited(c: &Connection, id: PostId) -> rusqlite::Result<()> {
-    let (title, content): (String, String) =
-        c.prepare_cached("SELECT title, content FROM posts WHERE id = ?1")?.query_row([id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+    let (title, content): (String, String) = c
+        .prepare_cached("SELECT title, content FROM posts WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     unindex(c, id)?;
     index(c, id, &title, &content)
 }
@@ -334,7 +333,8 @@ impl SearchStore for SqliteStore {
         self.read(move |c| {
             c.prepare_cached("SELECT kind, target, keyword FROM subscriptions WHERE subscriber = ?1 ORDER BY id")?
                 .query_map([user], |r| {
-                    let kind = if r.get::<_, i64>(0)? == 0 { SubscriptionKind::Board } else { SubscriptionKind::Author };
+                    let kind =
+                        if r.get::<_, i64>(0)? == 0 { SubscriptionKind::Board } else { SubscriptionKind::Author };
                     Ok(SubscriptionRow { kind, target: r.get(1)?, keyword: r.get(2)? })
                 })?
                 .collect()
@@ -373,10 +373,7 @@ impl SearchStore for SqliteStore {
         // trip through the writer and its disk flush.
         let waiting = {
             let user = user.clone();
-            self.read(move |c| {
-                c.prepare_cached("SELECT 1 FROM notice_counts WHERE user = ?1")?.exists([user])
-            })
-            .await?
+            self.read(move |c| c.prepare_cached("SELECT 1 FROM notice_counts WHERE user = ?1")?.exists([user])).await?
         };
         if !waiting {
             return Ok(Missed::default());
@@ -388,9 +385,7 @@ impl SearchStore for SqliteStore {
                 .optional()?
                 .unwrap_or(0);
             let latest = c
-                .prepare_cached(
-                    "DELETE FROM notices WHERE user = ?1 RETURNING id, post_id, board, title, author",
-                )?
+                .prepare_cached("DELETE FROM notices WHERE user = ?1 RETURNING id, post_id, board, title, author")?
                 .query_map([&user], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,

@@ -552,7 +552,8 @@ pub async fn subscriptions_are_kept_per_keyword_in_order<S: Store>(store: S) {
     assert_eq!(store.subscribe("ann", Board, "np", "50% off", 4).await.unwrap(), Subscribed::Added);
     assert_eq!(store.subscribe("ann", Board, "os", "x", 4).await.unwrap(), Subscribed::TooMany);
     assert_eq!(store.subscribe("bob", Board, "np", "hw", 4).await.unwrap(), Subscribed::Added, "per user");
-    let row = |kind, target: &str, keyword: &str| SubscriptionRow { kind, target: target.into(), keyword: keyword.into() };
+    let row =
+        |kind, target: &str, keyword: &str| SubscriptionRow { kind, target: target.into(), keyword: keyword.into() };
     assert_eq!(
         store.subscriptions("ann").await.unwrap(),
         vec![row(Board, "np", "hw"), row(Author, "bob", "exam"), row(Author, "np", "hw"), row(Board, "np", "50% off")]

@@ -106,8 +106,12 @@ pub trait SearchStore: Send + Sync {
     ) -> impl Future<Output = Result<Subscribed>> + Send;
     /// Removes every keyword of `user`'s subscription of `target`; `false`
     /// if there was none.
-    fn unsubscribe(&self, user: &str, kind: SubscriptionKind, target: &str)
-        -> impl Future<Output = Result<bool>> + Send;
+    fn unsubscribe(
+        &self,
+        user: &str,
+        kind: SubscriptionKind,
+        target: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
     /// `user`'s subscriptions, one row per keyword, in subscription order.
     fn subscriptions(&self, user: &str) -> impl Future<Output = Result<Vec<SubscriptionRow>>> + Send;
 

@@ -9,6 +9,7 @@ use bbs_storage::{NewUser, Store};
 
 use super::chatroom::{owner_gone, owns_open_room};
 use super::context::{logged_in, require, Apply, Caller, Outcome};
+use super::subscription;
 use crate::rate::seconds;
 use crate::session::Session;
 use crate::state::Shared;
@@ -63,10 +64,11 @@ impl Apply for Login {
             return Ok(Reply::text(answer::LOGIN_FAILED));
         }
         shared.login_per_account.reset(&self.username);
+        let welcome = subscription::with_missed_notices(shared, &self.username, answer::welcome(&self.username)).await;
         let session = shared.sessions.open(&self.username, caller.peer.ip());
         let event = Event::LoggedIn { username: self.username.clone(), token: session.user.token.clone() };
         *caller.session = Session::LoggedIn(session);
-        Ok(Reply::with_event(answer::welcome(&self.username), event))
+        Ok(Reply::with_event(welcome, event))
     }
 }
 

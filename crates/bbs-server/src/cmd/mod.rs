@@ -10,6 +10,8 @@ mod account;
 mod board;
 mod chatroom;
 mod context;
+mod search;
+mod subscription;
 
 pub(crate) use account::end_session;
 pub(crate) use chatroom::{room_closed, room_opened};
@@ -66,7 +68,10 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         // Social: arms here, commands in `social.rs`.
 
         // Search and subscriptions: arms here, commands in `search.rs`.
-
+        Command::Search(c) => c.apply(shared, caller).await,
+        Command::Subscribe(c) => c.apply(shared, caller).await,
+        Command::Unsubscribe(c) => c.apply(shared, caller).await,
+        Command::ListSub(c) => c.apply(shared, caller).await,
         // Files: arms here, commands in `files.rs`.
     };
     answer_failure(outcome)
