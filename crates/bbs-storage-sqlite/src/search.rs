@@ -191,7 +191,7 @@ pub(crate) fn post_created(c: &Connection, id: Option<PostId>, post: &NewPost) -
             .query_row([&user], |r| r.get(0))?;
         // Trimmed in steps of TRIM_STEP, not at every notice: a subscriber
         // away for long keeps at most MISSED_KEPT + TRIM_STEP rows.
-        if missed > MISSED_KEPT as u64 && missed % TRIM_STEP == 0 {
+        if missed > MISSED_KEPT as u64 && missed.is_multiple_of(TRIM_STEP) {
             c.prepare_cached(
                 "DELETE FROM notices WHERE user = ?1 AND id <= (
                     SELECT id FROM notices WHERE user = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
