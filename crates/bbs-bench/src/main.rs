@@ -54,6 +54,8 @@ enum Mode {
     Social(SocialArgs),
     /// Write users, boards and posts straight into a database file.
     Seed(SeedArgs),
+    /// `search` latency, query by query, on one session (seed first).
+    Search(SearchArgs),
     /// Run the canned server (fixed answer to everything) on 127.0.0.1.
     Canned {
         #[arg(long, default_value_t = 0)]
@@ -231,6 +233,25 @@ struct SeedArgs {
     read_boards: usize,
     #[arg(long, default_value_t = 100)]
     posts_per_board: usize,
+    /// Subscriptions to store (see `seed.rs`: spread over every board and
+    /// author, one in --matching-every matching the mix's new posts).
+    #[arg(long, default_value_t = 0)]
+    subscriptions: usize,
+    /// One subscription in this many matches the mix's new posts (0: none).
+    #[arg(long, default_value_t = 10)]
+    matching_every: usize,
+}
+
+#[derive(Debug, Args)]
+struct SearchArgs {
+    #[command(flatten)]
+    target: Target,
+    /// The queries, each measured on its own (`search <query>`).
+    #[arg(long = "query", default_values_t = ["post".to_owned(), "123457".to_owned(), "作業".to_owned()])]
+    queries: Vec<String>,
+    /// Searches per query, one after another on one session.
+    #[arg(long, default_value_t = 200)]
+    iterations: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -270,8 +291,11 @@ fn main() -> anyhow::Result<()> {
                     bulk_posts: args.bulk_posts,
                     read_boards: args.read_boards,
                     posts_per_board: args.posts_per_board,
+                    subscriptions: args.subscriptions,
+                    matching_every: args.matching_every,
                 },
             ),
+            Mode::Search(args) => search(args).await,
             Mode::Canned { port } => canned::serve(port).await,
         }
     })
@@ -477,6 +501,32 @@ async fn logins(args: LoginArgs) -> anyhow::Result<()> {
         println!("  {n} x {text}");
     }
     finish(&during)
+}
+
+async fn search(args: SearchArgs) -> anyhow::Result<()> {
+    let server = args.target.start()?;
+    let mut session = client::Session::connect(server.addr).await?;
+    let mut all = Stats::default();
+    for query in &args.queries {
+        let line = format!("search {query}");
+        let mut stats = Stats::default();
+        let mut rows = 0;
+        let began = Instant::now();
+        for _ in 0..args.iterations.max(1) {
+            let started = Instant::now();
+            let reply = session.call(&line).await?;
+            let took = started.elapsed();
+            if reply.text.starts_with("S/N") {
+                rows = reply.text.lines().count() - 1;
+                stats.record("search", took);
+            } else {
+                stats.error("search", || format!("{line:?} -> {:?}", reply.text));
+            }
+        }
+        stats.print(&format!("{line} ({rows} rows answered)"), began.elapsed().as_secs_f64());
+        all.merge(stats);
+    }
+    finish(&all)
 }
 
 fn check_list_board(stats: &mut Stats, text: &str, took: Duration) {

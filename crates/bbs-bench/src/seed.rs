@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use bbs_storage::{NewPost, NewUser};
+use bbs_storage::{NewPost, NewUser, SubscriptionKind};
 use bbs_storage_sqlite::bulk::BulkLoader;
 
 use crate::setup::{user_name, COMMENT_TARGETS, PASSWORD, READ_BOARD_PREFIX, WRITE_BOARD};
@@ -23,7 +23,19 @@ pub struct SeedPlan {
     pub bulk_posts: usize,
     pub read_boards: usize,
     pub posts_per_board: usize,
+    /// Subscriptions of users in the upper half of the user list (the mix's
+    /// sessions log in from the bottom, so none of them is pushed to), on
+    /// every board and every author; one in `matching_every` has the keyword `load`,
+    /// which every post of the mix's `create-post` has in its title.
+    pub subscriptions: usize,
+    /// One subscription in this many has the keyword `load` (0: none, so
+    /// that only the cost of matching is measured).
+    pub matching_every: usize,
 }
+
+/// Every hundredth bulk post has this in its title, so that a two-character
+/// CJK word (`作業`) has 1 % of a million posts to find.
+const CJK_TITLE: &str = "網路程式設計作業";
 
 pub fn seed(db: &Path, plan: &SeedPlan) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -53,7 +65,11 @@ pub fn seed(db: &Path, plan: &SeedPlan) -> anyhow::Result<()> {
         loader.posts((done..end).map(|n| NewPost {
             board: bulk_names[n % bulk_names.len()].clone(),
             author: user_name(n % plan.users.max(1)),
-            title: format!("Bulk post number {n}"),
+            title: if n % 100 == 7 {
+                format!("Bulk post number {n} {CJK_TITLE}")
+            } else {
+                format!("Bulk post number {n}")
+            },
             content: format!("Seeded content of post {n}.<br>It has two lines."),
             created_at: now,
         }))?;
@@ -79,6 +95,21 @@ pub fn seed(db: &Path, plan: &SeedPlan) -> anyhow::Result<()> {
         }
     }
     loader.posts(posts)?;
+    if plan.subscriptions > 0 {
+        let boards: Vec<&String> = bulk_names.iter().chain(&small).collect();
+        let half = (plan.users / 2).max(1);
+        loader.subscriptions((0..plan.subscriptions).map(|i| {
+            let subscriber = user_name(plan.users.saturating_sub(half) + i % half);
+            let matches = plan.matching_every > 0 && i % plan.matching_every == 0;
+            let keyword = if matches { "load".to_owned() } else { format!("kw{i}") };
+            if i % 2 == 0 {
+                (subscriber, SubscriptionKind::Board, boards[(i / 2) % boards.len()].clone(), keyword)
+            } else {
+                (subscriber, SubscriptionKind::Author, user_name((i / 2) % plan.users.max(1)), keyword)
+            }
+        }))?;
+        eprintln!("seeded {} subscriptions", plan.subscriptions);
+    }
     loader.finish()?;
     eprintln!("seeding done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())

@@ -121,5 +121,43 @@ pub const NO_SUCH_MAIL: &str = "No such mail.";
 pub const MAIL_DELETED: &str = "Mail deleted.";
 
 // Search and subscriptions.
+pub const SUBSCRIBED: &str = "Subscribe successfully.";
+pub const ALREADY_SUBSCRIBED: &str = "Already subscribed.";
+pub const UNSUBSCRIBED: &str = "Unsubscribe successfully.";
+
+/// `unsubscribe` of a board or author the user does not follow.
+pub fn not_subscribed(name: &str) -> String {
+    format!("You haven't subscribed {name}.")
+}
+
+/// The live notification of a new post matching a subscription.
+pub fn new_post_notice(board: &str, title: &str, author: &str) -> String {
+    format!("*[{board}] {title} - by {author}*")
+}
+
+/// The line before the notifications missed while offline, at login:
+/// `shown` of `total` (the latest ones) follow.
+pub fn missed_notices(total: u64, shown: usize) -> String {
+    if total as usize == shown {
+        format!("You have {total} new notification(s):")
+    } else {
+        format!("You have {total} new notification(s); the latest {shown}:")
+    }
+}
+
+/// `subscribe` beyond the limit of keywords per user.
+pub fn too_many_subscriptions(max: usize) -> String {
+    format!("Too many subscriptions: at most {max} keywords. Unsubscribe from something first.")
+}
+
+/// A subscription keyword longer than the limit.
+pub fn keyword_too_long(max: usize) -> String {
+    format!("Keyword too long: at most {max} bytes.")
+}
+
+/// `search` with more words than the limit.
+pub fn too_many_search_words(max: usize) -> String {
+    format!("Too many words: search takes at most {max}.")
+}
 
 // Files over UDP.

@@ -59,6 +59,14 @@ pub struct Config {
     pub max_waiting_messages: usize,
     /// Mails one mailbox holds; beyond that `mail-to` is refused.
     pub max_mailbox: usize,
+    /// Subscription keywords one user may keep (every keyword of every
+    /// board and author counts): each is checked against every new post
+    /// of its target.
+    pub max_subscriptions: usize,
+    /// Longest subscription keyword, in bytes.
+    pub max_keyword: usize,
+    /// Most words in one `search`.
+    pub max_search_words: usize,
 }
 
 impl Default for Config {
@@ -85,6 +93,9 @@ impl Default for Config {
             yell_rate: Rate::new(5, Duration::from_secs(60)),
             max_waiting_messages: 100,
             max_mailbox: 1000,
+            max_subscriptions: 100,
+            max_keyword: 200,
+            max_search_words: 10,
         }
     }
 }

@@ -94,6 +94,15 @@ struct Args {
     /// Mails one mailbox holds.
     #[arg(long, default_value_t = Config::default().max_mailbox)]
     max_mailbox: usize,
+    /// Subscription keywords one user may keep.
+    #[arg(long, default_value_t = Config::default().max_subscriptions)]
+    max_subscriptions: usize,
+    /// Longest subscription keyword, in bytes.
+    #[arg(long, default_value_t = Config::default().max_keyword)]
+    max_keyword: usize,
+    /// Most words in one search.
+    #[arg(long, default_value_t = Config::default().max_search_words)]
+    max_search_words: usize,
 }
 
 impl Args {
@@ -131,6 +140,9 @@ impl Args {
             yell_rate: self.yell_rate,
             max_waiting_messages: self.max_waiting_messages,
             max_mailbox: self.max_mailbox,
+            max_subscriptions: self.max_subscriptions,
+            max_keyword: self.max_keyword,
+            max_search_words: self.max_search_words,
             udp_reply_memory: seconds("udp-reply-memory", self.udp_reply_memory)?,
         })
     }

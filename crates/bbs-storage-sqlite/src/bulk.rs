@@ -2,16 +2,17 @@
 //! database file, in large transactions, before any server has it open.
 //!
 //! It goes through the same schema migrations as [`crate::SqliteStore`], so
-//! a server started afterwards finds an ordinary database. It is not a
+//! a server started afterwards finds an ordinary database, its full-text
+//! index included. It is not a
 //! [`bbs_storage::Store`]: no group commit, no cache, one caller.
 
 use std::path::Path;
 
 use rusqlite::{params, Connection};
 
-use bbs_storage::{NewPost, NewUser, PostId, Result};
+use bbs_storage::{NewPost, NewUser, PostId, Result, SubscriptionKind};
 
-use crate::{schema, OrBackend};
+use crate::{schema, search, OrBackend};
 
 /// An open database being filled.
 pub struct BulkLoader {
@@ -76,11 +77,29 @@ impl BulkLoader {
                 .or_backend()?;
             for p in posts {
                 let n = insert.execute(params![p.board, p.author, p.title, p.content, p.created_at]).or_backend()?;
-                ids.push((n == 1).then(|| tx.last_insert_rowid() as PostId));
+                let id = (n == 1).then(|| tx.last_insert_rowid() as PostId);
+                if let Some(id) = id {
+                    search::index_loaded(&tx, id, &p.title, &p.content).or_backend()?;
+                }
+                ids.push(id);
             }
         }
         tx.commit().or_backend()?;
         Ok(ids)
+    }
+
+    /// Adds subscriptions (subscriber, what, target, keyword) in one
+    /// transaction; one already there is skipped.
+    pub fn subscriptions(
+        &mut self,
+        subscriptions: impl IntoIterator<Item = (String, SubscriptionKind, String, String)>,
+    ) -> Result<()> {
+        let tx = self.conn.transaction().or_backend()?;
+        for (user, kind, target, keyword) in subscriptions {
+            search::load_subscription(&tx, &user, kind, &target, &keyword).or_backend()?;
+        }
+        tx.commit().or_backend()?;
+        Ok(())
     }
 
     /// Makes everything durable and folds the WAL into the main file.

@@ -13,6 +13,7 @@
 pub mod bulk;
 mod cache;
 mod schema;
+mod search;
 mod social;
 mod sqlite;
 

@@ -82,12 +82,46 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX mails_by_recipient ON mails(recipient, id);
      CREATE INDEX unread_mails ON mails(recipient) WHERE unread = 1;",
     // Search (full-text index) and subscriptions.
-
+    // The index of every post's title and content (see `search.rs`: text
+    // rewritten by `search_text`, CJK runs as pairs of characters), the
+    // subscriptions looked up by what they follow, and the notifications
+    // each subscriber missed (the latest 100 kept, all of them counted).
+    "CREATE VIRTUAL TABLE post_text USING fts5(
+        title, content,
+        content = '', contentless_delete = 1,
+        tokenize = 'unicode61 remove_diacritics 2'
+     );
+     INSERT INTO post_text (rowid, title, content)
+        SELECT id, search_text(title), search_text(content) FROM posts;
+     CREATE TABLE subscriptions (
+        id         INTEGER PRIMARY KEY,
+        subscriber TEXT NOT NULL,
+        kind       INTEGER NOT NULL, -- 0 a board, 1 an author
+        target     TEXT NOT NULL,
+        keyword    TEXT NOT NULL,
+        folded     TEXT NOT NULL,    -- the keyword lower-cased
+        UNIQUE (subscriber, kind, target, folded)
+     );
+     CREATE INDEX subscriptions_by_target ON subscriptions(kind, target, subscriber, folded);
+     CREATE TABLE notices (
+        id      INTEGER PRIMARY KEY,
+        user    TEXT NOT NULL,
+        post_id INTEGER NOT NULL,
+        board   TEXT NOT NULL,
+        title   TEXT NOT NULL,
+        author  TEXT NOT NULL
+     );
+     CREATE INDEX notices_by_user ON notices(user, id);
+     CREATE TABLE notice_counts (
+        user   TEXT PRIMARY KEY,
+        missed INTEGER NOT NULL
+     ) WITHOUT ROWID;",
     // Files over UDP.
 ];
 
 /// Brings the database up to the newest schema version.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    crate::search::register_functions(conn)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let version: usize = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     for (n, sql) in MIGRATIONS.iter().enumerate().skip(version) {

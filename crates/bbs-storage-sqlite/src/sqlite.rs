@@ -41,7 +41,7 @@ use bbs_storage::{
 };
 
 use crate::cache::Cache;
-use crate::{schema, OpenError, OrBackend};
+use crate::{schema, search, OpenError, OrBackend};
 
 /// The most writes committed together in one transaction.
 const MAX_BATCH: usize = 512;
@@ -427,7 +427,7 @@ impl Store for SqliteStore {
                          SELECT id, ?2, ?3, ?4, ?5 FROM boards WHERE name = ?1",
                     )?
                     .execute(params![post.board, post.author, post.title, post.content, post.created_at])?;
-                Ok((n == 1).then(|| c.last_insert_rowid() as PostId))
+                search::post_created(c, (n == 1).then(|| c.last_insert_rowid() as PostId), &post)
             },
             move |cache, id| {
                 if let Some(id) = *id {
@@ -454,6 +454,7 @@ impl Store for SqliteStore {
                 if outcome == PostChange::Done {
                     c.prepare_cached("DELETE FROM comments WHERE post_id = ?1")?.execute([id])?;
                     c.prepare_cached("DELETE FROM posts WHERE id = ?1")?.execute([id])?;
+                    search::post_deleted(c, id)?;
                 }
                 Ok(outcome)
             },
@@ -481,6 +482,7 @@ impl Store for SqliteStore {
                             c.prepare_cached("UPDATE posts SET content = ?2 WHERE id = ?1")?.execute(params![id, t])?
                         }
                     };
+                    search::post_edited(c, id)?;
                 }
                 Ok(outcome)
             },

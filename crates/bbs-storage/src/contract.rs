@@ -33,8 +33,9 @@
 //! crate checks that none is missing).
 
 use crate::{
-    AccountRow, BalanceChange, BoardRow, ChatroomRow, CommentRow, Mail, MailSummary, NewMail, NewPost, NewUser, Post,
-    PostChange, PostEdit, PostId, PostSummary, Store, UserRow, WaitingMessage,
+    AccountRow, BalanceChange, BoardRow, ChatroomRow, CommentRow, Mail, MailSummary, NewMail, NewPost, NewUser, Notice,
+    Post, PostChange, PostEdit, PostId, PostSummary, Store, Subscribed, SubscriptionKind, SubscriptionRow, UserRow,
+    WaitingMessage, MISSED_KEPT,
 };
 
 /// Runs the whole contract suite against a backend: one `#[tokio::test]`
@@ -79,6 +80,10 @@ macro_rules! store_contract_tests {
             balance_changes_are_checked_and_kept_in_the_ledger,
             concurrent_balance_changes_lose_no_update,
             mail_numbers_are_positions_in_the_mailbox,
+            search_finds_every_word_newest_first_and_follows_edits_and_deletions,
+            subscriptions_are_kept_per_keyword_in_order,
+            a_new_post_leaves_one_missed_notice_per_matching_subscriber,
+            missed_notices_keep_the_latest_and_count_them_all,
         );
     };
 }
@@ -596,6 +601,145 @@ pub async fn mail_numbers_are_positions_in_the_mailbox<S: Store>(store: S) {
     assert_eq!(store.unread_mails("ann").await.unwrap(), 1);
     assert_eq!(subjects(store.mails("cy").await.unwrap()), ["elsewhere"]);
     assert!(store.mails("nobody").await.unwrap().is_empty());
+}
+
+// Search and subscriptions (`SearchStore`).
+
+async fn titled_post<S: Store>(store: &S, board: &str, author: &str, title: &str, content: &str) -> PostId {
+    let post = NewPost {
+        board: board.into(),
+        author: author.into(),
+        title: title.into(),
+        content: content.into(),
+        created_at: 0,
+    };
+    store.create_post(post).await.unwrap().expect("the board exists")
+}
+
+async fn found<S: Store>(store: &S, words: &[&str]) -> Vec<PostId> {
+    let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    store.search(&words, 50).await.unwrap().into_iter().map(|h| h.id).collect()
+}
+
+/// Every word must be in the title or the content; whole words for Latin
+/// script, any two adjacent characters for CJK; newest first; the index
+/// follows edits and deletions at once.
+pub async fn search_finds_every_word_newest_first_and_follows_edits_and_deletions<S: Store>(store: S) {
+    store.create_board("np", "ann").await.unwrap();
+    store.create_board("os", "ann").await.unwrap();
+    let hw = titled_post(&store, "np", "ann", "網路程式設計作業", "Deadline is Friday").await;
+    let tcp = titled_post(&store, "os", "bob", "TCP sockets", "Homework: write a friday server").await;
+    let other = titled_post(&store, "np", "bob", "Lunch", "Nothing to see").await;
+    assert_eq!(found(&store, &["作業"]).await, vec![hw]);
+    assert_eq!(found(&store, &["程式設計"]).await, vec![hw]);
+    assert_eq!(found(&store, &["計作"]).await, vec![hw], "any two adjacent characters");
+    assert_eq!(found(&store, &["作業網路"]).await, vec![], "not adjacent in that order");
+    assert_eq!(found(&store, &["FRIDAY"]).await, vec![tcp, hw], "newest first, case folded");
+    assert_eq!(found(&store, &["friday", "sockets"]).await, vec![tcp], "every word");
+    assert_eq!(found(&store, &["fri"]).await, vec![], "Latin words are whole words");
+    assert_eq!(found(&store, &["\"", "(*)"]).await, vec![], "nothing searchable: nothing found");
+    let hit = store.search(&["sockets".to_owned()], 50).await.unwrap();
+    assert_eq!(hit[0].board, "os");
+    assert_eq!(hit[0].title, "TCP sockets");
+    assert_eq!(hit[0].author, "bob");
+
+    assert_eq!(store.edit_post(other, "bob", PostEdit::Title("Friday lunch".into())).await.unwrap(), PostChange::Done);
+    assert_eq!(found(&store, &["friday"]).await, vec![other, tcp, hw]);
+    assert_eq!(found(&store, &["lunch", "nothing"]).await, vec![other], "content kept after a title edit");
+    assert_eq!(store.edit_post(hw, "ann", PostEdit::Content("no more".into())).await.unwrap(), PostChange::Done);
+    assert_eq!(found(&store, &["friday"]).await, vec![other, tcp]);
+    assert_eq!(found(&store, &["作業"]).await, vec![hw], "title kept after a content edit");
+    assert_eq!(store.delete_post(tcp, "bob").await.unwrap(), PostChange::Done);
+    assert_eq!(found(&store, &["friday"]).await, vec![other]);
+
+    for n in 0..60 {
+        titled_post(&store, "os", "cy", &format!("many {n}"), "").await;
+    }
+    let many = store.search(&["many".to_owned()], 50).await.unwrap();
+    assert_eq!(many.len(), 50, "at most the limit");
+    assert_eq!(many[0].title, "many 59");
+}
+
+/// One row per keyword, in the order subscribed; the same keyword twice
+/// (in any case) is refused; unsubscribing a target removes all its
+/// keywords; the limit counts keywords.
+pub async fn subscriptions_are_kept_per_keyword_in_order<S: Store>(store: S) {
+    use SubscriptionKind::{Author, Board};
+    assert_eq!(store.subscribe("ann", Board, "np", "hw", 4).await.unwrap(), Subscribed::Added);
+    assert_eq!(store.subscribe("ann", Author, "bob", "exam", 4).await.unwrap(), Subscribed::Added);
+    assert_eq!(store.subscribe("ann", Board, "np", "HW", 4).await.unwrap(), Subscribed::Already);
+    assert_eq!(store.subscribe("ann", Author, "np", "hw", 4).await.unwrap(), Subscribed::Added, "another kind");
+    assert_eq!(store.subscribe("ann", Board, "np", "50% off", 4).await.unwrap(), Subscribed::Added);
+    assert_eq!(store.subscribe("ann", Board, "os", "x", 4).await.unwrap(), Subscribed::TooMany);
+    assert_eq!(store.subscribe("bob", Board, "np", "hw", 4).await.unwrap(), Subscribed::Added, "per user");
+    let row =
+        |kind, target: &str, keyword: &str| SubscriptionRow { kind, target: target.into(), keyword: keyword.into() };
+    assert_eq!(
+        store.subscriptions("ann").await.unwrap(),
+        vec![row(Board, "np", "hw"), row(Author, "bob", "exam"), row(Author, "np", "hw"), row(Board, "np", "50% off")]
+    );
+    assert!(store.unsubscribe("ann", Board, "np").await.unwrap());
+    assert!(!store.unsubscribe("ann", Board, "np").await.unwrap());
+    assert!(!store.unsubscribe("ann", Board, "bob").await.unwrap(), "kinds are apart");
+    assert_eq!(store.subscriptions("ann").await.unwrap(), vec![row(Author, "bob", "exam"), row(Author, "np", "hw")]);
+    assert_eq!(store.subscriptions("bob").await.unwrap(), vec![row(Board, "np", "hw")]);
+}
+
+/// A new post leaves, in its own transaction, one notice per subscriber it
+/// matches, however many of their subscriptions match; never for its
+/// author; keywords are literal and case-insensitive. `delivered` forgets
+/// the notices of those who saw it live; `take_missed` empties the rest.
+pub async fn a_new_post_leaves_one_missed_notice_per_matching_subscriber<S: Store>(store: S) {
+    use SubscriptionKind::{Author, Board};
+    store.create_board("np", "ann").await.unwrap();
+    store.subscribe("cy", Board, "np", "hw", 10).await.unwrap();
+    store.subscribe("cy", Board, "np", "Due", 10).await.unwrap();
+    store.subscribe("cy", Author, "ann", "HW", 10).await.unwrap();
+    store.subscribe("ann", Board, "np", "hw", 10).await.unwrap();
+    store.subscribe("dan", Board, "np", "100%", 10).await.unwrap();
+    store.subscribe("eve", Board, "np", "a_b", 10).await.unwrap();
+    store.subscribe("fay", Board, "other", "hw", 10).await.unwrap();
+    assert_eq!(store.subscribers_of("np", "ann", "HW1 due").await.unwrap(), vec!["cy".to_owned()]);
+    let first = titled_post(&store, "np", "ann", "HW1 due", "").await;
+    // `%` and `_` are characters, not patterns.
+    assert_eq!(store.subscribers_of("np", "bob", "1000 things").await.unwrap(), Vec::<String>::new());
+    assert_eq!(store.subscribers_of("np", "bob", "axb").await.unwrap(), Vec::<String>::new());
+    let mut both = store.subscribers_of("np", "bob", "hw 100% A_B").await.unwrap();
+    both.sort();
+    assert_eq!(both, ["ann", "cy", "dan", "eve"]);
+    let second = titled_post(&store, "np", "bob", "hw 100% A_B", "").await;
+
+    let notice = |post, title: &str, author: &str| Notice {
+        post,
+        board: "np".into(),
+        title: title.into(),
+        author: author.into(),
+    };
+    store.delivered(second, vec!["dan".into(), "nobody".into()]).await.unwrap();
+    let cy = store.take_missed("cy").await.unwrap();
+    assert_eq!(cy.total, 2);
+    assert_eq!(cy.latest, vec![notice(first, "HW1 due", "ann"), notice(second, "hw 100% A_B", "bob")]);
+    assert_eq!(store.take_missed("cy").await.unwrap().total, 0, "taken means gone");
+    assert_eq!(store.take_missed("ann").await.unwrap().latest, vec![notice(second, "hw 100% A_B", "bob")]);
+    assert_eq!(store.take_missed("dan").await.unwrap().total, 0, "dan saw it live");
+    assert_eq!(store.take_missed("eve").await.unwrap().total, 1);
+    assert_eq!(store.take_missed("fay").await.unwrap().total, 0);
+}
+
+/// A subscriber away for long keeps only the latest notices, but learns
+/// how many there were.
+pub async fn missed_notices_keep_the_latest_and_count_them_all<S: Store>(store: S) {
+    store.create_board("np", "ann").await.unwrap();
+    store.subscribe("cy", SubscriptionKind::Board, "np", "post", 10).await.unwrap();
+    let total = MISSED_KEPT + 20;
+    for n in 0..total {
+        titled_post(&store, "np", "ann", &format!("post {n}"), "").await;
+    }
+    let missed = store.take_missed("cy").await.unwrap();
+    assert_eq!(missed.total, total as u64);
+    assert_eq!(missed.latest.len(), MISSED_KEPT);
+    assert_eq!(missed.latest[0].title, "post 20");
+    assert_eq!(missed.latest[MISSED_KEPT - 1].title, format!("post {}", total - 1));
 }
 
 #[cfg(test)]

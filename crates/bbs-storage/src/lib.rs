@@ -17,11 +17,16 @@
 
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
+mod search;
 mod social;
 
 pub use social::{AccountRow, BalanceChange, LedgerRow, Mail, MailSummary, NewMail, SocialStore, WaitingMessage};
 
 use std::future::Future;
+
+pub use search::{
+    fold_case, Missed, Notice, SearchHit, SearchStore, Subscribed, SubscriptionKind, SubscriptionRow, MISSED_KEPT,
+};
 
 /// A post's serial number.
 pub type PostId = u64;
@@ -142,7 +147,7 @@ pub struct ChatroomRow {
 
 /// Everything the server keeps. Implementations must be cheap to clone
 /// (a handle) and safe to use from many connections at once.
-pub trait Store: SocialStore + Clone + Send + Sync + 'static {
+pub trait Store: SocialStore + SearchStore + Clone + Send + Sync + 'static {
     /// Adds a user; `false` if the name is taken (the stored user is then
     /// left as it was).
     fn register(&self, user: NewUser) -> impl Future<Output = Result<bool>> + Send;

@@ -15,6 +15,8 @@ pub mod social;
 pub use social::{
     DeleteMail, Deposit, ListMail, ListOnline, MailTo, Mute, RetrMail, ShowAccounts, Tell, Unmute, Withdraw, Yell,
 };
+mod search;
+pub use search::{matches_key, ListSub, Search, Subscribe, SubscriptionTarget, Unsubscribe};
 
 /// Which way the `bbs` client sends a command (spec §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,11 +105,16 @@ pub struct CreatePost {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListBoard;
+pub struct ListBoard {
+    /// `##<key>`: only boards whose name contains it (any case).
+    pub key: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListPost {
     pub board: String,
+    /// `##<key>`: only posts whose title contains it (any case).
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,18 +298,18 @@ command_table! {
     ListBoard {
         name: "list-board",
         usage: "Usage: list-board",
-        summary: "list every board",
+        summary: "list every board (list-board ##<key>: names containing key)",
         transport: Tcp,
-        parse: |a| a.none(Command::ListBoard(ListBoard)),
+        parse: |a| Some(Command::ListBoard(ListBoard { key: search::key_filter(a.rest)? })),
     },
     ListPost {
         name: "list-post",
         usage: "Usage: list-post <board-name>",
-        summary: "list the posts of a board",
+        summary: "list the posts of a board (list-post <board-name> ##<key>: titles containing key)",
         transport: Tcp,
         parse: |a| {
-            let [board] = a.exact()?;
-            Some(Command::ListPost(ListPost { board: board.into() }))
+            let (board, key) = search::board_and_key(a)?;
+            Some(Command::ListPost(ListPost { board, key }))
         },
     },
     Read {
@@ -500,6 +507,34 @@ command_table! {
     },
 
     // Search and subscriptions: rows here, types in `search.rs`.
+    Search {
+        name: "search",
+        usage: "Usage: search <words>",
+        summary: "find posts containing every word, newest first",
+        transport: Tcp,
+        parse: |a| Some(Command::Search(search::parse_search(a)?)),
+    },
+    Subscribe {
+        name: "subscribe",
+        usage: "Usage: subscribe --board <board-name> --keyword <keyword>",
+        summary: "be told of new posts on a board (or by an author: --author <author-name>) with keyword in the title",
+        transport: Tcp,
+        parse: |a| Some(Command::Subscribe(search::parse_subscribe(a)?)),
+    },
+    Unsubscribe {
+        name: "unsubscribe",
+        usage: "Usage: unsubscribe --board <board-name>",
+        summary: "stop following a board (or --author <author-name>), every keyword of it",
+        transport: Tcp,
+        parse: |a| Some(Command::Unsubscribe(search::parse_unsubscribe(a)?)),
+    },
+    ListSub {
+        name: "list-sub",
+        usage: "Usage: list-sub",
+        summary: "list your subscriptions",
+        transport: Tcp,
+        parse: |a| a.none(Command::ListSub(ListSub)),
+    },
 
     // Files over UDP: rows here, types in `files.rs`.
 }
@@ -516,7 +551,8 @@ impl Command {
             return Err(ParseError::Empty);
         }
         let spec = spec(name).ok_or_else(|| ParseError::Unknown(name.to_owned()))?;
-        (spec.parse)(&Args { rest }).ok_or(ParseError::Usage(spec.usage))
+        (spec.parse)(&Args { rest })
+            .ok_or_else(|| ParseError::Usage(search::usage_variant(spec.name, rest).unwrap_or(spec.usage)))
     }
 }
 

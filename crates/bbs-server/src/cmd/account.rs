@@ -10,6 +10,7 @@ use bbs_storage::{NewUser, Store};
 use super::chatroom::{owner_gone, owns_open_room};
 use super::context::{logged_in, require, Apply, Caller, Outcome};
 use super::social::login_notices;
+use super::subscription::missed_notices;
 use crate::rate::seconds;
 use crate::session::Session;
 use crate::state::Shared;
@@ -64,16 +65,20 @@ impl Apply for Login {
             return Ok(Reply::text(answer::LOGIN_FAILED));
         }
         shared.login_per_account.reset(&self.username);
+        // Missed notifications are taken before the session is registered
+        // (from then on new ones are pushed live); waiting messages after it
+        // (a message sent from now on is pushed, one sent before is here).
+        let missed = missed_notices(shared, &self.username).await;
         let session = shared.sessions.open(&self.username, caller.peer);
         let event = Event::LoggedIn { username: self.username.clone(), token: session.user.token.clone() };
         *caller.session = Session::LoggedIn(session);
-        // Taken after the session is registered: a message sent from now on
-        // is delivered live, and one sent before is among the notices.
+        let messages = login_notices(shared, &self.username).await;
         let mut text = answer::welcome(&self.username);
-        let notices = login_notices(shared, &self.username).await;
-        if !notices.is_empty() {
-            text.push('\n');
-            text.push_str(&notices);
+        for notices in [messages, missed] {
+            if !notices.is_empty() {
+                text.push('\n');
+                text.push_str(&notices);
+            }
         }
         Ok(Reply::with_event(text, event))
     }

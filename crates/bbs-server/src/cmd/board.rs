@@ -2,7 +2,8 @@
 
 use bbs_protocol::answer;
 use bbs_protocol::command::{
-    Comment, CreateBoard, CreatePost, DeletePost, ListBoard, ListPost, PostChange as Change, Read, UpdatePost,
+    matches_key, Comment, CreateBoard, CreatePost, DeletePost, ListBoard, ListPost, PostChange as Change, Read,
+    UpdatePost,
 };
 use bbs_protocol::table::format_table;
 use bbs_protocol::Reply;
@@ -10,6 +11,7 @@ use bbs_storage::{NewPost, PostChange, PostEdit, Store};
 use chrono::TimeZone;
 
 use super::context::{logged_in, now, require, Apply, Caller, Outcome};
+use super::subscription;
 use crate::state::Shared;
 
 /// `MM/DD` in the server's local time.
@@ -53,15 +55,24 @@ impl Apply for CreatePost {
             content: self.content,
             created_at: now(),
         };
-        let created = shared.store.create_post(post).await?;
+        let created = shared.store.create_post(post.clone()).await?;
+        if let Some(id) = created {
+            subscription::announce_new_post(shared, id, post);
+        }
         Ok(Reply::text(if created.is_some() { answer::POST_CREATED } else { answer::NO_SUCH_BOARD }))
     }
 }
 
 impl Apply for ListBoard {
     async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
-        let rows: Vec<Vec<String>> =
-            shared.store.boards().await?.into_iter().map(|b| vec![b.index.to_string(), b.name, b.moderator]).collect();
+        let rows: Vec<Vec<String>> = shared
+            .store
+            .boards()
+            .await?
+            .into_iter()
+            .filter(|b| matches_key(self.key.as_deref(), &b.name))
+            .map(|b| vec![b.index.to_string(), b.name, b.moderator])
+            .collect();
         Ok(Reply::text(format_table(&["Index", "Name", "Moderator"], &rows)))
     }
 }
@@ -71,8 +82,11 @@ impl Apply for ListPost {
         let Some(posts) = shared.store.posts(&self.board).await? else {
             return Ok(Reply::text(answer::NO_SUCH_BOARD));
         };
-        let rows: Vec<Vec<String>> =
-            posts.into_iter().map(|p| vec![p.id.to_string(), p.title, p.author, month_day(p.created_at)]).collect();
+        let rows: Vec<Vec<String>> = posts
+            .into_iter()
+            .filter(|p| matches_key(self.key.as_deref(), &p.title))
+            .map(|p| vec![p.id.to_string(), p.title, p.author, month_day(p.created_at)])
+            .collect();
         Ok(Reply::text(format_table(&["S/N", "Title", "Author", "Date"], &rows)))
     }
 }

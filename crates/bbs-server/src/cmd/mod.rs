@@ -10,7 +10,9 @@ mod account;
 mod board;
 mod chatroom;
 mod context;
+mod search;
 mod social;
+mod subscription;
 
 pub(crate) use account::end_session;
 pub(crate) use chatroom::{room_closed, room_opened};
@@ -78,7 +80,10 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         Command::RetrMail(c) => c.apply(shared, caller).await,
         Command::DeleteMail(c) => c.apply(shared, caller).await,
         // Search and subscriptions: arms here, commands in `search.rs`.
-
+        Command::Search(c) => c.apply(shared, caller).await,
+        Command::Subscribe(c) => c.apply(shared, caller).await,
+        Command::Unsubscribe(c) => c.apply(shared, caller).await,
+        Command::ListSub(c) => c.apply(shared, caller).await,
         // Files: arms here, commands in `files.rs`.
     };
     answer_failure(outcome)
