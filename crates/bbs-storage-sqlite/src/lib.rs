@@ -14,6 +14,7 @@ pub mod bulk;
 mod cache;
 mod schema;
 mod sqlite;
+mod ssh_keys;
 
 pub use sqlite::{SqliteOptions, SqliteStore};
 
