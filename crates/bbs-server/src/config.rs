@@ -49,6 +49,8 @@ pub struct Config {
     /// Largest reply datagram to a logged-in sender; longer answers go out
     /// in numbered parts (see the protocol crate's `udp` module).
     pub max_udp_reply: usize,
+    /// SSH public keys one user may register (`add-key`).
+    pub max_ssh_keys: usize,
 }
 
 impl Default for Config {
@@ -70,6 +72,7 @@ impl Default for Config {
             udp_rate_per_ip: Rate::new(100, Duration::from_secs(1)),
             max_udp_reply: bbs_protocol::udp::MAX_REPLY,
             push_queue: 256,
+            max_ssh_keys: 16,
         }
     }
 }

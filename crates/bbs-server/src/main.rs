@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use std::time::Duration;
 
-use bbs_server::{Config, Rate};
+use bbs_server::{Config, Doors, Rate, Server, SshDoor};
+use tokio::net::TcpListener;
 use bbs_storage_sqlite::{SqliteOptions, SqliteStore};
 use clap::Parser;
 
@@ -79,6 +80,17 @@ struct Args {
     /// falls further behind is closed.
     #[arg(long, default_value_t = Config::default().push_queue)]
     push_queue: usize,
+    /// SSH public keys one user may register with add-key.
+    #[arg(long, default_value_t = Config::default().max_ssh_keys)]
+    max_ssh_keys: usize,
+    /// Serve SSH on this port too (off unless given). The host key is kept
+    /// in `ssh_host_ed25519_key` next to the database, created on first start.
+    #[arg(long)]
+    ssh_port: Option<u16>,
+    /// Serve the web door (browser terminal, pages, JSON API, /metrics) on
+    /// this port too (off unless given).
+    #[arg(long)]
+    http_port: Option<u16>,
 }
 
 impl Args {
@@ -111,6 +123,7 @@ impl Args {
             udp_rate_per_ip: self.udp_rate_ip,
             max_udp_reply: self.max_udp_reply,
             push_queue: self.push_queue,
+            max_ssh_keys: self.max_ssh_keys,
             udp_reply_memory: seconds("udp-reply-memory", self.udp_reply_memory)?,
         })
     }
@@ -134,7 +147,23 @@ async fn main() -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(db = %args.db.display(), "Listening on {addr} (TCP and UDP)");
 
-    bbs_server::run(listener, udp, store, config, shutdown_signal()).await?;
+    let mut doors = Doors::default();
+    if let Some(port) = args.ssh_port {
+        let listener = TcpListener::bind(SocketAddr::new(args.bind, port))
+            .await
+            .with_context(|| format!("cannot listen for SSH on {}:{port}", args.bind))?;
+        let host_key = args.db.with_file_name("ssh_host_ed25519_key");
+        tracing::info!(host_key = %host_key.display(), "SSH on {}", listener.local_addr()?);
+        doors.ssh = Some(SshDoor::new(listener, &host_key)?);
+    }
+    if let Some(port) = args.http_port {
+        let listener = TcpListener::bind(SocketAddr::new(args.bind, port))
+            .await
+            .with_context(|| format!("cannot listen for HTTP on {}:{port}", args.bind))?;
+        tracing::info!("Web on http://{}/", listener.local_addr()?);
+        doors.http = Some(listener);
+    }
+    Server::new(store, config).run_with_doors(listener, udp, doors, shutdown_signal()).await?;
     Ok(())
 }
 
