@@ -74,7 +74,7 @@ impl TestServer {
                 .build()
                 .expect("server runtime");
             runtime.block_on(async move {
-                let store = SqliteStore::open(SqliteOptions::new(path)).expect("open database");
+                let store = SqliteStore::open(SqliteOptions::new(path.clone())).expect("open database");
                 let (listener, udp) = bbs_server::bind("127.0.0.1:0".parse().expect("address")).await.expect("bind");
                 let server = bbs_server::Server::new(store, config);
                 let mut doors = bbs_server::Doors::default();
