@@ -6,6 +6,7 @@
 mod line_editor;
 pub mod ssh;
 mod terminal;
+mod pages;
 pub mod web;
 
 use std::path::PathBuf;
