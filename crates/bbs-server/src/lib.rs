@@ -110,7 +110,8 @@ impl<S: Store> Server<S> {
         tasks.spawn(udp::serve(Arc::clone(&shared), Arc::new(udp), stopped.clone()));
         if let Some(ssh) = doors.ssh {
             let config = doors::ssh::russh_config(&shared, ssh.host_key);
-            let door = doors::ssh::serve(Arc::clone(&shared), ssh.listener, config, Arc::clone(&connections), stopped.clone());
+            let door =
+                doors::ssh::serve(Arc::clone(&shared), ssh.listener, config, Arc::clone(&connections), stopped.clone());
             tasks.spawn(door);
         }
         if let Some(http) = doors.http {

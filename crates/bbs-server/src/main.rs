@@ -9,9 +9,9 @@ use anyhow::Context;
 use std::time::Duration;
 
 use bbs_server::{Config, Doors, Rate, Server, SshDoor};
-use tokio::net::TcpListener;
 use bbs_storage_sqlite::{SqliteOptions, SqliteStore};
 use clap::Parser;
+use tokio::net::TcpListener;
 
 /// Answers allocate many small strings (table cells, JSON); mimalloc's
 /// per-thread free lists make that markedly cheaper than glibc's malloc

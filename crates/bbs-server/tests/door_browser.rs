@@ -196,11 +196,18 @@ async fn the_browser_terminal_posts_and_gets_pushes_and_pages_show_markup_as_tex
 
     // The read-only pages show the markup as text and run nothing.
     devtools.call("Page.navigate", json!({ "url": format!("{base}/boards/lobby") })).await;
-    let link = format!("document.querySelector('main a') && document.querySelector('main a').textContent === {}", json!(title));
+    let link = format!(
+        "document.querySelector('main a') && document.querySelector('main a').textContent === {}",
+        json!(title)
+    );
     devtools.wait_until(&link, "the board page").await;
     devtools.call("Page.navigate", json!({ "url": format!("{base}/posts/1") })).await;
-    let heading = format!("document.querySelector('h1') && document.querySelector('h1').textContent === {}", json!(title));
+    let heading =
+        format!("document.querySelector('h1') && document.querySelector('h1').textContent === {}", json!(title));
     devtools.wait_until(&heading, "the post page").await;
     assert_eq!(devtools.evaluate("document.querySelectorAll('script').length").await, json!(0));
-    assert_eq!(devtools.evaluate("document.querySelector('.content').textContent").await, json!("Hello from a browser"));
+    assert_eq!(
+        devtools.evaluate("document.querySelector('.content').textContent").await,
+        json!("Hello from a browser")
+    );
 }

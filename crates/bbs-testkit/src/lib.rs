@@ -99,7 +99,8 @@ impl TestServer {
                     .expect("server run");
             });
         });
-        let (addr, sessions, ssh_addr, http_addr) = ready_rx.recv_timeout(ANSWER_TIMEOUT).expect("server did not start");
+        let (addr, sessions, ssh_addr, http_addr) =
+            ready_rx.recv_timeout(ANSWER_TIMEOUT).expect("server did not start");
         TestServer {
             addr,
             db: db.to_owned(),

@@ -59,30 +59,30 @@ pub(crate) async fn check_password<S: Store>(
     username: &str,
     password: String,
 ) -> Result<Result<(), Reply>, Failure> {
-        if password.len() > shared.config.max_password {
-            return Ok(Err(password_too_long(shared.config.max_password)));
-        }
-        // Rate limits before any hashing: guessing passwords is slow, and a
-        // flood from one address cannot monopolise the hashers. The account
-        // limit applies to unknown names too, so it reveals nothing.
-        if let Err(wait) = shared.login_per_ip.check(&ip) {
-            return Ok(Err(Reply::text(format!(
-                "Too many login attempts from your address. Please try again in {} seconds.",
-                seconds(wait)
-            ))));
-        }
-        if let Err(wait) = shared.login_per_account.check(&username.to_owned()) {
-            return Ok(Err(Reply::text(format!(
-                "Too many login attempts for {}. Please try again in {} seconds.",
-                username,
-                seconds(wait)
-            ))));
-        }
-        let stored = shared.store.password_hash(username).await?;
-        if !shared.hasher.verify(password, stored).await? {
-            return Ok(Err(Reply::text(answer::LOGIN_FAILED)));
-        }
-        shared.login_per_account.reset(&username.to_owned());
+    if password.len() > shared.config.max_password {
+        return Ok(Err(password_too_long(shared.config.max_password)));
+    }
+    // Rate limits before any hashing: guessing passwords is slow, and a
+    // flood from one address cannot monopolise the hashers. The account
+    // limit applies to unknown names too, so it reveals nothing.
+    if let Err(wait) = shared.login_per_ip.check(&ip) {
+        return Ok(Err(Reply::text(format!(
+            "Too many login attempts from your address. Please try again in {} seconds.",
+            seconds(wait)
+        ))));
+    }
+    if let Err(wait) = shared.login_per_account.check(&username.to_owned()) {
+        return Ok(Err(Reply::text(format!(
+            "Too many login attempts for {}. Please try again in {} seconds.",
+            username,
+            seconds(wait)
+        ))));
+    }
+    let stored = shared.store.password_hash(username).await?;
+    if !shared.hasher.verify(password, stored).await? {
+        return Ok(Err(Reply::text(answer::LOGIN_FAILED)));
+    }
+    shared.login_per_account.reset(&username.to_owned());
     Ok(Ok(()))
 }
 

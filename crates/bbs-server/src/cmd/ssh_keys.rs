@@ -71,7 +71,11 @@ impl Apply for DeleteKey {
 }
 
 /// Whether `user` registered `key` (the key a client proved it holds).
-pub(crate) async fn user_has_key<S: Store>(shared: &Shared<S>, user: &str, key: &PublicKey) -> Result<bool, StoreError> {
+pub(crate) async fn user_has_key<S: Store>(
+    shared: &Shared<S>,
+    user: &str,
+    key: &PublicKey,
+) -> Result<bool, StoreError> {
     let Some(offered) = key_text(key) else { return Ok(false) };
     Ok(shared.store.ssh_keys(user).await?.iter().any(|k| k.public_key == offered))
 }

@@ -305,11 +305,9 @@ impl LineEditor {
             (_, b'D') => self.move_to(self.cursor.saturating_sub(1), screen),
             (_, b'H') | (b"1" | b"7", b'~') => self.move_to(0, screen),
             (_, b'F') | (b"4" | b"8", b'~') => self.move_to(self.line.len(), screen),
-            (b"3", b'~') => {
-                if self.cursor < self.line.len() {
-                    self.line.remove(self.cursor);
-                    self.redraw(screen);
-                }
+            (b"3", b'~') if self.cursor < self.line.len() => {
+                self.line.remove(self.cursor);
+                self.redraw(screen);
             }
             _ => {}
         }

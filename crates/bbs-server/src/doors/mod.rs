@@ -4,9 +4,9 @@
 //! [`terminal`], with the server-side [`line_editor`] in front of it.
 
 mod line_editor;
+mod pages;
 pub mod ssh;
 mod terminal;
-mod pages;
 pub mod web;
 
 use std::path::PathBuf;

@@ -248,7 +248,10 @@ mod tests {
 
     #[test]
     fn markup_is_escaped() {
-        assert_eq!(escape(r#"<script>alert("x")</script> & 'y'"#), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;");
+        assert_eq!(
+            escape(r#"<script>alert("x")</script> & 'y'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+        );
         assert_eq!(path_segment("a b/<c>"), "a%20b%2F%3Cc%3E");
     }
 }

@@ -60,7 +60,8 @@ pub fn load_or_create_host_key(path: &Path) -> Result<PrivateKey, DoorError> {
         .to_openssh(LineEnding::LF)
         .map_err(|e| DoorError::HostKey { path: path.to_owned(), reason: e.to_string() })?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| DoorError::HostKey { path: path.to_owned(), reason: e.to_string() })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DoorError::HostKey { path: path.to_owned(), reason: e.to_string() })?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -247,7 +248,12 @@ impl<S: Store> Handler for Connection<S> {
         session.channel_success(channel)
     }
 
-    async fn exec_request(&mut self, channel: ChannelId, _data: &[u8], session: &mut Session) -> Result<(), Self::Error> {
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        _data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         session.channel_success(channel)
     }
 }
@@ -295,9 +301,8 @@ async fn channel_session<S: Store>(
     };
     let (events, events_in) = mpsc::channel(64);
     let (output_out, mut output) = mpsc::channel::<Vec<u8>>(16);
-    let session = tokio::spawn(
-        terminal::run(shared, peer, slot, stop, start, mode, events_in, output_out).in_current_span(),
-    );
+    let session =
+        tokio::spawn(terminal::run(shared, peer, slot, stop, start, mode, events_in, output_out).in_current_span());
     let mut reading = true;
     if let Some(mut command) = command {
         command.push(b'\n');

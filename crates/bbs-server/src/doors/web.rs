@@ -94,8 +94,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 async fn metrics() -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], telemetry::handle().render())
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], telemetry::handle().render()).into_response()
 }
 
 /// Whether a WebSocket upgrade may proceed: no `Origin` (not a browser),
