@@ -523,6 +523,6 @@ mod tests {
         let mut editor = LineEditor::new(10);
         let (screen, _) = run(&mut editor, b"\r\n% ", b"abcdefghijkl");
         let last = screen.rsplit("\r\x1b[K").next().unwrap();
-        assert_eq!(last, "% efghijkl", "the last 7 columns shown with the cursor after them");
+        assert_eq!(last, "% fghijkl", "the last 7 characters fit before the cursor's column");
     }
 }
