@@ -55,6 +55,18 @@ pub fn line_too_long(max: usize) -> String {
 
 pub const LINE_NOT_UTF8: &str = "Error: the line is not valid UTF-8; it was ignored.";
 
+// Doors (SSH keys): add-key, list-key, delete-key.
+pub const KEY_ADDED: &str = "Add key successfully.";
+pub const KEY_EXISTS: &str = "Key already added.";
+pub const KEY_DELETED: &str = "Delete key successfully.";
+pub const NO_SUCH_KEY: &str = "Key does not exist.";
+pub const NOT_A_KEY: &str =
+    "Not an OpenSSH public key: give the line of your .pub file (e.g. ssh-ed25519 AAAA... you@host).";
+
+pub fn too_many_keys(max: usize) -> String {
+    format!("Too many keys: at most {max}. Delete one first.")
+}
+
 // Social (who is online, messages, shared accounts, mail).
 pub fn no_such_user(name: &str) -> String {
     format!("{name} does not exist.")

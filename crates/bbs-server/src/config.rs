@@ -67,6 +67,8 @@ pub struct Config {
     pub max_keyword: usize,
     /// Most words in one `search`.
     pub max_search_words: usize,
+    /// SSH public keys one user may register (`add-key`).
+    pub max_ssh_keys: usize,
 }
 
 impl Default for Config {
@@ -96,6 +98,7 @@ impl Default for Config {
             max_subscriptions: 100,
             max_keyword: 200,
             max_search_words: 10,
+            max_ssh_keys: 16,
         }
     }
 }

@@ -45,6 +45,7 @@ use tokio::time::Instant;
 use crate::cmd::{answer_failure, end_session, execute, room_closed, room_opened, Caller, Via};
 use crate::session::Session;
 use crate::state::Shared;
+use crate::telemetry::{self, Door};
 
 /// Bytes read from the stream at a time.
 const READ_CHUNK: usize = 4096;
@@ -67,14 +68,48 @@ pub(crate) async fn serve<S, R, W>(
     writer: W,
     peer: SocketAddr,
     admission: impl Send,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) where
     S: Store,
     R: AsyncRead + Unpin + Send,
     W: AsyncWrite + Unpin + Send,
 {
-    let mut session = Session::Anonymous;
+    serve_from(shared, reader, writer, peer, admission, shutdown, Start { door: Door::Tcp, user: None }).await
+}
+
+/// How a session starts: which door it came through, and whether the door
+/// already authenticated its user.
+#[derive(Debug, Clone)]
+pub(crate) struct Start {
+    pub(crate) door: Door,
+    /// A user the door authenticated (an SSH login): the session starts
+    /// logged in, through [`Sessions::open`](crate::session::Sessions::open)
+    /// as a `login` would, and ends through the same teardown.
+    pub(crate) user: Option<String>,
+}
+
+/// [`serve`] for any door. Sessions that did not come through TCP speak the
+/// plain dialect only (the `bbs` client connects over TCP).
+pub(crate) async fn serve_from<S, R, W>(
+    shared: Arc<Shared<S>>,
+    reader: R,
+    writer: W,
+    peer: SocketAddr,
+    admission: impl Send,
+    mut shutdown: watch::Receiver<bool>,
+    start: Start,
+) where
+    S: Store,
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
+{
+    let _open = telemetry::session_opened(start.door);
+    let mut session = match &start.user {
+        Some(name) => Session::LoggedIn(shared.sessions.open(name, peer)),
+        None => Session::Anonymous,
+    };
     let mut connection = Connection::new(reader, writer, &shared);
+    connection.client_dialect_allowed = start.door == Door::Tcp;
     let ended = tokio::select! {
         result = connection.run(&shared, &mut session, peer) => Some(result),
         _ = shutdown.wait_for(|stop| *stop) => None,
@@ -126,6 +161,8 @@ struct Connection<R, W> {
     max_pending_output: usize,
     write_timeout: Duration,
     dialect: Dialect,
+    /// Whether a first line [`CLIENT_HELLO`] switches to the client dialect.
+    client_dialect_allowed: bool,
     at_eof: bool,
 }
 
@@ -142,6 +179,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
             max_pending_output: shared.config.max_pending_output.max(1),
             write_timeout: shared.config.write_timeout,
             dialect: Dialect::Plain,
+            client_dialect_allowed: true,
             at_eof: false,
         }
     }
@@ -151,7 +189,16 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
             Session::LoggedIn(_) => shared.config.idle_timeout_logged_in,
             Session::Anonymous | Session::Datagram(_) => shared.config.idle_timeout_anonymous,
         };
-        self.out.extend_from_slice(PLAIN_GREETING.as_bytes());
+        match session.user() {
+            // Logged in by the door: the banner, the welcome, then the prompt.
+            Some(user) => {
+                let banner = PLAIN_GREETING.strip_suffix(PROMPT).unwrap_or(PLAIN_GREETING);
+                self.out.extend_from_slice(banner.as_bytes());
+                self.write_text(&answer::welcome(&user.name));
+                self.out.extend_from_slice(PROMPT.as_bytes());
+            }
+            None => self.out.extend_from_slice(PLAIN_GREETING.as_bytes()),
+        }
         let mut first = true;
         let mut idle_deadline = Instant::now() + idle_timeout(session);
         // Since when the peer has taken none of the pending output while
@@ -240,7 +287,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
         first: bool,
     ) -> Reply {
         let line = match line {
-            Ok(line) if first && line == CLIENT_HELLO => {
+            Ok(line) if first && self.client_dialect_allowed && line == CLIENT_HELLO => {
                 self.dialect = Dialect::Client;
                 // A frame may hold a command line of `max_line` bytes even
                 // if JSON escapes every byte of it (at most 6 bytes each).
@@ -297,6 +344,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
     /// Appends one push. The plain dialect's peer sits at a prompt: the push
     /// ends that line, shows its text, and shows the prompt again.
     fn write_push(&mut self, push: Push) {
+        telemetry::push_delivered();
         match self.dialect {
             Dialect::Client => ServerFrame::Push(push).write_line(&mut (&mut self.out).writer()),
             Dialect::Plain => {

@@ -19,6 +19,7 @@
 pub mod auth;
 mod cmd;
 pub mod config;
+pub mod doors;
 mod engine;
 pub mod events;
 mod presence;
@@ -26,6 +27,7 @@ mod rate;
 mod rooms;
 pub mod session;
 mod state;
+mod telemetry;
 mod udp;
 
 use std::future::Future;
@@ -41,6 +43,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 pub use config::{Config, Rate};
+pub use doors::{DoorError, Doors, SshDoor};
 pub use session::Sessions;
 use state::Shared;
 
@@ -85,6 +88,19 @@ impl<S: Store> Server<S> {
         udp: UdpSocket,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServerError> {
+        self.run_with_doors(listener, udp, Doors::default(), shutdown).await
+    }
+
+    /// [`Server::run`], with the SSH and web doors of `doors` open too. Every
+    /// door counts its sessions against the same connection limits, by the
+    /// peer's real address.
+    pub async fn run_with_doors(
+        self,
+        listener: TcpListener,
+        udp: UdpSocket,
+        doors: Doors,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ServerError> {
         let shared = self.shared;
         // No chatroom owner can still be connected to a server that just started.
         shared.store.close_all_chatrooms().await?;
@@ -93,6 +109,15 @@ impl<S: Store> Server<S> {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         tasks.spawn(udp::serve(Arc::clone(&shared), Arc::new(udp), stopped.clone()));
+        if let Some(ssh) = doors.ssh {
+            let config = doors::ssh::russh_config(&shared, ssh.host_key);
+            let door =
+                doors::ssh::serve(Arc::clone(&shared), ssh.listener, config, Arc::clone(&connections), stopped.clone());
+            tasks.spawn(door);
+        }
+        if let Some(http) = doors.http {
+            tasks.spawn(doors::web::serve(Arc::clone(&shared), http, Arc::clone(&connections), stopped.clone()));
+        }
 
         tokio::pin!(shutdown);
         loop {

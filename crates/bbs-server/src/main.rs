@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use std::time::Duration;
 
-use bbs_server::{Config, Rate};
+use bbs_server::{Config, Doors, Rate, Server, SshDoor};
 use bbs_storage_sqlite::{SqliteOptions, SqliteStore};
 use clap::Parser;
+use tokio::net::TcpListener;
 
 /// Answers allocate many small strings (table cells, JSON); mimalloc's
 /// per-thread free lists make that markedly cheaper than glibc's malloc
@@ -103,6 +104,17 @@ struct Args {
     /// Most words in one search.
     #[arg(long, default_value_t = Config::default().max_search_words)]
     max_search_words: usize,
+    /// SSH public keys one user may register with add-key.
+    #[arg(long, default_value_t = Config::default().max_ssh_keys)]
+    max_ssh_keys: usize,
+    /// Serve SSH on this port too (off unless given). The host key is kept
+    /// in `ssh_host_ed25519_key` next to the database, created on first start.
+    #[arg(long)]
+    ssh_port: Option<u16>,
+    /// Serve the web door (browser terminal, pages, JSON API, /metrics) on
+    /// this port too (off unless given).
+    #[arg(long)]
+    http_port: Option<u16>,
 }
 
 impl Args {
@@ -143,6 +155,7 @@ impl Args {
             max_subscriptions: self.max_subscriptions,
             max_keyword: self.max_keyword,
             max_search_words: self.max_search_words,
+            max_ssh_keys: self.max_ssh_keys,
             udp_reply_memory: seconds("udp-reply-memory", self.udp_reply_memory)?,
         })
     }
@@ -166,7 +179,23 @@ async fn main() -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(db = %args.db.display(), "Listening on {addr} (TCP and UDP)");
 
-    bbs_server::run(listener, udp, store, config, shutdown_signal()).await?;
+    let mut doors = Doors::default();
+    if let Some(port) = args.ssh_port {
+        let listener = TcpListener::bind(SocketAddr::new(args.bind, port))
+            .await
+            .with_context(|| format!("cannot listen for SSH on {}:{port}", args.bind))?;
+        let host_key = args.db.with_file_name("ssh_host_ed25519_key");
+        tracing::info!(host_key = %host_key.display(), "SSH on {}", listener.local_addr()?);
+        doors.ssh = Some(SshDoor::new(listener, &host_key)?);
+    }
+    if let Some(port) = args.http_port {
+        let listener = TcpListener::bind(SocketAddr::new(args.bind, port))
+            .await
+            .with_context(|| format!("cannot listen for HTTP on {}:{port}", args.bind))?;
+        tracing::info!("Web on http://{}/", listener.local_addr()?);
+        doors.http = Some(listener);
+    }
+    Server::new(store, config).run_with_doors(listener, udp, doors, shutdown_signal()).await?;
     Ok(())
 }
 

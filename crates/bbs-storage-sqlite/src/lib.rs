@@ -16,6 +16,7 @@ mod schema;
 mod search;
 mod social;
 mod sqlite;
+mod ssh_keys;
 
 pub use sqlite::{SqliteOptions, SqliteStore};
 

@@ -46,6 +46,17 @@ const MIGRATIONS: &[&str] = &[
         port    INTEGER NOT NULL,
         open    INTEGER NOT NULL
      );",
+    // Doors (SSH keys): the public keys users log in with over SSH.
+    "CREATE TABLE ssh_keys (
+        id          INTEGER PRIMARY KEY,
+        user        TEXT NOT NULL,
+        public_key  TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        comment     TEXT NOT NULL,
+        added_at    INTEGER NOT NULL,
+        UNIQUE (user, fingerprint)
+     );
+     CREATE INDEX ssh_keys_by_user ON ssh_keys(user, id);",
     // Social (messages, mute, accounts and their ledger, mail).
     "CREATE TABLE mutes (name TEXT PRIMARY KEY) WITHOUT ROWID;
      CREATE TABLE waiting_messages (

@@ -33,9 +33,9 @@
 //! crate checks that none is missing).
 
 use crate::{
-    AccountRow, BalanceChange, BoardRow, ChatroomRow, CommentRow, Mail, MailSummary, NewMail, NewPost, NewUser, Notice,
-    Post, PostChange, PostEdit, PostId, PostSummary, Store, Subscribed, SubscriptionKind, SubscriptionRow, UserRow,
-    WaitingMessage, MISSED_KEPT,
+    AccountRow, AddKey, BalanceChange, BoardRow, ChatroomRow, CommentRow, Mail, MailSummary, NewMail, NewPost,
+    NewSshKey, NewUser, Notice, Post, PostChange, PostEdit, PostId, PostSummary, SshKeyRow, Store, Subscribed,
+    SubscriptionKind, SubscriptionRow, UserRow, WaitingMessage, MISSED_KEPT,
 };
 
 /// Runs the whole contract suite against a backend: one `#[tokio::test]`
@@ -84,6 +84,10 @@ macro_rules! store_contract_tests {
             subscriptions_are_kept_per_keyword_in_order,
             a_new_post_leaves_one_missed_notice_per_matching_subscriber,
             missed_notices_keep_the_latest_and_count_them_all,
+            // Doors (SSH keys).
+            ssh_keys_are_kept_per_user_in_the_order_added,
+            an_ssh_key_is_added_once_per_user_and_up_to_the_limit,
+            delete_ssh_key_counts_from_one_in_the_listed_order,
         );
     };
 }
@@ -740,6 +744,62 @@ pub async fn missed_notices_keep_the_latest_and_count_them_all<S: Store>(store: 
     assert_eq!(missed.latest.len(), MISSED_KEPT);
     assert_eq!(missed.latest[0].title, "post 20");
     assert_eq!(missed.latest[MISSED_KEPT - 1].title, format!("post {}", total - 1));
+}
+
+// Doors (SSH keys).
+
+fn ssh_key(n: u8) -> NewSshKey {
+    NewSshKey {
+        public_key: format!("ssh-ed25519 AAAAkey{n}"),
+        fingerprint: format!("SHA256:fp{n}"),
+        comment: format!("key {n}"),
+        added_at: 1_700_000_000 + i64::from(n),
+    }
+}
+
+fn key_row(n: u8) -> SshKeyRow {
+    let key = ssh_key(n);
+    SshKeyRow { public_key: key.public_key, fingerprint: key.fingerprint, comment: key.comment, added_at: key.added_at }
+}
+
+/// Each user sees only their own keys, oldest first.
+pub async fn ssh_keys_are_kept_per_user_in_the_order_added<S: Store>(store: S) {
+    assert_eq!(store.ssh_keys("ann").await.unwrap(), vec![]);
+    for n in [3, 1, 2] {
+        assert_eq!(store.add_ssh_key("ann", ssh_key(n), 10).await.unwrap(), AddKey::Added);
+    }
+    assert_eq!(store.add_ssh_key("bob", ssh_key(1), 10).await.unwrap(), AddKey::Added, "another user may add it");
+    assert_eq!(store.ssh_keys("ann").await.unwrap(), vec![key_row(3), key_row(1), key_row(2)]);
+    assert_eq!(store.ssh_keys("bob").await.unwrap(), vec![key_row(1)]);
+}
+
+/// The same fingerprint twice for one user is refused, and so is one key
+/// past the limit; neither changes what is stored.
+pub async fn an_ssh_key_is_added_once_per_user_and_up_to_the_limit<S: Store>(store: S) {
+    assert_eq!(store.add_ssh_key("ann", ssh_key(1), 2).await.unwrap(), AddKey::Added);
+    let mut again = ssh_key(1);
+    again.comment = "other comment".into();
+    assert_eq!(store.add_ssh_key("ann", again, 2).await.unwrap(), AddKey::AlreadyAdded);
+    assert_eq!(store.add_ssh_key("ann", ssh_key(2), 2).await.unwrap(), AddKey::Added);
+    assert_eq!(store.add_ssh_key("ann", ssh_key(3), 2).await.unwrap(), AddKey::TooMany);
+    assert_eq!(store.ssh_keys("ann").await.unwrap(), vec![key_row(1), key_row(2)]);
+}
+
+/// Index 1 is the oldest key; a deletion renumbers the rest; indexes out of
+/// range delete nothing.
+pub async fn delete_ssh_key_counts_from_one_in_the_listed_order<S: Store>(store: S) {
+    for n in 1..=3 {
+        store.add_ssh_key("ann", ssh_key(n), 10).await.unwrap();
+    }
+    store.add_ssh_key("bob", ssh_key(9), 10).await.unwrap();
+    assert!(!store.delete_ssh_key("ann", 0).await.unwrap());
+    assert!(!store.delete_ssh_key("ann", 4).await.unwrap());
+    assert!(!store.delete_ssh_key("carol", 1).await.unwrap());
+    assert!(store.delete_ssh_key("ann", 2).await.unwrap());
+    assert_eq!(store.ssh_keys("ann").await.unwrap(), vec![key_row(1), key_row(3)]);
+    assert!(store.delete_ssh_key("ann", 2).await.unwrap());
+    assert_eq!(store.ssh_keys("ann").await.unwrap(), vec![key_row(1)]);
+    assert_eq!(store.ssh_keys("bob").await.unwrap(), vec![key_row(9)]);
 }
 
 #[cfg(test)]

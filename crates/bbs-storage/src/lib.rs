@@ -19,8 +19,10 @@
 pub mod contract;
 mod search;
 mod social;
+mod ssh_keys;
 
 pub use social::{AccountRow, BalanceChange, LedgerRow, Mail, MailSummary, NewMail, SocialStore, WaitingMessage};
+pub use ssh_keys::{AddKey, KeyStore, NewSshKey, SshKeyRow};
 
 use std::future::Future;
 
@@ -147,7 +149,7 @@ pub struct ChatroomRow {
 
 /// Everything the server keeps. Implementations must be cheap to clone
 /// (a handle) and safe to use from many connections at once.
-pub trait Store: SocialStore + SearchStore + Clone + Send + Sync + 'static {
+pub trait Store: KeyStore + SocialStore + SearchStore + Clone + Send + Sync + 'static {
     /// Adds a user; `false` if the name is taken (the stored user is then
     /// left as it was).
     fn register(&self, user: NewUser) -> impl Future<Output = Result<bool>> + Send;

@@ -25,6 +25,10 @@ pub struct TestServer {
     pub db: PathBuf,
     /// The server's live sessions: a test pushes to users through them.
     pub sessions: std::sync::Arc<Sessions>,
+    /// The SSH door, when started with [`TestServer::start_with_doors`].
+    pub ssh_addr: Option<SocketAddr>,
+    /// The web door, when started with [`TestServer::start_with_doors`].
+    pub http_addr: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -44,8 +48,22 @@ impl TestServer {
         server
     }
 
+    /// Starts with the SSH door (host key next to the database) and the web
+    /// door too, each on a free port of 127.0.0.1.
+    pub fn start_with_doors(config: Config) -> TestServer {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let db = dir.path().join("bbs.db");
+        let mut server = TestServer::launch(&db, config, true);
+        server._dir = Some(dir);
+        server
+    }
+
     /// Starts on an existing database file (to test what survives).
     pub fn start_on(db: &Path, config: Config) -> TestServer {
+        TestServer::launch(db, config, false)
+    }
+
+    fn launch(db: &Path, config: Config, with_doors: bool) -> TestServer {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let path = db.to_owned();
@@ -56,22 +74,43 @@ impl TestServer {
                 .build()
                 .expect("server runtime");
             runtime.block_on(async move {
-                let store = SqliteStore::open(SqliteOptions::new(path)).expect("open database");
+                let store = SqliteStore::open(SqliteOptions::new(path.clone())).expect("open database");
                 let (listener, udp) = bbs_server::bind("127.0.0.1:0".parse().expect("address")).await.expect("bind");
                 let server = bbs_server::Server::new(store, config);
+                let mut doors = bbs_server::Doors::default();
+                let (mut ssh_addr, mut http_addr) = (None, None);
+                if with_doors {
+                    let ssh = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind SSH");
+                    ssh_addr = Some(ssh.local_addr().expect("SSH address"));
+                    let host_key = path.with_file_name("ssh_host_ed25519_key");
+                    doors.ssh = Some(bbs_server::SshDoor::new(ssh, &host_key).expect("SSH host key"));
+                    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind HTTP");
+                    http_addr = Some(http.local_addr().expect("HTTP address"));
+                    doors.http = Some(http);
+                }
                 ready_tx
-                    .send((listener.local_addr().expect("local address"), server.sessions()))
+                    .send((listener.local_addr().expect("local address"), server.sessions(), ssh_addr, http_addr))
                     .expect("report address");
                 server
-                    .run(listener, udp, async {
+                    .run_with_doors(listener, udp, doors, async {
                         let _ = stopped.await;
                     })
                     .await
                     .expect("server run");
             });
         });
-        let (addr, sessions) = ready_rx.recv_timeout(ANSWER_TIMEOUT).expect("server did not start");
-        TestServer { addr, db: db.to_owned(), sessions, stop: Some(stop), thread: Some(thread), _dir: None }
+        let (addr, sessions, ssh_addr, http_addr) =
+            ready_rx.recv_timeout(ANSWER_TIMEOUT).expect("server did not start");
+        TestServer {
+            addr,
+            db: db.to_owned(),
+            sessions,
+            ssh_addr,
+            http_addr,
+            stop: Some(stop),
+            thread: Some(thread),
+            _dir: None,
+        }
     }
 
     /// Pushes `text` to every session of `user` the way the server's own

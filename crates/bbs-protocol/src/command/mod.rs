@@ -17,6 +17,9 @@ pub use social::{
 };
 mod search;
 pub use search::{matches_key, ListSub, Search, Subscribe, SubscriptionTarget, Unsubscribe};
+mod ssh_keys;
+
+pub use ssh_keys::{AddKey, DeleteKey, ListKey};
 
 /// Which way the `bbs` client sends a command (spec §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -406,6 +409,34 @@ command_table! {
         summary: "show this list",
         transport: Tcp,
         parse: |a| a.none(Command::Help(Help)),
+    },
+    // Doors (SSH keys): rows here, types in `ssh_keys.rs`.
+    AddKey {
+        name: "add-key",
+        usage: "Usage: add-key <openssh-public-key>",
+        summary: "let an SSH key log you in (ssh -p <port> <you>@<host>)",
+        transport: Tcp,
+        parse: |a| {
+            let key = a.rest.trim();
+            (!key.is_empty()).then(|| Command::AddKey(AddKey { key: clean_text(key) }))
+        },
+    },
+    ListKey {
+        name: "list-key",
+        usage: "Usage: list-key",
+        summary: "list your SSH keys",
+        transport: Tcp,
+        parse: |a| a.none(Command::ListKey(ListKey)),
+    },
+    DeleteKey {
+        name: "delete-key",
+        usage: "Usage: delete-key <index>",
+        summary: "remove one of your SSH keys (its index in list-key)",
+        transport: Tcp,
+        parse: |a| {
+            let [index] = a.exact()?;
+            Some(Command::DeleteKey(DeleteKey { index: post_id(index)? }))
+        },
     },
     // Social (who is online, messages, shared accounts, mail): rows here,
     // types in `social.rs`.

@@ -1,6 +1,8 @@
 //! Accounts (spec §4): register, login, logout, whoami, list-user, exit;
 //! and [`end_session`], the one teardown of a logged-in session.
 
+use std::net::IpAddr;
+
 use bbs_protocol::answer;
 use bbs_protocol::command::{Exit, ListUser, Login, Logout, Register, Whoami};
 use bbs_protocol::table::format_table;
@@ -8,7 +10,7 @@ use bbs_protocol::{Event, Reply};
 use bbs_storage::{NewUser, Store};
 
 use super::chatroom::{owner_gone, owns_open_room};
-use super::context::{logged_in, require, Apply, Caller, Outcome};
+use super::context::{logged_in, require, Apply, Caller, Failure, Outcome};
 use super::social::login_notices;
 use super::subscription::missed_notices;
 use crate::rate::seconds;
@@ -41,30 +43,7 @@ impl Apply for Login {
         if caller.session.user().is_some() {
             return Ok(Reply::text(answer::LOGOUT_FIRST));
         }
-        if self.password.len() > shared.config.max_password {
-            return Ok(password_too_long(shared.config.max_password));
-        }
-        // Rate limits before any hashing: guessing passwords is slow, and a
-        // flood from one address cannot monopolise the hashers. The account
-        // limit applies to unknown names too, so it reveals nothing.
-        if let Err(wait) = shared.login_per_ip.check(&caller.peer.ip()) {
-            return Ok(Reply::text(format!(
-                "Too many login attempts from your address. Please try again in {} seconds.",
-                seconds(wait)
-            )));
-        }
-        if let Err(wait) = shared.login_per_account.check(&self.username) {
-            return Ok(Reply::text(format!(
-                "Too many login attempts for {}. Please try again in {} seconds.",
-                self.username,
-                seconds(wait)
-            )));
-        }
-        let stored = shared.store.password_hash(&self.username).await?;
-        if !shared.hasher.verify(self.password, stored).await? {
-            return Ok(Reply::text(answer::LOGIN_FAILED));
-        }
-        shared.login_per_account.reset(&self.username);
+        require!(check_password(shared, caller.peer.ip(), &self.username, self.password).await?);
         // Missed notifications are taken before the session is registered
         // (from then on new ones are pushed live); waiting messages after it
         // (a message sent from now on is pushed, one sent before is here).
@@ -82,6 +61,43 @@ impl Apply for Login {
         }
         Ok(Reply::with_event(text, event))
     }
+}
+
+/// Checks a password for a login, whichever door it came through (the
+/// `login` command, the SSH door): the length limit, the rate limits per
+/// address and per account, then the hash. `Err` is the answer to give
+/// when the login is refused.
+pub(crate) async fn check_password<S: Store>(
+    shared: &Shared<S>,
+    ip: IpAddr,
+    username: &str,
+    password: String,
+) -> Result<Result<(), Reply>, Failure> {
+    if password.len() > shared.config.max_password {
+        return Ok(Err(password_too_long(shared.config.max_password)));
+    }
+    // Rate limits before any hashing: guessing passwords is slow, and a
+    // flood from one address cannot monopolise the hashers. The account
+    // limit applies to unknown names too, so it reveals nothing.
+    if let Err(wait) = shared.login_per_ip.check(&ip) {
+        return Ok(Err(Reply::text(format!(
+            "Too many login attempts from your address. Please try again in {} seconds.",
+            seconds(wait)
+        ))));
+    }
+    if let Err(wait) = shared.login_per_account.check(&username.to_owned()) {
+        return Ok(Err(Reply::text(format!(
+            "Too many login attempts for {}. Please try again in {} seconds.",
+            username,
+            seconds(wait)
+        ))));
+    }
+    let stored = shared.store.password_hash(username).await?;
+    if !shared.hasher.verify(password, stored).await? {
+        return Ok(Err(Reply::text(answer::LOGIN_FAILED)));
+    }
+    shared.login_per_account.reset(&username.to_owned());
+    Ok(Ok(()))
 }
 
 impl Apply for Logout {

@@ -12,11 +12,13 @@ mod chatroom;
 mod context;
 mod search;
 mod social;
+mod ssh_keys;
 mod subscription;
 
-pub(crate) use account::end_session;
+pub(crate) use account::{check_password, end_session};
 pub(crate) use chatroom::{room_closed, room_opened};
 pub(crate) use context::{answer_failure, Caller, Via};
+pub(crate) use ssh_keys::user_has_key;
 
 use bbs_protocol::{Command, Reply, Transport};
 use bbs_storage::Store;
@@ -27,6 +29,7 @@ use context::Apply;
 /// Runs one parsed command and gives the answer to send.
 pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_>, command: Command) -> Reply {
     let spec = command.spec();
+    let started = std::time::Instant::now();
     match (spec.transport, caller.via) {
         (Transport::Udp, _) | (Transport::Tcp, Via::Plain | Via::Client) | (Transport::TcpClientOnly, Via::Client) => {}
         (Transport::Tcp | Transport::TcpClientOnly | Transport::Client, Via::Udp) => {
@@ -66,6 +69,10 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         // A client command: answered above, before dispatch.
         Command::Attach(_) => Ok(Reply::default()),
         Command::Help(_) => Ok(Reply::text(bbs_protocol::command::help_text())),
+        // Doors (SSH keys): arms here, commands in `ssh_keys.rs`.
+        Command::AddKey(c) => c.apply(shared, caller).await,
+        Command::ListKey(c) => c.apply(shared, caller).await,
+        Command::DeleteKey(c) => c.apply(shared, caller).await,
         // Social: arms here, commands in `social.rs`.
         Command::ListOnline(c) => c.apply(shared, caller).await,
         Command::Tell(c) => c.apply(shared, caller).await,
@@ -86,5 +93,6 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         Command::ListSub(c) => c.apply(shared, caller).await,
         // Files: arms here, commands in `files.rs`.
     };
+    crate::telemetry::command_done(spec.name, started.elapsed());
     answer_failure(outcome)
 }

@@ -1,0 +1,47 @@
+// The browser terminal: xterm.js attached to a BBS session over a
+// WebSocket. Keystrokes go out as binary messages, the terminal's width as
+// {"columns":N}; what the server sends is written to the terminal as is
+// (the server does the line editing, as for SSH).
+(function () {
+  "use strict";
+  var status = document.getElementById("status");
+  var term = new Terminal({ cursorBlink: true, convertEol: false, scrollback: 5000 });
+  var fit = new FitAddon.FitAddon();
+  term.loadAddon(fit);
+  term.open(document.getElementById("terminal"));
+  fit.fit();
+  // For tests and the curious: the terminal object.
+  window.bbsTerminal = term;
+
+  var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  var socket = new WebSocket(scheme + location.host + "/ws");
+  socket.binaryType = "arraybuffer";
+  var encoder = new TextEncoder();
+
+  function sendWidth() {
+    if (socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ columns: term.cols }));
+    }
+  }
+  socket.onopen = function () {
+    status.textContent = "connected";
+    sendWidth();
+    term.focus();
+  };
+  socket.onmessage = function (event) {
+    term.write(new Uint8Array(event.data));
+  };
+  socket.onclose = function () {
+    status.textContent = "disconnected (reload the page to connect again)";
+    term.write("\r\n[connection closed]\r\n");
+  };
+  term.onData(function (data) {
+    if (socket.readyState === WebSocket.OPEN) {
+      socket.send(encoder.encode(data));
+    }
+  });
+  window.addEventListener("resize", function () {
+    fit.fit();
+    sendWidth();
+  });
+})();
