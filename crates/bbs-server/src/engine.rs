@@ -42,7 +42,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::cmd::{answer_failure, end_session, execute, room_closed, room_opened, Caller, Via};
+use crate::cmd::{answer_failure, end_session, execute, open_session, room_closed, room_opened, Caller, Via};
 use crate::session::Session;
 use crate::state::Shared;
 use crate::telemetry::{self, Door};
@@ -104,14 +104,19 @@ pub(crate) async fn serve_from<S, R, W>(
     W: AsyncWrite + Unpin + Send,
 {
     let _open = telemetry::session_opened(start.door);
-    let mut session = match &start.user {
-        Some(name) => Session::LoggedIn(shared.sessions.open(name, peer)),
-        None => Session::Anonymous,
+    // A user the door authenticated is logged in exactly as `login` does,
+    // notices included.
+    let (mut session, welcome) = match &start.user {
+        Some(name) => {
+            let (session, welcome) = open_session(&shared, name, peer).await;
+            (Session::LoggedIn(session), Some(welcome))
+        }
+        None => (Session::Anonymous, None),
     };
     let mut connection = Connection::new(reader, writer, &shared);
     connection.client_dialect_allowed = start.door == Door::Tcp;
     let ended = tokio::select! {
-        result = connection.run(&shared, &mut session, peer) => Some(result),
+        result = connection.run(&shared, &mut session, peer, welcome) => Some(result),
         _ = shutdown.wait_for(|stop| *stop) => None,
     };
     let result = match ended {
@@ -184,17 +189,24 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
         }
     }
 
-    async fn run<S: Store>(&mut self, shared: &Shared<S>, session: &mut Session, peer: SocketAddr) -> io::Result<End> {
+    /// `welcome`: what a session the door logged in shows after the banner.
+    async fn run<S: Store>(
+        &mut self,
+        shared: &Shared<S>,
+        session: &mut Session,
+        peer: SocketAddr,
+        welcome: Option<String>,
+    ) -> io::Result<End> {
         let idle_timeout = |session: &Session| match session {
             Session::LoggedIn(_) => shared.config.idle_timeout_logged_in,
             Session::Anonymous | Session::Datagram(_) => shared.config.idle_timeout_anonymous,
         };
-        match session.user() {
+        match welcome {
             // Logged in by the door: the banner, the welcome, then the prompt.
-            Some(user) => {
+            Some(welcome) => {
                 let banner = PLAIN_GREETING.strip_suffix(PROMPT).unwrap_or(PLAIN_GREETING);
                 self.out.extend_from_slice(banner.as_bytes());
-                self.write_text(&answer::welcome(&user.name));
+                self.write_text(&welcome);
                 self.out.extend_from_slice(PROMPT.as_bytes());
             }
             None => self.out.extend_from_slice(PLAIN_GREETING.as_bytes()),

@@ -1,7 +1,7 @@
 //! Accounts (spec §4): register, login, logout, whoami, list-user, exit;
 //! and [`end_session`], the one teardown of a logged-in session.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use bbs_protocol::answer;
 use bbs_protocol::command::{Exit, ListUser, Login, Logout, Register, Whoami};
@@ -14,7 +14,7 @@ use super::context::{logged_in, require, Apply, Caller, Failure, Outcome};
 use super::social::login_notices;
 use super::subscription::missed_notices;
 use crate::rate::seconds;
-use crate::session::Session;
+use crate::session::{LoggedIn, Session};
 use crate::state::Shared;
 
 /// The answer to a password longer than the limit: hashing it would cost
@@ -44,23 +44,32 @@ impl Apply for Login {
             return Ok(Reply::text(answer::LOGOUT_FIRST));
         }
         require!(check_password(shared, caller.peer.ip(), &self.username, self.password).await?);
-        // Missed notifications are taken before the session is registered
-        // (from then on new ones are pushed live); waiting messages after it
-        // (a message sent from now on is pushed, one sent before is here).
-        let missed = missed_notices(shared, &self.username).await;
-        let session = shared.sessions.open(&self.username, caller.peer);
+        let (session, text) = open_session(shared, &self.username, caller.peer).await;
         let event = Event::LoggedIn { username: self.username.clone(), token: session.user.token.clone() };
         *caller.session = Session::LoggedIn(session);
-        let messages = login_notices(shared, &self.username).await;
-        let mut text = answer::welcome(&self.username);
-        for notices in [messages, missed] {
-            if !notices.is_empty() {
-                text.push('\n');
-                text.push_str(&notices);
-            }
-        }
         Ok(Reply::with_event(text, event))
     }
+}
+
+/// Logs `name` in, whichever door authenticated it (`login`, the SSH
+/// door): registers the session (token, inbox) and returns it with the
+/// text a login shows: the welcome line, the waiting messages and unread
+/// mail, then the notifications missed while offline.
+pub(crate) async fn open_session<S: Store>(shared: &Shared<S>, name: &str, peer: SocketAddr) -> (LoggedIn, String) {
+    // Missed notifications are taken before the session is registered
+    // (from then on new ones are pushed live); waiting messages after it
+    // (a message sent from now on is pushed, one sent before is here).
+    let missed = missed_notices(shared, name).await;
+    let session = shared.sessions.open(name, peer);
+    let messages = login_notices(shared, name).await;
+    let mut text = answer::welcome(name);
+    for notices in [messages, missed] {
+        if !notices.is_empty() {
+            text.push('\n');
+            text.push_str(&notices);
+        }
+    }
+    (session, text)
 }
 
 /// Checks a password for a login, whichever door it came through (the

@@ -15,7 +15,7 @@ mod social;
 mod ssh_keys;
 mod subscription;
 
-pub(crate) use account::{check_password, end_session};
+pub(crate) use account::{check_password, end_session, open_session};
 pub(crate) use chatroom::{room_closed, room_opened};
 pub(crate) use context::{answer_failure, Caller, Via};
 pub(crate) use ssh_keys::user_has_key;
