@@ -15,7 +15,7 @@ mod cache;
 mod schema;
 mod sqlite;
 
-pub use sqlite::{SqliteOptions, SqliteStore};
+pub use sqlite::{SqliteOptions, SqliteStore, WHOLE_LISTING};
 
 use bbs_storage::{Result, StoreError};
 
