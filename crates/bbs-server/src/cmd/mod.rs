@@ -10,16 +10,42 @@ mod account;
 mod board;
 mod chatroom;
 mod context;
+mod post_table;
 
 pub(crate) use account::end_session;
 pub(crate) use chatroom::{room_closed, room_opened};
 pub(crate) use context::{answer_failure, Caller, Via};
+pub(crate) use post_table::PostTable;
 
 use bbs_protocol::{Command, Reply, Transport};
 use bbs_storage::Store;
 
 use crate::state::Shared;
 use context::Apply;
+
+/// An answer for a stream connection: whole, or a table written in pieces
+/// as the peer takes them (only `list-post` of a big board).
+#[derive(Debug)]
+pub(crate) enum Answer {
+    Whole(Reply),
+    PostTable(PostTable),
+}
+
+/// Like [`execute`], for a connection that can take an answer in pieces.
+pub(crate) async fn execute_in_pieces<S: Store>(
+    shared: &Shared<S>,
+    caller: &mut Caller<'_>,
+    command: Command,
+) -> Answer {
+    match command {
+        // `list-post` goes over every stream transport (see the table).
+        Command::ListPost(list) if caller.via != Via::Udp => match board::list_post(shared, &list.board, true).await {
+            Ok(answer) => answer,
+            Err(failure) => Answer::Whole(answer_failure(Err(failure))),
+        },
+        command => Answer::Whole(execute(shared, caller, command).await),
+    }
+}
 
 /// Runs one parsed command and gives the answer to send.
 pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_>, command: Command) -> Reply {
