@@ -21,8 +21,8 @@
 //! depended on an earlier one is never acknowledged before it.
 //!
 //! Reads come from the database, through a bounded [`Cache`] of hot items
-//! (`cache.rs`): a small pool of read-only connections (WAL lets them read
-//! beside the writer), prepared statements, on tokio's blocking pool. Only
+//! (`cache.rs`): a few read threads, each with its read-only connection
+//! (WAL lets them read beside the writer) and prepared statements. Only
 //! what is asked for is read: opening the store reads nothing but the
 //! schema version, so start-up does not grow with the data.
 //!
@@ -71,7 +71,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::oneshot;
 
 use bbs_storage::{
     BoardRow, ChatroomRow, CommentRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId, PostListing, PostPages,
@@ -84,8 +84,18 @@ use crate::{schema, OpenError, OrBackend};
 /// The most writes committed together in one transaction.
 const MAX_BATCH: usize = 512;
 
-/// Pooled read connections (each has SQLite's page cache of about 2 MB).
-const READ_CONNECTIONS: usize = 8;
+/// Read connections, each owned by a thread of its own. A fixed set of
+/// threads (rather than tokio's blocking pool, which grows with the load)
+/// keeps the memory of reading fixed too: their stacks, their allocator
+/// heaps and SQLite's page cache of each connection.
+const READ_THREADS: usize = 4;
+
+/// SQLite's page cache per read connection, in KiB. Small: the operating
+/// system caches the file anyway, and the hot items live in [`Cache`].
+const READ_PAGE_CACHE_KIB: i64 = 1024;
+
+/// Work for a read thread.
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 
 /// A board with at most this many posts is listed (and cached) whole;
 /// a bigger one is handed out page by page.
@@ -125,9 +135,8 @@ struct Inner {
     options: SqliteOptions,
     writes: Mutex<Option<mpsc::Sender<Box<dyn WriteJob>>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    readers: Mutex<Vec<Connection>>,
-    /// Bounds the read connections in use (and so the pool).
-    reader_permits: Arc<Semaphore>,
+    reads: Mutex<Option<mpsc::Sender<ReadJob>>>,
+    read_threads: Mutex<Vec<JoinHandle<()>>>,
     cache: Arc<RwLock<Cache>>,
     visibility: Arc<Visibility>,
 }
@@ -169,6 +178,10 @@ impl Drop for Inner {
         // Closing the queue ends the writer thread after its last batch.
         self.writes.lock().expect("writes lock").take();
         if let Some(handle) = self.writer.lock().expect("writer lock").take() {
+            let _ = handle.join();
+        }
+        self.reads.lock().expect("reads lock").take();
+        for handle in self.read_threads.lock().expect("read threads lock").drain(..) {
             let _ = handle.join();
         }
     }
@@ -216,13 +229,34 @@ impl SqliteStore {
             .name("sqlite-writer".into())
             .spawn(move || write_loop(conn, rx, wal, writer_cache, writer_visibility))
             .map_err(|_| StoreError::Closed)?;
+        let (reads, jobs) = mpsc::channel::<ReadJob>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        let mut read_threads = Vec::new();
+        for n in 0..READ_THREADS {
+            let conn = open_reader(&options)?;
+            conn.pragma_update(None, "cache_size", -READ_PAGE_CACHE_KIB).or_backend()?;
+            let jobs = Arc::clone(&jobs);
+            let thread = std::thread::Builder::new()
+                .name(format!("sqlite-reader-{n}"))
+                .spawn(move || loop {
+                    // One thread waits in `recv` while the others wait for
+                    // the lock: together, a queue with several consumers.
+                    let job = jobs.lock().expect("read queue lock").recv();
+                    match job {
+                        Ok(job) => job(&conn),
+                        Err(_) => break,
+                    }
+                })
+                .map_err(|_| StoreError::Closed)?;
+            read_threads.push(thread);
+        }
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 options,
                 writes: Mutex::new(Some(tx)),
                 writer: Mutex::new(Some(writer)),
-                readers: Mutex::new(Vec::new()),
-                reader_permits: Arc::new(Semaphore::new(READ_CONNECTIONS)),
+                reads: Mutex::new(Some(reads)),
+                read_threads: Mutex::new(read_threads),
                 cache,
                 visibility,
             }),
@@ -265,8 +299,8 @@ impl SqliteStore {
         self.inner.cache.read().expect("cache lock").get(key)
     }
 
-    /// Runs `f` on a pooled read-only connection off the async workers,
-    /// answering only once everything `f` saw is durable.
+    /// Runs `f` on a read-only connection of a read thread (off the async
+    /// workers), answering only once everything `f` saw is durable.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -282,23 +316,19 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        let permit = Arc::clone(&self.inner.reader_permits).acquire_owned().await.map_err(|_| StoreError::Closed)?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let settled_before = inner.visibility.settled.load(Ordering::SeqCst);
-            let pooled = inner.readers.lock().expect("readers lock").pop();
-            let conn = match pooled {
-                Some(conn) => conn,
-                None => open_reader(&inner.options)?,
-            };
-            let result = f(&conn);
-            inner.readers.lock().expect("readers lock").push(conn);
-            inner.visibility.wait_until_seen_is_settled();
-            Ok((result.or_backend()?, settled_before))
-        })
-        .await
-        .map_err(|_| StoreError::Closed)?
+        let visibility = Arc::clone(&self.inner.visibility);
+        let (reply, answer) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let settled_before = visibility.settled.load(Ordering::SeqCst);
+            let result = f(conn);
+            visibility.wait_until_seen_is_settled();
+            let _ = reply.send(result.map(|value| (value, settled_before)));
+        });
+        {
+            let reads = self.inner.reads.lock().expect("reads lock");
+            reads.as_ref().ok_or(StoreError::Closed)?.send(job).map_err(|_| StoreError::Closed)?;
+        }
+        answer.await.map_err(|_| StoreError::Closed)?.or_backend()
     }
 
     /// Puts what a read found into the cache, unless a batch settled since
@@ -330,7 +360,7 @@ impl SqliteStore {
     }
 }
 
-/// A read-only connection for the pool or for a listing.
+/// A read-only connection for a read thread or for a listing.
 fn open_reader(options: &SqliteOptions) -> Result<Connection> {
     let conn =
         Connection::open_with_flags(&options.path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)

@@ -22,7 +22,8 @@ async fn run(cache_bytes: usize) {
     store.register(NewUser { name: "u".into(), email: "e".into(), password_hash: "h".into() }).await.unwrap();
     store.create_board("b", "u").await.unwrap();
     for _ in 0..POSTS {
-        let post = NewPost { board: "b".into(), author: "u".into(), title: "v0".into(), content: "c".into(), created_at: 0 };
+        let post =
+            NewPost { board: "b".into(), author: "u".into(), title: "v0".into(), content: "c".into(), created_at: 0 };
         store.create_post(post).await.unwrap().unwrap();
     }
     // The newest acknowledged version of each post.
