@@ -911,8 +911,8 @@ impl Store for SqliteStore {
     }
 }
 
-/// What only this backend has: the file outlives the store, and the cache
-/// is rebuilt from it. What every backend must do is in the contract suite
+/// What only this backend has: the file outlives the store, and a new
+/// store answers from it. What every backend must do is in the contract suite
 /// (`tests/contract.rs`).
 #[cfg(test)]
 mod tests {
@@ -944,9 +944,9 @@ mod tests {
         assert!(!store.chatroom("a").await.unwrap().unwrap().open);
     }
 
-    /// Reads come from the in-memory cache: it must say exactly what the
-    /// database says, both right after each acknowledged write and after a
-    /// restart rebuilt it from the file. (That the live answers are right
+    /// Reads come from the cache when they can: it must say exactly what
+    /// the database says, both right after each acknowledged write and
+    /// after a restart (which starts with an empty cache). (That the live answers are right
     /// is the contract suite's `a_mixed_history_reads_back_exactly`.)
     #[tokio::test]
     async fn cached_reads_match_the_database_before_and_after_reopening() {
