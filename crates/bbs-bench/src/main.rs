@@ -13,6 +13,7 @@ mod canned;
 mod client;
 mod load;
 mod process;
+mod scale;
 mod seed;
 mod setup;
 mod social;
@@ -56,6 +57,9 @@ enum Mode {
     Seed(SeedArgs),
     /// `search` latency, query by query, on one session (seed first).
     Search(SearchArgs),
+    /// Start `bbsd` on a seeded database: time to listen, memory, cold and
+    /// hot `read` latency, reads spread over all posts, one big `list-post`.
+    Scale(ScaleArgs),
     /// Run the canned server (fixed answer to everything) on 127.0.0.1.
     Canned {
         #[arg(long, default_value_t = 0)]
@@ -214,6 +218,35 @@ struct SocialArgs {
 }
 
 #[derive(Debug, Args)]
+struct ScaleArgs {
+    /// A database filled by `seed` (no server may be using it).
+    #[arg(long)]
+    db: PathBuf,
+    /// The `bbsd` binary to start (default: next to this program).
+    #[arg(long)]
+    bbsd: Option<PathBuf>,
+    /// Extra arguments for `bbsd` (repeatable).
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+    /// How many posts the database holds (numbered from 1).
+    #[arg(long)]
+    posts: u64,
+    #[arg(long, default_value_t = 5000)]
+    cold_reads: u64,
+    #[arg(long, default_value_t = 1000)]
+    hot_set: u64,
+    #[arg(long, default_value_t = 20000)]
+    hot_reads: u64,
+    #[arg(long, default_value_t = 8)]
+    spread_connections: usize,
+    #[arg(long, default_value_t = 60)]
+    spread_seconds: u64,
+    /// A board to `list-post` at the end.
+    #[arg(long)]
+    list_board: Option<String>,
+}
+
+#[derive(Debug, Args)]
 struct SeedArgs {
     /// Database file to fill (created if missing; no server may be using it).
     #[arg(long)]
@@ -296,6 +329,21 @@ fn main() -> anyhow::Result<()> {
                 },
             ),
             Mode::Search(args) => search(args).await,
+            Mode::Scale(args) => {
+                scale::run(scale::ScalePlan {
+                    bbsd: args.bbsd.unwrap_or_else(process::default_bbsd),
+                    db: args.db,
+                    server_args: args.server_args,
+                    posts: args.posts,
+                    cold_reads: args.cold_reads,
+                    hot_set: args.hot_set,
+                    hot_reads: args.hot_reads,
+                    spread_connections: args.spread_connections,
+                    spread_seconds: args.spread_seconds,
+                    list_board: args.list_board,
+                })
+                .await
+            }
             Mode::Canned { port } => canned::serve(port).await,
         }
     })

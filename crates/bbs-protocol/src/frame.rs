@@ -61,6 +61,23 @@ impl Push {
 }
 
 impl ClientFrame {
+    /// The bytes of an answer frame around its text, for an answer whose
+    /// text is written in pieces: `prefix`, then each piece through
+    /// [`push_json_escaped`], then `suffix` (which ends the line). The
+    /// result is byte for byte what [`Self::write_line`] writes for
+    /// `ServerFrame::Answer(Reply::text(whole_text))` with a non-empty text.
+    pub fn answer_text_frame() -> (&'static [u8], &'static [u8]) {
+        static PARTS: std::sync::OnceLock<(Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();
+        let (prefix, suffix) = PARTS.get_or_init(|| {
+            // A marker whose escaped form appears nowhere else in a frame.
+            const MARKER: &[u8] = br"\u0001";
+            let line = ServerFrame::Answer(crate::Reply::text("\u{1}")).to_line();
+            let at = line.windows(MARKER.len()).position(|w| w == MARKER).expect("the marker is in the frame");
+            (line[..at].to_vec(), line[at + MARKER.len()..].to_vec())
+        });
+        (prefix, suffix)
+    }
+
     /// Encodes the frame as one line of JSON ending in `\n`.
     pub fn to_line(&self) -> Vec<u8> {
         let mut out = serde_json::to_vec(self).expect("a client frame always serialises");
@@ -81,6 +98,23 @@ impl ServerFrame {
         out.write_all(b"\n").expect("writing to a memory buffer");
     }
 
+    /// The bytes of an answer frame around its text, for an answer whose
+    /// text is written in pieces: `prefix`, then each piece through
+    /// [`push_json_escaped`], then `suffix` (which ends the line). The
+    /// result is byte for byte what [`Self::write_line`] writes for
+    /// `ServerFrame::Answer(Reply::text(whole_text))` with a non-empty text.
+    pub fn answer_text_frame() -> (&'static [u8], &'static [u8]) {
+        static PARTS: std::sync::OnceLock<(Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();
+        let (prefix, suffix) = PARTS.get_or_init(|| {
+            // A marker whose escaped form appears nowhere else in a frame.
+            const MARKER: &[u8] = br"\u0001";
+            let line = ServerFrame::Answer(crate::Reply::text("\u{1}")).to_line();
+            let at = line.windows(MARKER.len()).position(|w| w == MARKER).expect("the marker is in the frame");
+            (line[..at].to_vec(), line[at + MARKER.len()..].to_vec())
+        });
+        (prefix, suffix)
+    }
+
     /// Encodes the frame as one line of JSON ending in `\n`.
     pub fn to_line(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -92,6 +126,14 @@ impl ServerFrame {
     pub fn from_line(line: &[u8]) -> Result<ServerFrame, serde_json::Error> {
         serde_json::from_slice(line)
     }
+}
+
+/// Appends `piece` as JSON string content (escaped, without quotes): the
+/// pieces of a text escaped one by one give the text's escaped form.
+pub fn push_json_escaped(out: &mut impl std::io::Write, piece: &str) {
+    let quoted = serde_json::to_vec(piece).expect("a string always serialises");
+    // Without the quotes serde_json put around it.
+    out.write_all(&quoted[1..quoted.len() - 1]).expect("writing to a memory buffer");
 }
 
 #[cfg(test)]
@@ -127,5 +169,21 @@ mod tests {
         assert_eq!(push, b"{\"push\":{\"text\":\"hi\"}}\n");
         assert_eq!(ClientFrame::Command("whoami".into()).to_line(), b"{\"command\":\"whoami\"}\n");
         assert_eq!(ClientFrame::Keepalive.to_line(), b"\"keepalive\"\n");
+    }
+
+    /// An answer written in pieces is byte for byte the frame of the whole
+    /// text, wherever the pieces are cut and whatever needs escaping.
+    #[test]
+    fn an_answer_in_pieces_is_the_whole_frame() {
+        let text = "S/N  Title\n1    \"公告\" \\ tab\there \u{7}\n2    end";
+        let whole = ServerFrame::Answer(Reply::text(text)).to_line();
+        let (prefix, suffix) = ServerFrame::answer_text_frame();
+        for cut in text.char_indices().map(|(i, _)| i) {
+            let mut pieced = prefix.to_vec();
+            push_json_escaped(&mut pieced, &text[..cut]);
+            push_json_escaped(&mut pieced, &text[cut..]);
+            pieced.extend_from_slice(suffix);
+            assert_eq!(String::from_utf8_lossy(&pieced), String::from_utf8_lossy(&whole), "cut at {cut}");
+        }
     }
 }

@@ -14,24 +14,37 @@ pub fn format_table<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> String 
         }
     }
     let mut out = String::with_capacity((widths.iter().sum::<usize>() + 2 * columns + 1) * (rows.len() + 1));
-    let header_row: Vec<&str> = headers.to_vec();
-    let lines = std::iter::once(header_row).chain(rows.iter().map(|r| r.iter().map(AsRef::as_ref).collect()));
-    for (n, cells) in lines.enumerate() {
-        if n > 0 {
-            out.push('\n');
-        }
-        // Built in place, then trailing spaces cut: no line ends in spaces.
-        let start = out.len();
-        for (i, cell) in cells.iter().enumerate().take(columns) {
-            out.push_str(cell);
-            if i + 1 < columns {
-                out.extend(std::iter::repeat_n(' ', widths[i] - columns_of(cell) + 2));
-            }
-        }
-        let kept = out[start..].trim_end().len();
-        out.truncate(start + kept);
+    push_row(&mut out, &widths, headers);
+    for row in rows {
+        out.push('\n');
+        push_row(&mut out, &widths, row);
     }
     out
+}
+
+/// Appends one line of a table whose column widths are known (each the
+/// widest cell of its column, header included, in [`cell_width`]s), without
+/// a line break. A table sent in pieces is its header and rows pushed one
+/// by one, separated by `\n`: the same bytes as [`format_table`].
+pub fn push_row<S: AsRef<str>>(out: &mut String, widths: &[usize], cells: &[S]) {
+    let columns = widths.len();
+    // Built in place, then trailing spaces cut: no line ends in spaces.
+    let start = out.len();
+    for (i, cell) in cells.iter().map(AsRef::as_ref).enumerate().take(columns) {
+        out.push_str(cell);
+        if i + 1 < columns {
+            // Saturating: a cell wider than its column (a caller's widths
+            // out of date) shifts the line instead of panicking.
+            out.extend(std::iter::repeat_n(' ', widths[i].saturating_sub(columns_of(cell)) + 2));
+        }
+    }
+    let kept = out[start..].trim_end().len();
+    out.truncate(start + kept);
+}
+
+/// Terminal columns a cell takes (CJK characters take two).
+pub fn cell_width(s: &str) -> usize {
+    columns_of(s)
 }
 
 /// Terminal columns of `s`; printable ASCII (nearly every cell) is one

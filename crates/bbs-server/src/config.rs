@@ -69,6 +69,9 @@ pub struct Config {
     pub max_search_words: usize,
     /// SSH public keys one user may register (`add-key`).
     pub max_ssh_keys: usize,
+    /// Bytes the storage's cache of hot posts, board lists and users may
+    /// hold (the server's memory follows this, not the size of the data).
+    pub cache_bytes: usize,
 }
 
 impl Default for Config {
@@ -85,6 +88,7 @@ impl Default for Config {
             max_pending_output: 1024 * 1024,
             write_timeout: Duration::from_secs(30),
             max_password: 512,
+            cache_bytes: 64 * 1024 * 1024,
             login_rate_per_ip: Rate::new(60, Duration::from_secs(60)),
             login_rate_per_account: Rate::new(10, Duration::from_secs(60)),
             udp_rate_per_ip: Rate::new(100, Duration::from_secs(1)),

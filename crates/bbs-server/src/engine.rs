@@ -30,6 +30,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bbs_protocol::answer::{self, IDLE_CLOSE, SHUTTING_DOWN};
+use bbs_protocol::frame::push_json_escaped;
 use bbs_protocol::line::{LineDecoder, LineError};
 use bbs_protocol::telnet::TelnetFilter;
 use bbs_protocol::{
@@ -42,7 +43,10 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::cmd::{answer_failure, end_session, execute, open_session, room_closed, room_opened, Caller, Via};
+use crate::cmd::{
+    answer_failure, end_session, execute_in_pieces, open_session, room_closed, room_opened, Answer, Caller, PostTable,
+    Via,
+};
 use crate::session::Session;
 use crate::state::Shared;
 use crate::telemetry::{self, Door};
@@ -169,6 +173,8 @@ struct Connection<R, W> {
     /// Whether a first line [`CLIENT_HELLO`] switches to the client dialect.
     client_dialect_allowed: bool,
     at_eof: bool,
+    /// An answer being written in pieces, as the peer takes them.
+    table: Option<PostTable>,
 }
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
@@ -186,6 +192,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
             dialect: Dialect::Plain,
             client_dialect_allowed: true,
             at_eof: false,
+            table: None,
         }
     }
 
@@ -220,11 +227,27 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
         loop {
             // Answer the lines already here, as long as the peer keeps up.
             while self.has_room() {
+                // An answer in pieces goes on before the next command is read.
+                if let Some(table) = &mut self.table {
+                    let piece = table.next_piece().await;
+                    self.write_piece(piece);
+                    if self.table.is_none() {
+                        idle_deadline = Instant::now() + idle_timeout(session);
+                    }
+                    continue;
+                }
                 let Some(line) = self.decoder.decode(&mut self.lines) else { break };
                 if self.lines.is_empty() && self.lines.capacity() > KEEP_BUFFER {
                     self.lines = BytesMut::new();
                 }
-                let reply = self.answer(shared, session, peer, line, first).await;
+                let reply = match self.answer(shared, session, peer, line, first).await {
+                    Answer::Whole(reply) => reply,
+                    Answer::PostTable(table) => {
+                        first = false;
+                        self.begin_pieces(table);
+                        continue;
+                    }
+                };
                 first = false;
                 let goodbye = reply.event == Some(Event::Goodbye);
                 self.write_answer(reply);
@@ -244,7 +267,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
             } else {
                 *stalled_since.get_or_insert_with(Instant::now) + self.write_timeout
             };
-            let take_push = self.has_room();
+            // A push never goes inside an answer being written in pieces.
+            let take_push = self.has_room() && self.table.is_none();
             // Biased: a writable stream is never declared stalled, and
             // output goes out before more commands come in.
             tokio::select! {
@@ -297,7 +321,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
         peer: SocketAddr,
         line: Result<String, LineError>,
         first: bool,
-    ) -> Reply {
+    ) -> Answer {
         let line = match line {
             Ok(line) if first && self.client_dialect_allowed && line == CLIENT_HELLO => {
                 self.dialect = Dialect::Client;
@@ -305,11 +329,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
                 // if JSON escapes every byte of it (at most 6 bytes each).
                 self.decoder = LineDecoder::new(self.max_line.saturating_mul(6).saturating_add(64));
                 // The greeting was for a person; the client reads it as is.
-                return Reply::with_event("", Event::Hello { version: DIALECT_VERSION });
+                return Answer::Whole(Reply::with_event("", Event::Hello { version: DIALECT_VERSION }));
             }
             Ok(line) => line,
-            Err(LineError::TooLong(max)) => return Reply::text(answer::line_too_long(max)),
-            Err(LineError::InvalidUtf8) => return Reply::text(answer::LINE_NOT_UTF8),
+            Err(LineError::TooLong(max)) => return Answer::Whole(Reply::text(answer::line_too_long(max))),
+            Err(LineError::InvalidUtf8) => return Answer::Whole(Reply::text(answer::LINE_NOT_UTF8)),
         };
         let mut caller = Caller {
             session,
@@ -323,20 +347,24 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
             Dialect::Plain => line,
             Dialect::Client => match ClientFrame::from_line(line.as_bytes()) {
                 Ok(ClientFrame::Command(line)) if line.len() > self.max_line => {
-                    return Reply::text(answer::line_too_long(self.max_line));
+                    return Answer::Whole(Reply::text(answer::line_too_long(self.max_line)));
                 }
                 Ok(ClientFrame::Command(line)) => line,
-                Ok(ClientFrame::ChatroomOpened) => return answer_failure(room_opened(shared, &mut caller).await),
-                Ok(ClientFrame::ChatroomClosed) => return answer_failure(room_closed(shared, &mut caller).await),
-                Ok(ClientFrame::Keepalive) => return Reply::default(),
-                Err(_) => return Reply::text("Error: that was not a client frame; it was ignored."),
+                Ok(ClientFrame::ChatroomOpened) => {
+                    return Answer::Whole(answer_failure(room_opened(shared, &mut caller).await))
+                }
+                Ok(ClientFrame::ChatroomClosed) => {
+                    return Answer::Whole(answer_failure(room_closed(shared, &mut caller).await))
+                }
+                Ok(ClientFrame::Keepalive) => return Answer::Whole(Reply::default()),
+                Err(_) => return Answer::Whole(Reply::text("Error: that was not a client frame; it was ignored.")),
             },
         };
         caller.session.touch();
         match Command::parse(&command_line) {
-            Ok(command) => execute(shared, &mut caller, command).await,
-            Err(ParseError::Empty) => Reply::default(),
-            Err(e) => Reply::text(e.to_string()),
+            Ok(command) => execute_in_pieces(shared, &mut caller, command).await,
+            Err(ParseError::Empty) => Answer::Whole(Reply::default()),
+            Err(e) => Answer::Whole(Reply::text(e.to_string())),
         }
     }
 
@@ -347,6 +375,50 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
             Dialect::Plain => {
                 self.write_text(&reply.text);
                 if reply.event != Some(Event::Goodbye) {
+                    self.out.extend_from_slice(PROMPT.as_bytes());
+                }
+            }
+        }
+    }
+
+    /// Starts an answer that comes in pieces ([`Self::write_piece`]): in
+    /// the client dialect, the frame's opening bytes.
+    fn begin_pieces(&mut self, table: PostTable) {
+        if self.dialect == Dialect::Client {
+            self.out.extend_from_slice(ServerFrame::answer_text_frame().0);
+        }
+        self.table = Some(table);
+    }
+
+    /// Appends the next piece of the answer being written in pieces, or
+    /// ends the answer, exactly as [`Self::write_answer`] writes the whole
+    /// text: plain lines end in CRLF and the prompt follows; the client's
+    /// frame is one JSON line, its text escaped piece by piece. A failure
+    /// of the store halfway ends the answer with a line saying so (what was
+    /// sent cannot be taken back).
+    fn write_piece(&mut self, piece: Result<Option<String>, bbs_storage::StoreError>) {
+        let (text, last) = match piece {
+            Ok(Some(text)) => (text, false),
+            Ok(None) => (String::new(), true),
+            Err(e) => (format!("\n{}", answer_failure(Err(e.into())).text), true),
+        };
+        match self.dialect {
+            Dialect::Client => push_json_escaped(&mut (&mut self.out).writer(), &text),
+            Dialect::Plain => {
+                for (i, line) in text.split('\n').enumerate() {
+                    if i > 0 {
+                        self.out.extend_from_slice(b"\r\n");
+                    }
+                    self.out.extend_from_slice(line.as_bytes());
+                }
+            }
+        }
+        if last {
+            self.table = None;
+            match self.dialect {
+                Dialect::Client => self.out.extend_from_slice(ServerFrame::answer_text_frame().1),
+                Dialect::Plain => {
+                    self.out.extend_from_slice(b"\r\n");
                     self.out.extend_from_slice(PROMPT.as_bytes());
                 }
             }

@@ -52,6 +52,9 @@ struct Args {
     /// Seconds a connection with pending answers may take none of them.
     #[arg(long, default_value_t = Config::default().write_timeout.as_secs_f64())]
     write_timeout: f64,
+    /// Mebibytes the cache of hot posts, board lists and users may hold.
+    #[arg(long, default_value_t = Config::default().cache_bytes / (1024 * 1024))]
+    cache_mb: usize,
     /// Longest accepted password, in bytes.
     #[arg(long, default_value_t = Config::default().max_password)]
     max_password: usize,
@@ -140,6 +143,7 @@ impl Args {
             max_pending_output: self.max_pending_output,
             write_timeout: seconds("write-timeout", self.write_timeout)?,
             max_password: self.max_password,
+            cache_bytes: self.cache_mb.saturating_mul(1024 * 1024),
             hash_workers: self.hash_workers,
             hash_queue: self.hash_queue,
             login_rate_per_ip: self.login_rate_ip,
@@ -171,7 +175,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
 
-    let store = SqliteStore::open(SqliteOptions::new(&args.db))
+    let store = SqliteStore::open(SqliteOptions { cache_bytes: config.cache_bytes, ..SqliteOptions::new(&args.db) })
         .with_context(|| format!("cannot open the database {}", args.db.display()))?;
     let (listener, udp) = bbs_server::bind(SocketAddr::new(args.bind, args.port))
         .await

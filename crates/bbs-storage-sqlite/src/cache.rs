@@ -1,207 +1,215 @@
-//! The in-memory view of users, boards, posts and comments that
-//! [`crate::SqliteStore`] answers reads from.
+//! A bounded cache of hot items in front of the database: posts (with
+//! their comments), small boards' post lists, the board list, board
+//! numbers and password hashes.
 //!
-//! It is loaded from the database when the store opens and changed only by
-//! the writer thread, right after a batch's COMMIT succeeded and before any
-//! of its writers is answered. So a read never sees a write that could
-//! still be lost, a writer that got its answer sees its write in every
-//! later read, and reads cost a lock and a copy instead of a trip to the
-//! blocking pool and SQLite. Each board keeps its own list of post serial
-//! numbers, so listing a board never looks at the posts of other boards.
+//! Its size is counted in bytes (the strings it holds plus a fixed charge
+//! per entry for the map, the `Arc`s and the clock), not in entries, so the
+//! memory it takes follows `--cache-mb` whatever the posts look like. When
+//! an insertion would go over, entries are evicted by the CLOCK algorithm
+//! (second chance): a hit only sets the entry's `referenced` bit, which is
+//! an atomic, so hits need only the read lock and never wait for each
+//! other; eviction walks a queue of keys, giving referenced entries one
+//! more round.
+//!
+//! What may be in it, and when, is decided by `sqlite.rs` (see its module
+//! documentation): the cache holds only values that are durable, writes
+//! invalidate the keys they touch after their batch is flushed and before
+//! their writers are answered, and a value read from the database is put in
+//! only if no batch settled meanwhile.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry as MapEntry;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
-use rusqlite::Connection;
+use bbs_storage::{BoardRow, Post, PostId, PostSummary};
 
-use bbs_storage::{BoardRow, CommentRow, Post, PostId, PostSummary, Timestamp, UserRow};
+/// Bytes charged per entry beyond its strings: the map slot (at the map's
+/// load factor), the key, the `Arc` and the struct it holds (a `Post` is
+/// about 200 bytes), the clock queue's copy of the key. Measured: with
+/// these charges the server's resident memory after a minute of reads
+/// over a million posts stays near the configured size.
+const ENTRY_OVERHEAD: usize = 320;
 
-#[derive(Debug, Default)]
+/// Bytes charged per string beyond its length (allocator size classes).
+const STRING_OVERHEAD: usize = 16;
+
+/// Bytes charged per element of a list beyond its strings.
+const ROW_OVERHEAD: usize = 80;
+
+/// What can be cached, by what it is looked up with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    Post(PostId),
+    /// A board's whole post list (only boards with few posts), by the
+    /// board's row number.
+    Listing(i64),
+    /// A board's row number.
+    Board(String),
+    /// Every board (while the list is small).
+    Boards,
+    PasswordHash(String),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    Post(Arc<Post>),
+    Listing(Arc<Vec<PostSummary>>),
+    Board(i64),
+    Boards(Arc<Vec<BoardRow>>),
+    PasswordHash(Arc<str>),
+}
+
+impl Value {
+    fn bytes(&self) -> usize {
+        match self {
+            Value::Post(p) => {
+                5 * STRING_OVERHEAD
+                    + p.board.len()
+                    + p.author.len()
+                    + p.title.len()
+                    + p.content.len()
+                    + p.comments.iter().map(|c| c.author.len() + c.text.len() + ROW_OVERHEAD).sum::<usize>()
+            }
+            Value::Listing(rows) => rows.iter().map(|r| r.title.len() + r.author.len() + ROW_OVERHEAD).sum(),
+            Value::Board(_) => 0,
+            Value::Boards(rows) => rows.iter().map(|b| b.name.len() + b.moderator.len() + ROW_OVERHEAD).sum(),
+            Value::PasswordHash(h) => STRING_OVERHEAD + h.len(),
+        }
+    }
+}
+
+impl Key {
+    fn bytes(&self) -> usize {
+        match self {
+            Key::Post(_) | Key::Boards | Key::Listing(_) => 0,
+            Key::Board(s) | Key::PasswordHash(s) => 2 * (STRING_OVERHEAD + s.len()),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    value: Value,
+    bytes: usize,
+    referenced: AtomicBool,
+}
+
+#[derive(Debug)]
 pub(crate) struct Cache {
-    users: Vec<UserRow>,
-    password_hashes: HashMap<String, String>,
-    /// In creation order; a board's index is its position plus one.
-    boards: Vec<CachedBoard>,
-    board_by_name: HashMap<String, usize>,
-    posts: HashMap<PostId, CachedPost>,
-}
-
-#[derive(Debug)]
-struct CachedBoard {
-    name: String,
-    moderator: String,
-    /// Serial numbers, ascending (new posts always get a larger one).
-    posts: Vec<PostId>,
-}
-
-#[derive(Debug)]
-struct CachedPost {
-    board: usize,
-    author: String,
-    title: String,
-    content: String,
-    created_at: Timestamp,
-    comments: Vec<CommentRow>,
+    capacity: usize,
+    used: usize,
+    slots: HashMap<Key, Slot>,
+    /// The clock's hand walks from the front; may hold keys of entries
+    /// already gone (skipped, and compacted away when they pile up).
+    clock: VecDeque<Key>,
 }
 
 impl Cache {
-    /// Reads everything the cache holds from the database.
-    pub(crate) fn load(conn: &Connection) -> rusqlite::Result<Cache> {
-        let mut cache = Cache::default();
-        let mut users = conn.prepare("SELECT name, email, password_hash FROM users ORDER BY id")?;
-        let mut rows = users.query([])?;
-        while let Some(r) = rows.next()? {
-            cache.add_user(r.get(0)?, r.get(1)?, r.get(2)?);
-        }
-        let mut board_ids = HashMap::new();
-        let mut boards = conn.prepare("SELECT id, name, moderator FROM boards ORDER BY id")?;
-        let mut rows = boards.query([])?;
-        while let Some(r) = rows.next()? {
-            board_ids.insert(r.get::<_, i64>(0)?, cache.boards.len());
-            cache.add_board(r.get(1)?, r.get(2)?);
-        }
-        let mut posts =
-            conn.prepare("SELECT id, board_id, author, title, content, created_at FROM posts ORDER BY id")?;
-        let mut rows = posts.query([])?;
-        while let Some(r) = rows.next()? {
-            let id: PostId = r.get(0)?;
-            let Some(&board) = board_ids.get(&r.get::<_, i64>(1)?) else {
-                continue;
-            };
-            cache.boards[board].posts.push(id);
-            cache.posts.insert(
-                id,
-                CachedPost {
-                    board,
-                    author: r.get(2)?,
-                    title: r.get(3)?,
-                    content: r.get(4)?,
-                    created_at: r.get(5)?,
-                    comments: Vec::new(),
-                },
-            );
-        }
-        let mut comments = conn.prepare("SELECT post_id, author, text FROM comments ORDER BY id")?;
-        let mut rows = comments.query([])?;
-        while let Some(r) = rows.next()? {
-            if let Some(post) = cache.posts.get_mut(&r.get::<_, PostId>(0)?) {
-                post.comments.push(CommentRow { author: r.get(1)?, text: r.get(2)? });
-            }
-        }
-        Ok(cache)
+    pub(crate) fn new(capacity: usize) -> Cache {
+        Cache { capacity, used: 0, slots: HashMap::new(), clock: VecDeque::new() }
     }
 
-    pub(crate) fn add_user(&mut self, name: String, email: String, password_hash: String) {
-        self.password_hashes.insert(name.clone(), password_hash);
-        self.users.push(UserRow { name, email });
+    /// The cached value, marking it as recently used.
+    pub(crate) fn get(&self, key: &Key) -> Option<Value> {
+        let slot = self.slots.get(key)?;
+        slot.referenced.store(true, Ordering::Relaxed);
+        Some(slot.value.clone())
     }
 
-    pub(crate) fn password_hash(&self, name: &str) -> Option<String> {
-        self.password_hashes.get(name).cloned()
+    /// Whether a value this big is worth caching at all: one entry may take
+    /// at most an eighth of the cache, so a huge item cannot flush it.
+    pub(crate) fn fits(&self, key: &Key, value: &Value) -> bool {
+        Self::charge(key, value) <= self.capacity / 8
     }
 
-    pub(crate) fn users(&self) -> Vec<UserRow> {
-        self.users.clone()
+    fn charge(key: &Key, value: &Value) -> usize {
+        ENTRY_OVERHEAD + key.bytes() + value.bytes()
     }
 
-    pub(crate) fn add_board(&mut self, name: String, moderator: String) {
-        self.board_by_name.insert(name.clone(), self.boards.len());
-        self.boards.push(CachedBoard { name, moderator, posts: Vec::new() });
-    }
-
-    pub(crate) fn boards(&self) -> Vec<BoardRow> {
-        self.boards
-            .iter()
-            .enumerate()
-            .map(|(i, b)| BoardRow { index: i as u64 + 1, name: b.name.clone(), moderator: b.moderator.clone() })
-            .collect()
-    }
-
-    pub(crate) fn add_post(
-        &mut self,
-        id: PostId,
-        board: &str,
-        author: String,
-        title: String,
-        content: String,
-        created_at: Timestamp,
-    ) {
-        let Some(&board) = self.board_by_name.get(board) else {
+    /// Puts a value in (replacing any), evicting others to stay in bounds.
+    pub(crate) fn insert(&mut self, key: Key, value: Value) {
+        let bytes = Self::charge(&key, &value);
+        if bytes > self.capacity / 8 {
+            self.remove(&key);
             return;
-        };
-        let list = &mut self.boards[board].posts;
-        match list.last() {
-            Some(&last) if last > id => {
-                let at = list.partition_point(|&p| p < id);
-                list.insert(at, id);
-            }
-            _ => list.push(id),
         }
-        self.posts.insert(id, CachedPost { board, author, title, content, created_at, comments: Vec::new() });
+        let slot = Slot { value, bytes, referenced: AtomicBool::new(false) };
+        match self.slots.entry(key.clone()) {
+            MapEntry::Occupied(mut e) => {
+                self.used -= e.get().bytes;
+                e.insert(slot);
+            }
+            MapEntry::Vacant(e) => {
+                e.insert(slot);
+                self.clock.push_back(key);
+            }
+        }
+        self.used += bytes;
+        self.evict();
+        if self.clock.len() > 2 * self.slots.len() + 1024 {
+            let slots = &self.slots;
+            let mut seen = std::collections::HashSet::new();
+            self.clock.retain(|k| slots.contains_key(k) && seen.insert(k.clone()));
+        }
     }
 
-    pub(crate) fn has_board(&self, name: &str) -> bool {
-        self.board_by_name.contains_key(name)
+    /// Forgets a value (a write changed it).
+    pub(crate) fn remove(&mut self, key: &Key) {
+        if let Some(slot) = self.slots.remove(key) {
+            self.used -= slot.bytes;
+        }
     }
 
-    pub(crate) fn has_post(&self, id: PostId) -> bool {
-        self.posts.contains_key(&id)
-    }
-
-    pub(crate) fn posts(&self, board: &str) -> Option<Vec<PostSummary>> {
-        let board = &self.boards[*self.board_by_name.get(board)?];
-        Some(
-            board
-                .posts
-                .iter()
-                .filter_map(|id| {
-                    let p = self.posts.get(id)?;
-                    Some(PostSummary {
-                        id: *id,
-                        title: p.title.clone(),
-                        author: p.author.clone(),
-                        created_at: p.created_at,
-                    })
-                })
-                .collect(),
-        )
-    }
-
-    pub(crate) fn post(&self, id: PostId) -> Option<Post> {
-        let p = self.posts.get(&id)?;
-        Some(Post {
-            id,
-            board: self.boards[p.board].name.clone(),
-            author: p.author.clone(),
-            title: p.title.clone(),
-            content: p.content.clone(),
-            created_at: p.created_at,
-            comments: p.comments.clone(),
-        })
-    }
-
-    pub(crate) fn delete_post(&mut self, id: PostId) {
-        if let Some(p) = self.posts.remove(&id) {
-            let list = &mut self.boards[p.board].posts;
-            if let Ok(at) = list.binary_search(&id) {
-                list.remove(at);
+    fn evict(&mut self) {
+        while self.used > self.capacity {
+            let Some(key) = self.clock.pop_front() else { break };
+            let Some(slot) = self.slots.get(&key) else { continue };
+            if slot.referenced.swap(false, Ordering::Relaxed) {
+                self.clock.push_back(key);
+            } else {
+                self.remove(&key);
             }
         }
     }
 
-    pub(crate) fn edit_post(&mut self, id: PostId, title: Option<String>, content: Option<String>) {
-        if let Some(p) = self.posts.get_mut(&id) {
-            if let Some(title) = title {
-                p.title = title;
-            }
-            if let Some(content) = content {
-                p.content = content;
-            }
-        }
+    /// Bytes charged to the entries held now.
+    #[cfg(test)]
+    pub(crate) fn used(&self) -> usize {
+        self.used
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(n: usize) -> (Key, Value) {
+        (Key::PasswordHash(format!("user{n}")), Value::PasswordHash("x".repeat(100).into()))
     }
 
-    pub(crate) fn add_comment(&mut self, id: PostId, author: String, text: String) {
-        if let Some(p) = self.posts.get_mut(&id) {
-            p.comments.push(CommentRow { author, text });
+    /// However many entries go in, the bytes held stay within the bound,
+    /// and an entry that keeps being hit survives the churn.
+    #[test]
+    fn stays_within_its_bytes_and_keeps_hot_entries() {
+        let mut cache = Cache::new(64 * 1024);
+        let (hot_key, hot_value) = hash(0);
+        cache.insert(hot_key.clone(), hot_value);
+        for n in 1..100_000 {
+            assert!(cache.get(&hot_key).is_some(), "hot entry evicted at {n}");
+            let (k, v) = hash(n);
+            cache.insert(k, v);
+            assert!(cache.used() <= 64 * 1024);
         }
+        assert!(cache.clock.len() <= 2 * cache.slots.len() + 1024);
+    }
+
+    #[test]
+    fn a_huge_value_is_not_cached() {
+        let mut cache = Cache::new(8 * 1024);
+        let key = Key::PasswordHash("u".into());
+        cache.insert(key.clone(), Value::PasswordHash("x".repeat(2000).into()));
+        assert!(cache.get(&key).is_none());
+        assert_eq!(cache.used(), 0);
     }
 }

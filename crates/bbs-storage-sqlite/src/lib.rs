@@ -1,6 +1,7 @@
 //! The embedded backend of the BBS's storage: [`SqliteStore`], an
 //! implementation of [`bbs_storage::Store`] on one SQLite file (WAL, one
-//! writer thread with group commit, reads from an in-memory cache; see
+//! writer thread with group commit, reads on reader threads behind a cache
+//! bounded in bytes; see
 //! `sqlite.rs`), and [`bulk::BulkLoader`], which fills such a file before
 //! any server has it open.
 //!
@@ -8,7 +9,7 @@
 //! the server stay free of it. Whether this backend keeps the trait's
 //! promises is checked by `tests/contract.rs`, which runs the shared
 //! contract suite of `bbs-storage`; what only SQLite has (reopening the
-//! file, schema versions, the cache rebuilt from disk) is tested here.
+//! file, schema versions, reads beside writes) is tested here.
 
 pub mod bulk;
 mod cache;
@@ -18,7 +19,7 @@ mod social;
 mod sqlite;
 mod ssh_keys;
 
-pub use sqlite::{SqliteOptions, SqliteStore};
+pub use sqlite::{SqliteOptions, SqliteStore, WHOLE_LISTING};
 
 use bbs_storage::{Result, StoreError};
 

@@ -147,6 +147,34 @@ pub struct ChatroomRow {
     pub open: bool,
 }
 
+/// The posts of one board, page by page, all from one consistent view of
+/// the data (later writes do not show), so that a caller can go through
+/// them twice (once for the column widths of a table, once to send it)
+/// and get the same rows both times. Its methods block: call them off the
+/// async workers (`spawn_blocking`). Dropping it releases the view.
+pub trait PostPages: Send + 'static {
+    /// Up to `max` posts with a serial number greater than `after` (all of
+    /// them from the start with `None`), ascending.
+    fn next_page(&mut self, after: Option<PostId>, max: usize) -> Result<Vec<PostSummary>>;
+}
+
+/// A board's posts, as [`Store::post_listing`] hands them out.
+pub enum PostListing {
+    /// Few enough to hold at once.
+    Whole(Vec<PostSummary>),
+    /// Too many to hold: read them in pages.
+    Pages(Box<dyn PostPages>),
+}
+
+impl std::fmt::Debug for PostListing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PostListing::Whole(posts) => f.debug_tuple("Whole").field(&posts.len()).finish(),
+            PostListing::Pages(_) => f.write_str("Pages"),
+        }
+    }
+}
+
 /// Everything the server keeps. Implementations must be cheap to clone
 /// (a handle) and safe to use from many connections at once.
 pub trait Store: KeyStore + SocialStore + SearchStore + Clone + Send + Sync + 'static {
@@ -170,6 +198,12 @@ pub trait Store: KeyStore + SocialStore + SearchStore + Clone + Send + Sync + 's
     /// The posts of a board by ascending serial number; `None` if no such
     /// board.
     fn posts(&self, board: &str) -> impl Future<Output = Result<Option<Vec<PostSummary>>>> + Send;
+    /// The posts of a board for sending in pieces: a backend whose boards
+    /// can be larger than memory answers big ones with [`PostListing::Pages`].
+    /// The default holds them all ([`Store::posts`]).
+    fn post_listing(&self, board: &str) -> impl Future<Output = Result<Option<PostListing>>> + Send {
+        async move { Ok(self.posts(board).await?.map(PostListing::Whole)) }
+    }
     /// One post with its comments; `None` if there is no such post (never
     /// was, or deleted).
     fn post(&self, id: PostId) -> impl Future<Output = Result<Option<Post>>> + Send;

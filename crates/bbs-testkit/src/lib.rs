@@ -74,7 +74,11 @@ impl TestServer {
                 .build()
                 .expect("server runtime");
             runtime.block_on(async move {
-                let store = SqliteStore::open(SqliteOptions::new(path.clone())).expect("open database");
+                let store = SqliteStore::open(SqliteOptions {
+                    cache_bytes: config.cache_bytes,
+                    ..SqliteOptions::new(path.clone())
+                })
+                .expect("open database");
                 let (listener, udp) = bbs_server::bind("127.0.0.1:0".parse().expect("address")).await.expect("bind");
                 let server = bbs_server::Server::new(store, config);
                 let mut doors = bbs_server::Doors::default();
@@ -376,7 +380,13 @@ impl BbsdProcess {
     /// "Listening on ADDR" log line. `bbsd` is the binary's path (a test
     /// of the server crate has it as `env!("CARGO_BIN_EXE_bbsd")`).
     pub fn start(bbsd: &Path, db: &Path, flags: &[&str]) -> BbsdProcess {
+        BbsdProcess::start_with_env(bbsd, db, flags, &[])
+    }
+
+    /// [`Self::start`] with extra environment variables for the process.
+    pub fn start_with_env(bbsd: &Path, db: &Path, flags: &[&str], env: &[(&str, &str)]) -> BbsdProcess {
         let mut child = std::process::Command::new(bbsd)
+            .envs(env.iter().copied())
             .args(["--bind", "127.0.0.1", "--db"])
             .arg(db)
             .args(flags)

@@ -7,11 +7,13 @@ use bbs_protocol::command::{
 };
 use bbs_protocol::table::format_table;
 use bbs_protocol::Reply;
-use bbs_storage::{NewPost, PostChange, PostEdit, Store};
+use bbs_storage::{NewPost, PostChange, PostEdit, PostListing, Store};
 use chrono::TimeZone;
 
-use super::context::{logged_in, now, require, Apply, Caller, Outcome};
+use super::context::{logged_in, now, require, Apply, Caller, Failure, Outcome};
+use super::post_table::PostTable;
 use super::subscription;
+use super::Answer;
 use crate::state::Shared;
 
 /// `MM/DD` in the server's local time.
@@ -79,6 +81,14 @@ impl Apply for ListBoard {
 
 impl Apply for ListPost {
     async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
+        // A `##key` filter keeps few rows: the whole board is read and
+        // filtered; without one a big board may be streamed (see below).
+        if self.key.is_none() {
+            return match list_post(shared, &self.board, false).await? {
+                Answer::Whole(reply) => Ok(reply),
+                Answer::PostTable(_) => unreachable!("asked for a whole answer"),
+            };
+        }
         let Some(posts) = shared.store.posts(&self.board).await? else {
             return Ok(Reply::text(answer::NO_SUCH_BOARD));
         };
@@ -89,6 +99,24 @@ impl Apply for ListPost {
             .collect();
         Ok(Reply::text(format_table(&["S/N", "Title", "Author", "Date"], &rows)))
     }
+}
+
+/// `list-post`: a board small enough is answered whole; a bigger one, if
+/// `in_pieces`, as a [`PostTable`] that the engine writes as its peer reads
+/// (UDP has no such peer: there the pages are gathered into one answer).
+pub(crate) async fn list_post<S: Store>(shared: &Shared<S>, board: &str, in_pieces: bool) -> Result<Answer, Failure> {
+    let posts = match shared.store.post_listing(board).await? {
+        None => return Ok(Answer::Whole(Reply::text(answer::NO_SUCH_BOARD))),
+        Some(PostListing::Pages(pages)) if in_pieces => return Ok(Answer::PostTable(PostTable::open(pages).await?)),
+        Some(PostListing::Whole(posts)) => posts,
+        Some(PostListing::Pages(pages)) => shared.store.posts(board).await.map(|posts| {
+            drop(pages);
+            posts.unwrap_or_default()
+        })?,
+    };
+    let rows: Vec<Vec<String>> =
+        posts.into_iter().map(|p| vec![p.id.to_string(), p.title, p.author, month_day(p.created_at)]).collect();
+    Ok(Answer::Whole(Reply::text(format_table(&["S/N", "Title", "Author", "Date"], &rows))))
 }
 
 impl Apply for Read {

@@ -10,6 +10,7 @@ mod account;
 mod board;
 mod chatroom;
 mod context;
+mod post_table;
 mod search;
 mod social;
 mod ssh_keys;
@@ -18,6 +19,7 @@ mod subscription;
 pub(crate) use account::{check_password, end_session, open_session};
 pub(crate) use chatroom::{room_closed, room_opened};
 pub(crate) use context::{answer_failure, Caller, Via};
+pub(crate) use post_table::PostTable;
 pub(crate) use ssh_keys::user_has_key;
 
 use bbs_protocol::{Command, Reply, Transport};
@@ -25,6 +27,33 @@ use bbs_storage::Store;
 
 use crate::state::Shared;
 use context::Apply;
+
+/// An answer for a stream connection: whole, or a table written in pieces
+/// as the peer takes them (only `list-post` of a big board).
+#[derive(Debug)]
+pub(crate) enum Answer {
+    Whole(Reply),
+    PostTable(PostTable),
+}
+
+/// Like [`execute`], for a connection that can take an answer in pieces.
+pub(crate) async fn execute_in_pieces<S: Store>(
+    shared: &Shared<S>,
+    caller: &mut Caller<'_>,
+    command: Command,
+) -> Answer {
+    match command {
+        // `list-post` goes over every stream transport (see the table).
+        // A `##key` filter keeps few rows: answered whole by `execute`.
+        Command::ListPost(list) if caller.via != Via::Udp && list.key.is_none() => {
+            match board::list_post(shared, &list.board, true).await {
+                Ok(answer) => answer,
+                Err(failure) => Answer::Whole(answer_failure(Err(failure))),
+            }
+        }
+        command => Answer::Whole(execute(shared, caller, command).await),
+    }
+}
 
 /// Runs one parsed command and gives the answer to send.
 pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_>, command: Command) -> Reply {
