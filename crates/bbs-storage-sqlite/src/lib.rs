@@ -12,6 +12,7 @@
 
 pub mod bulk;
 mod cache;
+mod files;
 mod schema;
 mod sqlite;
 

@@ -51,6 +51,14 @@ const MIGRATIONS: &[&str] = &[
     // Search (full-text index) and subscriptions.
 
     // Files over UDP.
+    "CREATE TABLE files (
+        name       TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        sha256     TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+     );
+     CREATE INDEX files_by_owner ON files(owner);",
 ];
 
 /// Brings the database up to the newest schema version.

@@ -74,6 +74,9 @@ macro_rules! store_contract_tests {
             close_chatroom_closes_only_that_room,
             close_all_chatrooms_closes_every_room,
             chatrooms_are_listed_in_creation_order,
+            // Files.
+            a_file_name_is_taken_once,
+            file_names_are_sorted_and_usage_is_summed,
         );
     };
 }
@@ -477,6 +480,33 @@ pub async fn chatrooms_are_listed_in_creation_order<S: Store>(store: S) {
     store.open_chatroom("ann", "127.0.0.1", 9999).await.unwrap();
     let listed: Vec<String> = store.chatrooms().await.unwrap().into_iter().map(|r| r.owner).collect();
     assert_eq!(listed, owners);
+}
+
+// ---------------------------------------------------------------------------
+// Files.
+
+fn file_row(name: &str, owner: &str, size: u64) -> crate::FileRow {
+    crate::FileRow { name: name.into(), owner: owner.into(), size, sha256: format!("{size:064x}"), created_at: 7 }
+}
+
+pub async fn a_file_name_is_taken_once<S: Store>(store: S) {
+    assert_eq!(store.file("a").await.unwrap(), None);
+    assert!(store.add_file(file_row("a", "ann", 10)).await.unwrap());
+    assert!(!store.add_file(file_row("a", "bob", 20)).await.unwrap());
+    assert_eq!(store.file("a").await.unwrap(), Some(file_row("a", "ann", 10)));
+    store.remove_file("a").await.unwrap();
+    assert_eq!(store.file("a").await.unwrap(), None);
+    assert!(store.add_file(file_row("a", "bob", 20)).await.unwrap());
+}
+
+pub async fn file_names_are_sorted_and_usage_is_summed<S: Store>(store: S) {
+    assert!(store.file_names().await.unwrap().is_empty());
+    for (name, owner, size) in [("b", "ann", 5), ("B", "bob", 7), ("a", "ann", 1 << 40), ("報告", "bob", 0)] {
+        assert!(store.add_file(file_row(name, owner, size)).await.unwrap());
+    }
+    assert_eq!(store.file_names().await.unwrap(), ["B", "a", "b", "報告"]);
+    assert_eq!(store.file_usage("ann").await.unwrap(), crate::FileUsage { user: (1 << 40) + 5, total: (1 << 40) + 12 });
+    assert_eq!(store.file_usage("nobody").await.unwrap(), crate::FileUsage { user: 0, total: (1 << 40) + 12 });
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@
 
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
+mod files;
+
+pub use files::{FileRow, FileStore, FileUsage};
 
 use std::future::Future;
 
@@ -139,7 +142,7 @@ pub struct ChatroomRow {
 
 /// Everything the server keeps. Implementations must be cheap to clone
 /// (a handle) and safe to use from many connections at once.
-pub trait Store: Clone + Send + Sync + 'static {
+pub trait Store: FileStore + Clone + Send + Sync + 'static {
     /// Adds a user; `false` if the name is taken (the stored user is then
     /// left as it was).
     fn register(&self, user: NewUser) -> impl Future<Output = Result<bool>> + Send;

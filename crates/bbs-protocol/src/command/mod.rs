@@ -11,6 +11,8 @@ use std::fmt;
 
 // Each area beyond the course's three parts keeps its command types in a
 // file of its own (and its table rows in its section of the table below).
+pub mod files;
+pub use files::{GetFile, GetFileList, SendFile};
 
 /// Which way the `bbs` client sends a command (spec §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +32,11 @@ pub enum Transport {
 /// One row of the command table.
 pub struct CommandSpec {
     pub name: &'static str,
-    /// The exact usage answer (spec §4–§5), also shown by `help`.
+    /// The usage line (spec §4–§5), shown by `help`.
     pub usage: &'static str,
+    /// The answer to missing or malformed arguments: the usage line, except
+    /// where the spec words it otherwise (`send-file`: `No file to send.`).
+    pub missing: &'static str,
     /// One line for `help`.
     pub summary: &'static str,
     pub transport: Transport,
@@ -163,10 +168,13 @@ pub struct Help;
 /// name, usage, transport and parser are written once and
 /// [`Command::spec`] finds its row without restating the name.
 macro_rules! command_table {
+    (@missing $usage:literal) => { $usage };
+    (@missing $usage:literal, $missing:literal) => { $missing };
     ($(
         $variant:ident {
             name: $name:literal,
             usage: $usage:literal,
+            $(missing: $missing:literal,)?
             summary: $summary:literal,
             transport: $transport:ident,
             parse: $parse:expr $(,)?
@@ -184,6 +192,7 @@ macro_rules! command_table {
             $(CommandSpec {
                 name: $name,
                 usage: $usage,
+                missing: command_table!(@missing $usage $(, $missing)?),
                 summary: $summary,
                 transport: Transport::$transport,
                 parse: $parse,
@@ -402,6 +411,34 @@ command_table! {
     // Search and subscriptions: rows here, types in `search.rs`.
 
     // Files over UDP: rows here, types in `files.rs`.
+    GetFileList {
+        name: "get-file-list",
+        usage: "Usage: get-file-list",
+        summary: "list the files everyone shares",
+        transport: Tcp,
+        parse: |a| a.none(Command::GetFileList(GetFileList)),
+    },
+    SendFile {
+        name: "send-file",
+        usage: "Usage: send-file <path>...",
+        missing: "No file to send.",
+        summary: "upload files from your machine (over UDP)",
+        transport: TcpClientOnly,
+        parse: |a| {
+            let paths: Vec<String> = a.words().into_iter().map(str::to_owned).collect();
+            (!paths.is_empty()).then_some(Command::SendFile(SendFile { paths }))
+        },
+    },
+    GetFile {
+        name: "get-file",
+        usage: "Usage: get-file <file-name>...",
+        summary: "download files into the current directory (over UDP)",
+        transport: TcpClientOnly,
+        parse: |a| {
+            let names: Vec<String> = a.words().into_iter().map(str::to_owned).collect();
+            (!names.is_empty()).then_some(Command::GetFile(GetFile { names }))
+        },
+    },
 }
 
 impl Command {
@@ -416,7 +453,7 @@ impl Command {
             return Err(ParseError::Empty);
         }
         let spec = spec(name).ok_or_else(|| ParseError::Unknown(name.to_owned()))?;
-        (spec.parse)(&Args { rest }).ok_or(ParseError::Usage(spec.usage))
+        (spec.parse)(&Args { rest }).ok_or(ParseError::Usage(spec.missing))
     }
 }
 
@@ -578,6 +615,9 @@ mod tests {
             ("create-chatroom 0", "Usage: create-chatroom <port>"),
             ("create-chatroom 70000", "Usage: create-chatroom <port>"),
             ("logout now", "Usage: logout"),
+            ("send-file", "No file to send."),
+            ("get-file   ", "Usage: get-file <file-name>..."),
+            ("get-file-list x", "Usage: get-file-list"),
         ];
         for (line, usage) in cases {
             assert_eq!(Command::parse(line), Err(ParseError::Usage(usage)), "{line}");
