@@ -42,7 +42,9 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::cmd::{answer_failure, end_session, execute, room_closed, room_opened, Caller, Via};
+use crate::cmd::{
+    answer_failure, end_session, execute, get_file, room_closed, room_opened, send_file, transfer_done, Caller, Via,
+};
 use crate::session::Session;
 use crate::state::Shared;
 
@@ -270,6 +272,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
                 Ok(ClientFrame::ChatroomOpened) => return answer_failure(room_opened(shared, &mut caller).await),
                 Ok(ClientFrame::ChatroomClosed) => return answer_failure(room_closed(shared, &mut caller).await),
                 Ok(ClientFrame::Keepalive) => return Reply::default(),
+                Ok(ClientFrame::SendFile { name, size, sha256 }) => {
+                    return answer_failure(send_file(shared, &mut caller, name, size, sha256).await);
+                }
+                Ok(ClientFrame::GetFile { name }) => return answer_failure(get_file(shared, &mut caller, name).await),
+                Ok(ClientFrame::TransferDone { id }) => return answer_failure(transfer_done(shared, &mut caller, &id)),
                 Err(_) => return Reply::text("Error: that was not a client frame; it was ignored."),
             },
         };

@@ -12,7 +12,7 @@
 //! - `state`: what all sessions share; [`session`]: a session's state
 //!   and the registry of live sessions (tokens, push inboxes); [`events`]:
 //!   how commands reach people who did not ask; `rooms`: running
-//!   chatrooms' keys;
+//!   chatrooms' keys; `transfers`: open file transfers over UDP;
 //! - [`auth`] password hashing and tokens; [`config`] the limits; `rate`
 //!   the rate limiters and connection counts that enforce them.
 
@@ -25,6 +25,7 @@ mod rate;
 mod rooms;
 pub mod session;
 mod state;
+mod transfers;
 mod udp;
 
 use std::future::Future;
@@ -87,11 +88,16 @@ impl<S: Store> Server<S> {
         let shared = self.shared;
         // No chatroom owner can still be connected to a server that just started.
         shared.store.close_all_chatrooms().await?;
+        for dir in [&shared.files.complete, &shared.files.partial] {
+            std::fs::create_dir_all(dir)?;
+        }
+        let udp = Arc::new(udp);
+        shared.transfers.attach(Arc::clone(&udp));
         let connections =
             rate::ConnectionCount::new(shared.config.max_connections, shared.config.max_connections_per_ip);
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        tasks.spawn(udp::serve(Arc::clone(&shared), Arc::new(udp), stopped.clone()));
+        tasks.spawn(udp::serve(Arc::clone(&shared), udp, stopped.clone()));
 
         tokio::pin!(shutdown);
         loop {

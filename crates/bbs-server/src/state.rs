@@ -9,6 +9,7 @@ use crate::events::{EventBus, LocalBus};
 use crate::rate::RateLimiter;
 use crate::rooms::LiveRooms;
 use crate::session::Sessions;
+use crate::transfers::{FileArea, Transfers};
 
 /// State every door, session and command reaches through one `Arc`.
 pub(crate) struct Shared<S> {
@@ -23,6 +24,10 @@ pub(crate) struct Shared<S> {
     pub(crate) login_per_account: RateLimiter<String>,
     /// Running chatrooms' keys and owners (the registry itself is stored).
     pub(crate) rooms: LiveRooms,
+    /// Open file transfers (their datagrams come through the UDP door).
+    pub(crate) transfers: Arc<Transfers>,
+    /// Where files are kept.
+    pub(crate) files: FileArea,
 }
 
 impl<S> Shared<S> {
@@ -36,6 +41,8 @@ impl<S> Shared<S> {
             login_per_ip: RateLimiter::new(config.login_rate_per_ip),
             login_per_account: RateLimiter::new(config.login_rate_per_account),
             rooms: LiveRooms::default(),
+            transfers: Arc::default(),
+            files: FileArea::new(&config.files_dir),
             config,
         }
     }

@@ -45,7 +45,12 @@ impl TestServer {
     }
 
     /// Starts on an existing database file (to test what survives).
-    pub fn start_on(db: &Path, config: Config) -> TestServer {
+    pub fn start_on(db: &Path, mut config: Config) -> TestServer {
+        // The file area goes next to the database, as `bbsd` puts it,
+        // unless the test chose a place.
+        if config.files_dir == Config::default().files_dir {
+            config.files_dir = db.parent().expect("the database is in a directory").join("files");
+        }
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let path = db.to_owned();

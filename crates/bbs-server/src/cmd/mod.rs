@@ -10,10 +10,12 @@ mod account;
 mod board;
 mod chatroom;
 mod context;
+mod files;
 
 pub(crate) use account::end_session;
 pub(crate) use chatroom::{room_closed, room_opened};
 pub(crate) use context::{answer_failure, Caller, Via};
+pub(crate) use files::{get_file, send_file, transfer_done};
 
 use bbs_protocol::{Command, Reply, Transport};
 use bbs_storage::Store;
@@ -29,6 +31,10 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         (Transport::Tcp | Transport::TcpClientOnly | Transport::Client, Via::Udp) => {
             let how = if spec.transport == Transport::Client { "the bbs client" } else { "TCP" };
             return Reply::text(format!("{} works over {how}, not UDP.", spec.name));
+        }
+        // Files: a telnet user learns why file transfer needs the client.
+        (Transport::TcpClientOnly, Via::Plain) if matches!(command, Command::SendFile(_) | Command::GetFile(_)) => {
+            return Reply::text(bbs_protocol::answer::files_need_client(spec.name));
         }
         (Transport::TcpClientOnly | Transport::Client, Via::Plain) => {
             return Reply::text(format!(
@@ -68,6 +74,9 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         // Search and subscriptions: arms here, commands in `search.rs`.
 
         // Files: arms here, commands in `files.rs`.
+        Command::GetFileList(c) => c.apply(shared, caller).await,
+        Command::SendFile(c) => c.apply(shared, caller).await,
+        Command::GetFile(c) => c.apply(shared, caller).await,
     };
     answer_failure(outcome)
 }
