@@ -6,6 +6,8 @@
 //! [`TestServer`] runs the server on its own thread and runtime, so a test
 //! may block (waiting for a child process, say) without starving it.
 
+pub mod relay;
+
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
