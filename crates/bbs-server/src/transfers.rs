@@ -30,7 +30,7 @@ use bbs_protocol::transfer::{self, Datagram, Receiver, Sender, Status, TransferI
 use bbs_storage::{FileRow, FileStore};
 use sha2::{Digest, Sha256};
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// Datagrams waiting for one transfer's task; beyond this they are dropped
 /// (like a router's full queue: the sender sends them again).
@@ -59,6 +59,8 @@ struct Entry {
     size: u64,
     /// An upload's partial file (two uploads of it at once would mix).
     partial: Option<PathBuf>,
+    /// Becomes true when the task has ended (its file is flushed).
+    ended: watch::Receiver<bool>,
 }
 
 /// What the client learns when it lets a transfer go.
@@ -179,21 +181,36 @@ impl Transfers {
             name: plan.name.clone(),
             size: plan.size,
             partial: partial.clone(),
+            ended: watch::channel(true).1,
         };
+        let (end, ended) = watch::channel(false);
+        let entry = Entry { ended, ..entry };
+        // The same upload again (the client was interrupted and runs the
+        // command again): the old transfer is let go, and the new one
+        // starts once the old one's bytes are on disk.
+        let mut before = None;
         {
             let mut table = self.table.lock().expect("transfers lock");
-            if partial.is_some() && table.values().any(|e| e.partial == partial) {
-                return None;
+            let same = table.iter().find(|(_, e)| partial.is_some() && e.partial == partial).map(|(id, e)| (*id, e.owner.clone()));
+            if let Some((old, old_owner)) = same {
+                if old_owner != plan.owner {
+                    return None;
+                }
+                before = table.remove(&old).map(|e| e.ended);
             }
             table.insert(id, entry);
         }
         let run = Run { id, socket, datagrams, progress, plan };
         let transfers = Arc::clone(self);
         tokio::spawn(async move {
+            if let Some(mut before) = before {
+                let _ = before.wait_for(|ended| *ended).await;
+            }
             if let Err(e) = run.go(store).await {
                 tracing::warn!(error = %e, "file transfer failed");
             }
             transfers.table.lock().expect("transfers lock").remove(&id);
+            let _ = end.send(true);
         });
         Some(id)
     }
@@ -247,10 +264,10 @@ pub(crate) fn held_chunks(path: &Path, size: u64) -> u64 {
     }
 }
 
-/// Hashes the first `chunks` chunks of the file at `path` (an interrupted
-/// upload's bytes), after cutting off anything beyond them. Returns the
-/// chunks actually held and the hasher fed with them.
-pub(crate) fn resume_point(path: &Path, size: u64) -> std::io::Result<(u64, Sha256)> {
+/// Hashes the whole chunks (at most `limit`) of the file at `path` (an
+/// interrupted upload's bytes), after cutting off anything beyond them.
+/// Returns the chunks held and the hasher fed with them.
+pub(crate) fn resume_point(path: &Path, size: u64, limit: u64) -> std::io::Result<(u64, Sha256)> {
     let mut hasher = Sha256::new();
     let file = match std::fs::OpenOptions::new().read(true).write(true).open(path) {
         Ok(file) => file,
@@ -259,7 +276,7 @@ pub(crate) fn resume_point(path: &Path, size: u64) -> std::io::Result<(u64, Sha2
     };
     let len = file.metadata()?.len().min(size);
     // Whole chunks only (the last chunk counts when the file is complete).
-    let chunks = if len == size { transfer::chunks_of(size) } else { len / CHUNK as u64 };
+    let chunks = if len == size { transfer::chunks_of(size) } else { len / CHUNK as u64 }.min(limit);
     let keep = (chunks * CHUNK as u64).min(size);
     file.set_len(keep)?;
     let mut buffer = vec![0u8; 1 << 20];
@@ -340,11 +357,10 @@ impl Run {
     ) -> std::io::Result<()> {
         let size = self.plan.size;
         let path = partial.to_owned();
-        let (held, mut hasher) = tokio::task::spawn_blocking(move || resume_point(&path, size))
+        // The client was told `resume`: anything beyond it is cut off.
+        let (resume, mut hasher) = tokio::task::spawn_blocking(move || resume_point(&path, size, resume))
             .await
             .map_err(std::io::Error::other)??;
-        // The client was told `resume`; what is on disk now decides.
-        let resume = held.min(resume);
         let file = std::fs::OpenOptions::new().create(true).append(true).open(partial)?;
         let mut writer = Some(BufWriter::with_capacity(1 << 20, file));
         let mut receiver = Receiver::new(size, resume);
