@@ -97,6 +97,9 @@ struct Exchange {
 impl Exchange {
     async fn open(local: SocketAddr, target: SocketAddr, id: TransferId) -> std::io::Result<Exchange> {
         let socket = UdpSocket::bind(SocketAddr::new(local.ip(), 0)).await?;
+        // Room for a window of datagrams (the kernel caps it at its maximum).
+        let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(4 << 20);
+        let _ = socket2::SockRef::from(&socket).set_send_buffer_size(4 << 20);
         socket.connect(target).await?;
         Ok(Exchange {
             socket,
@@ -192,6 +195,9 @@ pub async fn upload(
             match ack.status {
                 Status::Complete => {
                     bar.set_position(size);
+                    if let Some(sender) = &sender {
+                        tracing::info!("upload done: {}", sender.summary());
+                    }
                     return Ok(());
                 }
                 Status::Damaged => return Err(TransferError::Damaged),

@@ -63,14 +63,16 @@
 //! The sender numbers every transmission. A chunk is declared lost when a
 //! chunk sent [`REORDER_THRESHOLD`] transmissions later has been
 //! acknowledged (so a little reordering is not taken for loss), or when
-//! the retransmission timeout expires; the timeout follows RFC 6298 (smoothed
-//! RTT plus four deviations, doubled on every expiry without progress).
+//! the retransmission timeout expires (then the oldest chunk in flight is
+//! sent again); the timeout follows RFC 6298 (smoothed RTT plus four
+//! deviations, doubled on every expiry without progress), and a second
+//! expiry in a row halves the window.
 //!
 //! The sending window (chunks in flight) starts at [`INITIAL_WINDOW`] and
 //! doubles every round trip (slow start) until the first sign of
 //! congestion, then grows by one chunk per round trip. Two signals shrink
-//! it, at most once per round trip: queuing delay (a round trip more than
-//! twice the smallest one seen, plus [`DELAY_SLACK_US`]) cuts it by 30%,
+//! it, at most once per round trip: queuing delay (the smoothed round trip
+//! over twice the smallest one seen, plus [`DELAY_SLACK_US`]) cuts it by 30%,
 //! as a queue building up at a bottleneck is the earliest sign of
 //! congestion; and losses above [`LOSS_TOLERANCE`] of a round trip's
 //! datagrams halve it. A few percent of random loss (a radio link, or the
@@ -121,7 +123,7 @@ pub const LOSS_TOLERANCE: f64 = 0.35;
 pub const LOSS_SAMPLE: u64 = 64;
 
 /// Queuing delay allowed beyond twice the smallest round trip, in µs.
-pub const DELAY_SLACK_US: u64 = 5_000;
+pub const DELAY_SLACK_US: u64 = 10_000;
 
 /// Bounds of the retransmission timeout, in µs.
 pub const MIN_RTO_US: u64 = 20_000;
@@ -403,6 +405,10 @@ pub struct Sender {
     round_cut: bool,
     /// Datagrams sent again (for the figures).
     pub retransmissions: u64,
+    /// What shrank the window, and how often (for the figures).
+    pub delay_cuts: u64,
+    pub loss_cuts: u64,
+    pub timeouts: u64,
 }
 
 impl Sender {
@@ -432,6 +438,9 @@ impl Sender {
             round_cut: false,
             loss_rate: 0.0,
             retransmissions: 0,
+            delay_cuts: 0,
+            loss_cuts: 0,
+            timeouts: 0,
         }
     }
 
@@ -443,6 +452,20 @@ impl Sender {
     /// Chunks acknowledged in order from the start.
     pub fn acked(&self) -> u64 {
         self.acked_below
+    }
+
+    /// A line of figures about the transfer so far, for logs.
+    pub fn summary(&self) -> String {
+        format!(
+            "window {:.0}, srtt {} µs, min rtt {} µs, retransmissions {}, cuts for delay {}, for loss {}, timeouts {}",
+            self.window,
+            self.srtt.unwrap_or(0),
+            self.min_rtt,
+            self.retransmissions,
+            self.delay_cuts,
+            self.loss_cuts,
+            self.timeouts
+        )
     }
 
     /// The window, in chunks (for the figures).
@@ -555,8 +578,11 @@ impl Sender {
                 self.srtt = Some((7 * srtt + rtt) / 8);
             }
         }
-        // Queuing delay: the path is filling up.
-        if rtt > 2 * self.min_rtt + DELAY_SLACK_US {
+        // Queuing delay: the path is filling up. The smoothed round trip is
+        // judged, so one late sample (a busy scheduler) is not taken for it.
+        let srtt = self.srtt.unwrap_or(rtt);
+        if srtt > 2 * self.min_rtt + DELAY_SLACK_US && !self.round_cut {
+            self.delay_cuts += 1;
             self.cut(0.7);
         }
     }
@@ -589,7 +615,8 @@ impl Sender {
         }
         let rate = self.round_lost as f64 / seen as f64;
         self.loss_rate = 0.75 * self.loss_rate + 0.25 * rate;
-        if self.loss_rate > LOSS_TOLERANCE {
+        if self.loss_rate > LOSS_TOLERANCE && !self.round_cut {
+            self.loss_cuts += 1;
             self.cut(0.5);
         }
         self.round_acked = 0;
@@ -613,19 +640,24 @@ impl Sender {
         Some(flight.sent_at + self.rto())
     }
 
-    /// The timer fired: everything in flight is taken for lost and the
-    /// timeout doubles until progress resumes.
+    /// The timer fired: the oldest chunk in flight is sent again (a lone
+    /// loss at the tail, where no later acknowledgement can reveal it) and
+    /// the timeout doubles until progress resumes. A second expiry in a row
+    /// means more than a lost datagram: the window halves.
     pub fn on_timeout(&mut self, now: u64) {
         if self.deadline().is_none_or(|deadline| now < deadline) {
             return;
         }
-        for (chunk, _) in std::mem::take(&mut self.in_flight) {
+        if let Some((_, chunk)) = self.by_tx.pop_first() {
+            self.in_flight.remove(&chunk);
             self.lost.insert(chunk);
         }
-        self.by_tx.clear();
+        self.timeouts += 1;
         self.backoff += 1;
-        self.slow_start = false;
-        self.window = (self.window / 2.0).max(MIN_WINDOW);
+        if self.backoff >= 2 {
+            self.slow_start = false;
+            self.window = (self.window / 2.0).max(MIN_WINDOW);
+        }
     }
 }
 
@@ -774,7 +806,7 @@ mod tests {
     }
 
     #[test]
-    fn the_timeout_backs_off_and_marks_everything_in_flight_lost() {
+    fn the_timeout_sends_the_oldest_again_and_backs_off() {
         let mut sender = Sender::new(10 * CHUNK as u64, 0);
         while sender.next_to_send(0).is_some() {}
         let first = sender.rto();
@@ -782,8 +814,11 @@ mod tests {
         sender.on_timeout(deadline - 1);
         assert_eq!(sender.deadline(), Some(deadline), "not yet");
         sender.on_timeout(deadline);
-        assert!(sender.deadline().is_none());
         assert_eq!(sender.rto(), 2 * first);
-        assert_eq!(sender.next_to_send(deadline), Some(0), "the oldest goes first");
+        assert_eq!(sender.deadline(), Some(2 * first), "chunk 1 is now the oldest, with the doubled timeout");
+        assert_eq!(sender.next_to_send(deadline), Some(0), "the oldest goes again");
+        assert_eq!(sender.window(), INITIAL_WINDOW, "one expiry does not shrink the window");
+        sender.on_timeout(2 * first);
+        assert_eq!(sender.window(), INITIAL_WINDOW / 2.0, "a second one in a row does");
     }
 }

@@ -157,6 +157,9 @@ fn refuse(stream: TcpStream, message: &str) {
     drop(stream);
 }
 
+/// The UDP socket buffers asked for (the kernel caps them at its maximum).
+const UDP_BUFFER: usize = 4 << 20;
+
 /// Binds TCP and UDP on the same port of `addr`. With port 0, picks a port
 /// free for both.
 pub async fn bind(addr: SocketAddr) -> io::Result<(TcpListener, UdpSocket)> {
@@ -165,7 +168,13 @@ pub async fn bind(addr: SocketAddr) -> io::Result<(TcpListener, UdpSocket)> {
         let listener = TcpListener::bind(addr).await?;
         let port = listener.local_addr()?.port();
         match UdpSocket::bind(SocketAddr::new(addr.ip(), port)).await {
-            Ok(udp) => return Ok((listener, udp)),
+            Ok(udp) => {
+                // File transfers send and receive windows of datagrams at a
+                // time; the default buffer (about 200 KiB) would drop them.
+                let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(UDP_BUFFER);
+                let _ = socket2::SockRef::from(&udp).set_send_buffer_size(UDP_BUFFER);
+                return Ok((listener, udp));
+            }
             Err(e) if addr.port() == 0 => last_error = Some(e),
             Err(e) => return Err(e),
         }

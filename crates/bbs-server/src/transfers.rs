@@ -459,6 +459,7 @@ impl Run {
         };
         let mut out = Vec::with_capacity(transfer::MAX_DATAGRAM);
         let mut payload = vec![0u8; CHUNK];
+        let mut done = false;
         loop {
             let now = micros(Instant::now());
             sender.on_timeout(now);
@@ -477,6 +478,10 @@ impl Run {
                 }
             }
             let held = (sender.acked() * CHUNK as u64).min(size);
+            if sender.is_complete() && !done {
+                done = true;
+                tracing::info!(file = %self.plan.name, "download done: {}", sender.summary());
+            }
             self.set_progress(if sender.is_complete() { Progress::Done } else { Progress::Running { held } });
         }
     }

@@ -164,8 +164,10 @@ impl LossyRelay {
 }
 
 /// Larger socket buffers, so the relay itself drops nothing at speed.
-fn set_buffers(_socket: &UdpSocket) -> std::io::Result<()> {
-    Ok(())
+fn set_buffers(socket: &UdpSocket) -> std::io::Result<()> {
+    let socket = socket2::SockRef::from(socket);
+    socket.set_recv_buffer_size(4 << 20)?;
+    socket.set_send_buffer_size(4 << 20)
 }
 
 impl Drop for LossyRelay {
