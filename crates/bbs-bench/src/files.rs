@@ -44,7 +44,13 @@ pub fn tcp_copy(from: &Path, to: &Path) -> anyhow::Result<Duration> {
 
 /// Runs the `bbs` client with `input` piped in from `dir`; returns its
 /// screen and how long it ran.
-fn run_bbs(bbs: &Path, server: SocketAddr, relay: Option<SocketAddr>, dir: &Path, input: &str) -> anyhow::Result<(String, Duration)> {
+fn run_bbs(
+    bbs: &Path,
+    server: SocketAddr,
+    relay: Option<SocketAddr>,
+    dir: &Path,
+    input: &str,
+) -> anyhow::Result<(String, Duration)> {
     let mut command = Command::new(bbs);
     command
         .arg(server.ip().to_string())
@@ -127,11 +133,13 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
         let via = relay.as_ref().map(|r| r.addr);
         let name = format!("file-{i}.bin");
         std::fs::rename(&source, up.path().join(&name))?;
-        let (screen, took_up) = run_bbs(&plan.bbs, server, via, up.path(), &format!("login bench pw\nsend-file {name}\n"))?;
+        let (screen, took_up) =
+            run_bbs(&plan.bbs, server, via, up.path(), &format!("login bench pw\nsend-file {name}\n"))?;
         if !screen.contains(&format!("Sent {name} ({} bytes).", plan.size)) {
             bail!("send-file failed: {screen}");
         }
-        let (screen, took_down) = run_bbs(&plan.bbs, server, via, down.path(), &format!("login bench pw\nget-file {name}\n"))?;
+        let (screen, took_down) =
+            run_bbs(&plan.bbs, server, via, down.path(), &format!("login bench pw\nget-file {name}\n"))?;
         if !screen.contains(&format!("Received {name} ({} bytes).", plan.size)) {
             bail!("get-file failed: {screen}");
         }

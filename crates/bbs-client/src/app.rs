@@ -501,8 +501,7 @@ impl App {
             let target = files::udp_target(self.link.server, port);
             let partial = files::partial_download(Path::new("."), &sha256);
             let bar = files::progress_bar(name, size, self.lines.interactive());
-            let outcome =
-                files::download(&partial, size, &sha256, transfer_id, self.link.local, target, &bar).await;
+            let outcome = files::download(&partial, size, &sha256, transfer_id, self.link.local, target, &bar).await;
             bar.finish_and_clear();
             let _ = self.request(&ClientFrame::TransferDone { id }).await?;
             let text = match outcome.map(|()| std::fs::rename(&partial, name)) {

@@ -75,11 +75,10 @@ pub fn progress_bar(name: &str, size: u64, visible: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stdout());
-    let style = ProgressStyle::with_template(
-        "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {eta} left",
-    )
-    .expect("a valid template")
-    .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {eta} left")
+            .expect("a valid template")
+            .progress_chars("=> ");
     bar.set_style(style);
     bar.set_message(bbs_protocol::chat::neutralise(name));
     bar

@@ -153,7 +153,8 @@ fn wait_until(what: &str, done: impl Fn() -> bool) {
 }
 
 fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir).map_or(0, |entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+    std::fs::read_dir(dir)
+        .map_or(0, |entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
 }
 
 /// Starts `bbs` running `line` after logging in, and kills it once

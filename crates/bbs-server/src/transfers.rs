@@ -191,7 +191,10 @@ impl Transfers {
         let mut before = None;
         {
             let mut table = self.table.lock().expect("transfers lock");
-            let same = table.iter().find(|(_, e)| partial.is_some() && e.partial == partial).map(|(id, e)| (*id, e.owner.clone()));
+            let same = table
+                .iter()
+                .find(|(_, e)| partial.is_some() && e.partial == partial)
+                .map(|(id, e)| (*id, e.owner.clone()));
             if let Some((old, old_owner)) = same {
                 if old_owner != plan.owner {
                     return None;
@@ -302,9 +305,7 @@ struct Run {
 impl Run {
     async fn go<S: FileStore>(mut self, store: S) -> std::io::Result<()> {
         match self.plan.direction.clone() {
-            Direction::Upload { partial, complete, resume } => {
-                self.receive(store, &partial, &complete, resume).await
-            }
+            Direction::Upload { partial, complete, resume } => self.receive(store, &partial, &complete, resume).await,
             Direction::Download { path } => self.send(&path).await,
         }
     }

@@ -50,7 +50,9 @@ impl FileStore for SqliteStore {
             c.prepare_cached(
                 "SELECT COALESCE(SUM(CASE WHEN owner = ?1 THEN size END), 0), COALESCE(SUM(size), 0) FROM files",
             )?
-            .query_row([owner], |r| Ok(FileUsage { user: r.get::<_, i64>(0)? as u64, total: r.get::<_, i64>(1)? as u64 }))
+            .query_row([owner], |r| {
+                Ok(FileUsage { user: r.get::<_, i64>(0)? as u64, total: r.get::<_, i64>(1)? as u64 })
+            })
         })
         .await
     }
