@@ -11,6 +11,7 @@
 
 mod canned;
 mod client;
+mod files;
 mod load;
 mod process;
 mod scale;
@@ -60,6 +61,12 @@ enum Mode {
     /// Start `bbsd` on a seeded database: time to listen, memory, cold and
     /// hot `read` latency, reads spread over all posts, one big `list-post`.
     Scale(ScaleArgs),
+    /// send-file and get-file of one large file with the real client, beside
+    /// a TCP copy, then through the lossy relay.
+    Files(FilesArgs),
+    /// Run a lossy UDP relay in front of a server's UDP port until killed
+    /// (point `bbs` at it with BBS_UDP_RELAY=<printed address>).
+    Relay(RelayArgs),
     /// Run the canned server (fixed answer to everything) on 127.0.0.1.
     Canned {
         #[arg(long, default_value_t = 0)]
@@ -247,6 +254,38 @@ struct ScaleArgs {
 }
 
 #[derive(Debug, Args)]
+struct FilesArgs {
+    #[command(flatten)]
+    target: Target,
+    /// The `bbs` client binary (default: next to this program).
+    #[arg(long)]
+    bbs: Option<PathBuf>,
+    /// File size in MiB.
+    #[arg(long, default_value_t = 1024)]
+    size_mib: u64,
+    /// Loss rates to measure (0 goes direct, the rest through the relay).
+    #[arg(long, value_delimiter = ',', default_value = "0,0.01,0.1")]
+    loss: Vec<f64>,
+    /// Where the test files go (needs three times the size free).
+    #[arg(long, default_value = ".")]
+    work_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct RelayArgs {
+    /// The server's address (its UDP port).
+    server: SocketAddr,
+    #[arg(long, default_value_t = 0.1)]
+    loss: f64,
+    #[arg(long, default_value_t = 0.0)]
+    duplicate: f64,
+    #[arg(long, default_value_t = 0.0)]
+    reorder: f64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Debug, Args)]
 struct SeedArgs {
     /// Database file to fill (created if missing; no server may be using it).
     #[arg(long)]
@@ -345,8 +384,39 @@ fn main() -> anyhow::Result<()> {
                 .await
             }
             Mode::Canned { port } => canned::serve(port).await,
+            Mode::Files(args) => files_mode(args).await,
+            Mode::Relay(args) => relay_mode(args).await,
         }
     })
+}
+
+async fn files_mode(mut args: FilesArgs) -> anyhow::Result<()> {
+    let size = args.size_mib << 20;
+    for flag in ["--max-file-size", "--file-quota-user", "--file-quota-total"] {
+        args.target.server_args.extend([flag.to_owned(), (4 * size).to_string()]);
+    }
+    let server = args.target.start()?;
+    let plan = files::FilesPlan {
+        bbs: args.bbs.unwrap_or_else(|| process::default_bbsd().with_file_name("bbs")),
+        size,
+        losses: args.loss,
+        work_dir: args.work_dir,
+    };
+    let addr = server.addr;
+    tokio::task::spawn_blocking(move || files::measure(addr, &plan)).await?
+}
+
+async fn relay_mode(args: RelayArgs) -> anyhow::Result<()> {
+    let impairment = bbs_testkit::relay::Impairment {
+        loss: args.loss,
+        duplicate: args.duplicate,
+        reorder: args.reorder,
+        seed: args.seed,
+    };
+    let relay = bbs_testkit::relay::LossyRelay::start(args.server, impairment)?;
+    println!("relaying {} on {}", args.server, relay.addr);
+    tokio::signal::ctrl_c().await?;
+    Ok(())
 }
 
 fn secs(s: f64) -> Duration {

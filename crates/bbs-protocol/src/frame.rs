@@ -33,6 +33,21 @@ pub enum ClientFrame {
     /// connection (the user is inside a chatroom); answered with an empty
     /// answer, and resets the server's idle timer like a command.
     Keepalive,
+    /// `send-file`, one file: "I want to upload `name`, `size` bytes whose
+    /// SHA-256 is `sha256` (hex)". Answered with a refusal, or with
+    /// [`crate::Event::Transfer`] (the client then sends the bytes over
+    /// UDP, see [`crate::transfer`]).
+    SendFile { name: String, size: u64, sha256: String },
+    /// `get-file`, one file. Answered with a refusal, or with
+    /// [`crate::Event::Transfer`] (the server then sends the bytes over
+    /// UDP once the client's hello arrives).
+    GetFile { name: String },
+    /// The client is done with transfer `id` (hex): every byte went across,
+    /// or it gave up. The server lets the transfer go and answers with its
+    /// outcome: for an upload `Sent <name> (<size> bytes).` or why not
+    /// (what arrived stays, so the same command resumes); for a download,
+    /// nothing (the client checked the bytes itself).
+    TransferDone { id: String },
 }
 
 /// One line from the server.

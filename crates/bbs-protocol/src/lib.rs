@@ -51,6 +51,7 @@ pub mod line;
 pub mod reply;
 pub mod table;
 pub mod telnet;
+pub mod transfer;
 pub mod udp;
 
 pub use command::{Command, CommandSpec, ParseError, Transport, COMMANDS};

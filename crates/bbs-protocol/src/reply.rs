@@ -40,6 +40,12 @@ pub enum Event {
     /// `join-chatroom` succeeded: connect to `address:port` and present
     /// `ticket`.
     ChatroomTicket { address: String, port: u16, ticket: Box<crate::chat::Ticket> },
+    /// A file transfer is open: its datagrams go to the server's UDP
+    /// `port`, tagged with `id` (32 hex digits, a secret of this
+    /// connection). `offset` is how many bytes the receiver already holds
+    /// (uploads resume from there; for downloads the client says in its
+    /// hello); `size` and `sha256` (hex) describe the whole file.
+    Transfer { id: String, port: u16, offset: u64, size: u64, sha256: String },
 }
 
 impl Reply {

@@ -3,6 +3,7 @@
 //! docs/RELIABILITY.md lists each one and what a client sees when it hits it.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -72,6 +73,22 @@ pub struct Config {
     /// Bytes the storage's cache of hot posts, board lists and users may
     /// hold (the server's memory follows this, not the size of the data).
     pub cache_bytes: usize,
+    /// Where the file area keeps its files (`complete/`) and the parts of
+    /// uploads not finished yet (`partial/`). `bbsd` puts it next to the
+    /// database unless told otherwise.
+    pub files_dir: PathBuf,
+    /// Largest file `send-file` accepts, in bytes.
+    pub max_file_size: u64,
+    /// Bytes of files one user may keep in the file area.
+    pub file_quota_per_user: u64,
+    /// Bytes of files the whole file area may keep.
+    pub file_quota_total: u64,
+    /// File transfers running at once, in total and per user.
+    pub max_transfers: usize,
+    pub max_transfers_per_user: usize,
+    /// A transfer that receives no datagram for this long ends (an upload
+    /// keeps what arrived, so the same command resumes it).
+    pub transfer_idle_timeout: Duration,
 }
 
 impl Default for Config {
@@ -103,6 +120,13 @@ impl Default for Config {
             max_keyword: 200,
             max_search_words: 10,
             max_ssh_keys: 16,
+            files_dir: PathBuf::from("files"),
+            max_file_size: 1 << 30,
+            file_quota_per_user: 4 << 30,
+            file_quota_total: 64 << 30,
+            max_transfers: 64,
+            max_transfers_per_user: 4,
+            transfer_idle_timeout: Duration::from_secs(30),
         }
     }
 }

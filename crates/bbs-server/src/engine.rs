@@ -44,8 +44,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::cmd::{
-    answer_failure, end_session, execute_in_pieces, open_session, room_closed, room_opened, Answer, Caller, PostTable,
-    Via,
+    answer_failure, end_session, execute_in_pieces, get_file, open_session, room_closed, room_opened, send_file,
+    transfer_done, Answer, Caller, PostTable, Via,
 };
 use crate::session::Session;
 use crate::state::Shared;
@@ -357,6 +357,15 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
                     return Answer::Whole(answer_failure(room_closed(shared, &mut caller).await))
                 }
                 Ok(ClientFrame::Keepalive) => return Answer::Whole(Reply::default()),
+                Ok(ClientFrame::SendFile { name, size, sha256 }) => {
+                    return Answer::Whole(answer_failure(send_file(shared, &mut caller, name, size, sha256).await));
+                }
+                Ok(ClientFrame::GetFile { name }) => {
+                    return Answer::Whole(answer_failure(get_file(shared, &mut caller, name).await))
+                }
+                Ok(ClientFrame::TransferDone { id }) => {
+                    return Answer::Whole(answer_failure(transfer_done(shared, &mut caller, &id)))
+                }
                 Err(_) => return Answer::Whole(Reply::text("Error: that was not a client frame; it was ignored.")),
             },
         };

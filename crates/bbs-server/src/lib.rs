@@ -12,7 +12,8 @@
 //! - `state`: what all sessions share; [`session`]: a session's state
 //!   and the registry of live sessions (tokens, push inboxes); [`events`]:
 //!   how commands reach people who did not ask; `presence`: who is
-//!   online; `rooms`: running chatrooms' keys;
+//!   online; `rooms`: running chatrooms' keys; `transfers`: open file
+//!   transfers over UDP;
 //! - [`auth`] password hashing and tokens; [`config`] the limits; `rate`
 //!   the rate limiters and connection counts that enforce them.
 
@@ -28,6 +29,7 @@ mod rooms;
 pub mod session;
 mod state;
 mod telemetry;
+mod transfers;
 mod udp;
 
 use std::future::Future;
@@ -104,11 +106,16 @@ impl<S: Store> Server<S> {
         let shared = self.shared;
         // No chatroom owner can still be connected to a server that just started.
         shared.store.close_all_chatrooms().await?;
+        for dir in [&shared.files.complete, &shared.files.partial] {
+            std::fs::create_dir_all(dir)?;
+        }
+        let udp = Arc::new(udp);
+        shared.transfers.attach(Arc::clone(&udp));
         let connections =
             rate::ConnectionCount::new(shared.config.max_connections, shared.config.max_connections_per_ip);
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        tasks.spawn(udp::serve(Arc::clone(&shared), Arc::new(udp), stopped.clone()));
+        tasks.spawn(udp::serve(Arc::clone(&shared), udp, stopped.clone()));
         if let Some(ssh) = doors.ssh {
             let config = doors::ssh::russh_config(&shared, ssh.host_key);
             let door =
@@ -177,6 +184,9 @@ fn refuse(stream: TcpStream, message: &str) {
     drop(stream);
 }
 
+/// The UDP socket buffers asked for (the kernel caps them at its maximum).
+const UDP_BUFFER: usize = 4 << 20;
+
 /// Binds TCP and UDP on the same port of `addr`. With port 0, picks a port
 /// free for both.
 pub async fn bind(addr: SocketAddr) -> io::Result<(TcpListener, UdpSocket)> {
@@ -185,7 +195,13 @@ pub async fn bind(addr: SocketAddr) -> io::Result<(TcpListener, UdpSocket)> {
         let listener = TcpListener::bind(addr).await?;
         let port = listener.local_addr()?.port();
         match UdpSocket::bind(SocketAddr::new(addr.ip(), port)).await {
-            Ok(udp) => return Ok((listener, udp)),
+            Ok(udp) => {
+                // File transfers send and receive windows of datagrams at a
+                // time; the default buffer (about 200 KiB) would drop them.
+                let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(UDP_BUFFER);
+                let _ = socket2::SockRef::from(&udp).set_send_buffer_size(UDP_BUFFER);
+                return Ok((listener, udp));
+            }
             Err(e) if addr.port() == 0 => last_error = Some(e),
             Err(e) => return Err(e),
         }

@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use std::time::Duration;
@@ -118,6 +118,27 @@ struct Args {
     /// this port too (off unless given).
     #[arg(long)]
     http_port: Option<u16>,
+    /// Directory of the file area (default: `files` next to the database).
+    #[arg(long)]
+    files_dir: Option<PathBuf>,
+    /// Largest file send-file accepts, in bytes.
+    #[arg(long, default_value_t = Config::default().max_file_size)]
+    max_file_size: u64,
+    /// Bytes of files one user may keep.
+    #[arg(long, default_value_t = Config::default().file_quota_per_user)]
+    file_quota_user: u64,
+    /// Bytes of files the whole file area may keep.
+    #[arg(long, default_value_t = Config::default().file_quota_total)]
+    file_quota_total: u64,
+    /// File transfers running at once.
+    #[arg(long, default_value_t = Config::default().max_transfers)]
+    max_transfers: usize,
+    /// File transfers one user may run at once.
+    #[arg(long, default_value_t = Config::default().max_transfers_per_user)]
+    max_transfers_per_user: usize,
+    /// Seconds a file transfer may go without a datagram before it ends.
+    #[arg(long, default_value_t = Config::default().transfer_idle_timeout.as_secs_f64())]
+    transfer_idle_timeout: f64,
 }
 
 impl Args {
@@ -161,6 +182,15 @@ impl Args {
             max_search_words: self.max_search_words,
             max_ssh_keys: self.max_ssh_keys,
             udp_reply_memory: seconds("udp-reply-memory", self.udp_reply_memory)?,
+            files_dir: self.files_dir.clone().unwrap_or_else(|| {
+                self.db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("files")
+            }),
+            max_file_size: self.max_file_size,
+            file_quota_per_user: self.file_quota_user,
+            file_quota_total: self.file_quota_total,
+            max_transfers: self.max_transfers,
+            max_transfers_per_user: self.max_transfers_per_user,
+            transfer_idle_timeout: seconds("transfer-idle-timeout", self.transfer_idle_timeout)?,
         })
     }
 }

@@ -9,6 +9,7 @@ use crate::events::{EventBus, LocalBus};
 use crate::rate::RateLimiter;
 use crate::rooms::LiveRooms;
 use crate::session::Sessions;
+use crate::transfers::{FileArea, Transfers};
 
 /// State every door, session and command reaches through one `Arc`.
 pub(crate) struct Shared<S> {
@@ -26,6 +27,10 @@ pub(crate) struct Shared<S> {
     pub(crate) yell_rate: RateLimiter<String>,
     /// Running chatrooms' keys and owners (the registry itself is stored).
     pub(crate) rooms: LiveRooms,
+    /// Open file transfers (their datagrams come through the UDP door).
+    pub(crate) transfers: Arc<Transfers>,
+    /// Where files are kept.
+    pub(crate) files: FileArea,
 }
 
 impl<S> Shared<S> {
@@ -41,6 +46,8 @@ impl<S> Shared<S> {
             tell_rate: RateLimiter::new(config.tell_rate),
             yell_rate: RateLimiter::new(config.yell_rate),
             rooms: LiveRooms::default(),
+            transfers: Arc::default(),
+            files: FileArea::new(&config.files_dir),
             config,
         }
     }

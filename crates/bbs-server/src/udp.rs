@@ -39,6 +39,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bbs_protocol::answer::LOGIN_FIRST;
+use bbs_protocol::transfer;
 use bbs_protocol::udp::{encode_reply, split_reply, UdpRequest, MAX_REQUEST, PART_WINDOW};
 use bbs_protocol::{Command, ParseError, Transport};
 use bbs_storage::Store;
@@ -91,8 +92,8 @@ pub(crate) async fn serve<S: Store>(
     // remembers for retried requests.
     let per_ip = RateLimiter::new(shared.config.udp_rate_per_ip);
     let replies = Arc::new(RecentReplies::new(shared.config.udp_reply_memory));
-    // One byte more than the limit, to tell an over-long datagram apart.
-    let mut buf = vec![0u8; MAX_REQUEST + 1];
+    // One byte more than the longest datagram, to tell an over-long one apart.
+    let mut buf = vec![0u8; MAX_REQUEST.max(transfer::MAX_DATAGRAM) + 1];
     loop {
         let (n, peer) = tokio::select! {
             received = out.socket.recv_from(&mut buf) => match received {
@@ -106,6 +107,13 @@ pub(crate) async fn serve<S: Store>(
             },
             _ = shutdown.wait_for(|stop| *stop) => return,
         };
+        // File transfers' datagrams go to their transfer, which drops any
+        // that is not for a transfer opened from this address; they are
+        // never answered here.
+        if n > 0 && buf[0] == transfer::MARK {
+            shared.transfers.route(peer, &buf[..n]);
+            continue;
+        }
         if n > MAX_REQUEST || per_ip.check(&peer.ip()).is_err() {
             continue;
         }

@@ -13,6 +13,7 @@
 
 pub mod bulk;
 mod cache;
+mod files;
 mod schema;
 mod search;
 mod social;

@@ -128,6 +128,14 @@ const MIGRATIONS: &[&str] = &[
         missed INTEGER NOT NULL
      ) WITHOUT ROWID;",
     // Files over UDP.
+    "CREATE TABLE files (
+        name       TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        sha256     TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+     );
+     CREATE INDEX files_by_owner ON files(owner);",
 ];
 
 /// Brings the database up to the newest schema version.

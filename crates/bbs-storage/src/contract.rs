@@ -88,6 +88,9 @@ macro_rules! store_contract_tests {
             ssh_keys_are_kept_per_user_in_the_order_added,
             an_ssh_key_is_added_once_per_user_and_up_to_the_limit,
             delete_ssh_key_counts_from_one_in_the_listed_order,
+            // Files.
+            a_file_name_is_taken_once,
+            file_names_are_sorted_and_usage_is_summed,
         );
     };
 }
@@ -800,6 +803,33 @@ pub async fn delete_ssh_key_counts_from_one_in_the_listed_order<S: Store>(store:
     assert!(store.delete_ssh_key("ann", 2).await.unwrap());
     assert_eq!(store.ssh_keys("ann").await.unwrap(), vec![key_row(1)]);
     assert_eq!(store.ssh_keys("bob").await.unwrap(), vec![key_row(9)]);
+}
+
+// ---------------------------------------------------------------------------
+// Files.
+
+fn file_row(name: &str, owner: &str, size: u64) -> crate::FileRow {
+    crate::FileRow { name: name.into(), owner: owner.into(), size, sha256: format!("{size:064x}"), created_at: 7 }
+}
+
+pub async fn a_file_name_is_taken_once<S: Store>(store: S) {
+    assert_eq!(store.file("a").await.unwrap(), None);
+    assert!(store.add_file(file_row("a", "ann", 10)).await.unwrap());
+    assert!(!store.add_file(file_row("a", "bob", 20)).await.unwrap());
+    assert_eq!(store.file("a").await.unwrap(), Some(file_row("a", "ann", 10)));
+    store.remove_file("a").await.unwrap();
+    assert_eq!(store.file("a").await.unwrap(), None);
+    assert!(store.add_file(file_row("a", "bob", 20)).await.unwrap());
+}
+
+pub async fn file_names_are_sorted_and_usage_is_summed<S: Store>(store: S) {
+    assert!(store.file_names().await.unwrap().is_empty());
+    for (name, owner, size) in [("b", "ann", 5), ("B", "bob", 7), ("a", "ann", 1 << 40), ("報告", "bob", 0)] {
+        assert!(store.add_file(file_row(name, owner, size)).await.unwrap());
+    }
+    assert_eq!(store.file_names().await.unwrap(), ["B", "a", "b", "報告"]);
+    assert_eq!(store.file_usage("ann").await.unwrap(), crate::FileUsage { user: (1 << 40) + 5, total: (1 << 40) + 12 });
+    assert_eq!(store.file_usage("nobody").await.unwrap(), crate::FileUsage { user: 0, total: (1 << 40) + 12 });
 }
 
 #[cfg(test)]

@@ -17,10 +17,12 @@
 
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
+mod files;
 mod search;
 mod social;
 mod ssh_keys;
 
+pub use files::{FileRow, FileStore, FileUsage};
 pub use social::{AccountRow, BalanceChange, LedgerRow, Mail, MailSummary, NewMail, SocialStore, WaitingMessage};
 pub use ssh_keys::{AddKey, KeyStore, NewSshKey, SshKeyRow};
 
@@ -177,7 +179,7 @@ impl std::fmt::Debug for PostListing {
 
 /// Everything the server keeps. Implementations must be cheap to clone
 /// (a handle) and safe to use from many connections at once.
-pub trait Store: KeyStore + SocialStore + SearchStore + Clone + Send + Sync + 'static {
+pub trait Store: KeyStore + SocialStore + SearchStore + FileStore + Clone + Send + Sync + 'static {
     /// Adds a user; `false` if the name is taken (the stored user is then
     /// left as it was).
     fn register(&self, user: NewUser) -> impl Future<Output = Result<bool>> + Send;

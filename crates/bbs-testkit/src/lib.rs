@@ -6,6 +6,8 @@
 //! [`TestServer`] runs the server on its own thread and runtime, so a test
 //! may block (waiting for a child process, say) without starving it.
 
+pub mod relay;
+
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -63,7 +65,12 @@ impl TestServer {
         TestServer::launch(db, config, false)
     }
 
-    fn launch(db: &Path, config: Config, with_doors: bool) -> TestServer {
+    fn launch(db: &Path, mut config: Config, with_doors: bool) -> TestServer {
+        // The file area goes next to the database, as `bbsd` puts it,
+        // unless the test chose a place.
+        if config.files_dir == Config::default().files_dir {
+            config.files_dir = db.parent().expect("the database is in a directory").join("files");
+        }
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let path = db.to_owned();

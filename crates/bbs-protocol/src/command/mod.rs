@@ -20,6 +20,8 @@ pub use search::{matches_key, ListSub, Search, Subscribe, SubscriptionTarget, Un
 mod ssh_keys;
 
 pub use ssh_keys::{AddKey, DeleteKey, ListKey};
+pub mod files;
+pub use files::{GetFile, GetFileList, SendFile};
 
 /// Which way the `bbs` client sends a command (spec §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +41,11 @@ pub enum Transport {
 /// One row of the command table.
 pub struct CommandSpec {
     pub name: &'static str,
-    /// The exact usage answer (spec §4–§5), also shown by `help`.
+    /// The usage line (spec §4–§5), shown by `help`.
     pub usage: &'static str,
+    /// The answer to missing or malformed arguments: the usage line, except
+    /// where the spec words it otherwise (`send-file`: `No file to send.`).
+    pub missing: &'static str,
     /// One line for `help`.
     pub summary: &'static str,
     pub transport: Transport,
@@ -177,10 +182,13 @@ pub struct Help;
 /// name, usage, transport and parser are written once and
 /// [`Command::spec`] finds its row without restating the name.
 macro_rules! command_table {
+    (@missing $usage:literal) => { $usage };
+    (@missing $usage:literal, $missing:literal) => { $missing };
     ($(
         $variant:ident {
             name: $name:literal,
             usage: $usage:literal,
+            $(missing: $missing:literal,)?
             summary: $summary:literal,
             transport: $transport:ident,
             parse: $parse:expr $(,)?
@@ -198,6 +206,7 @@ macro_rules! command_table {
             $(CommandSpec {
                 name: $name,
                 usage: $usage,
+                missing: command_table!(@missing $usage $(, $missing)?),
                 summary: $summary,
                 transport: Transport::$transport,
                 parse: $parse,
@@ -568,6 +577,34 @@ command_table! {
     },
 
     // Files over UDP: rows here, types in `files.rs`.
+    GetFileList {
+        name: "get-file-list",
+        usage: "Usage: get-file-list",
+        summary: "list the files everyone shares",
+        transport: Tcp,
+        parse: |a| a.none(Command::GetFileList(GetFileList)),
+    },
+    SendFile {
+        name: "send-file",
+        usage: "Usage: send-file <path>...",
+        missing: "No file to send.",
+        summary: "upload files from your machine (over UDP)",
+        transport: TcpClientOnly,
+        parse: |a| {
+            let paths: Vec<String> = a.words().into_iter().map(str::to_owned).collect();
+            (!paths.is_empty()).then_some(Command::SendFile(SendFile { paths }))
+        },
+    },
+    GetFile {
+        name: "get-file",
+        usage: "Usage: get-file <file-name>...",
+        summary: "download files into the current directory (over UDP)",
+        transport: TcpClientOnly,
+        parse: |a| {
+            let names: Vec<String> = a.words().into_iter().map(str::to_owned).collect();
+            (!names.is_empty()).then_some(Command::GetFile(GetFile { names }))
+        },
+    },
 }
 
 impl Command {
@@ -583,7 +620,7 @@ impl Command {
         }
         let spec = spec(name).ok_or_else(|| ParseError::Unknown(name.to_owned()))?;
         (spec.parse)(&Args { rest })
-            .ok_or_else(|| ParseError::Usage(search::usage_variant(spec.name, rest).unwrap_or(spec.usage)))
+            .ok_or_else(|| ParseError::Usage(search::usage_variant(spec.name, rest).unwrap_or(spec.missing)))
     }
 }
 
@@ -745,6 +782,9 @@ mod tests {
             ("create-chatroom 0", "Usage: create-chatroom <port>"),
             ("create-chatroom 70000", "Usage: create-chatroom <port>"),
             ("logout now", "Usage: logout"),
+            ("send-file", "No file to send."),
+            ("get-file   ", "Usage: get-file <file-name>..."),
+            ("get-file-list x", "Usage: get-file-list"),
         ];
         for (line, usage) in cases {
             assert_eq!(Command::parse(line), Err(ParseError::Usage(usage)), "{line}");

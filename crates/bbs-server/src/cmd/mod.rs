@@ -10,6 +10,7 @@ mod account;
 mod board;
 mod chatroom;
 mod context;
+mod files;
 mod post_table;
 mod search;
 mod social;
@@ -19,6 +20,7 @@ mod subscription;
 pub(crate) use account::{check_password, end_session, open_session};
 pub(crate) use chatroom::{room_closed, room_opened};
 pub(crate) use context::{answer_failure, Caller, Via};
+pub(crate) use files::{get_file, send_file, transfer_done};
 pub(crate) use post_table::PostTable;
 pub(crate) use ssh_keys::user_has_key;
 
@@ -64,6 +66,10 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         (Transport::Tcp | Transport::TcpClientOnly | Transport::Client, Via::Udp) => {
             let how = if spec.transport == Transport::Client { "the bbs client" } else { "TCP" };
             return Reply::text(format!("{} works over {how}, not UDP.", spec.name));
+        }
+        // Files: a telnet user learns why file transfer needs the client.
+        (Transport::TcpClientOnly, Via::Plain) if matches!(command, Command::SendFile(_) | Command::GetFile(_)) => {
+            return Reply::text(bbs_protocol::answer::files_need_client(spec.name));
         }
         (Transport::TcpClientOnly | Transport::Client, Via::Plain) => {
             return Reply::text(format!(
@@ -121,6 +127,9 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         Command::Unsubscribe(c) => c.apply(shared, caller).await,
         Command::ListSub(c) => c.apply(shared, caller).await,
         // Files: arms here, commands in `files.rs`.
+        Command::GetFileList(c) => c.apply(shared, caller).await,
+        Command::SendFile(c) => c.apply(shared, caller).await,
+        Command::GetFile(c) => c.apply(shared, caller).await,
     };
     crate::telemetry::command_done(spec.name, started.elapsed());
     answer_failure(outcome)

@@ -1,0 +1,172 @@
+//! `bbs-bench files`: throughput of `send-file` and `get-file` with the
+//! real `bbs` client and `bbsd` on loopback, beside a plain TCP copy of the
+//! same file measured in the same run, and through the lossy relay.
+//!
+//! Each figure is the wall time of the whole command as the user waits for
+//! it: for `send-file` that includes reading the file once to hash it
+//! before sending; both sides check the SHA-256 as the bytes arrive.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use bbs_testkit::relay::{Impairment, LossyRelay};
+
+/// A plain TCP copy: file → socket → file, on loopback.
+pub fn tcp_copy(from: &Path, to: &Path) -> anyhow::Result<Duration> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let to = to.to_owned();
+    let started = Instant::now();
+    let receiver = std::thread::spawn(move || -> std::io::Result<()> {
+        let (mut stream, _) = listener.accept()?;
+        let mut out = std::fs::File::create(&to)?;
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let n = stream.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(&buffer[..n])?;
+        }
+        out.sync_all()
+    });
+    let mut stream = TcpStream::connect(addr)?;
+    let mut file = std::fs::File::open(from)?;
+    std::io::copy(&mut file, &mut stream)?;
+    drop(stream);
+    receiver.join().expect("the receiving thread")?;
+    Ok(started.elapsed())
+}
+
+/// Runs the `bbs` client with `input` piped in from `dir`; returns its
+/// screen and how long it ran.
+fn run_bbs(
+    bbs: &Path,
+    server: SocketAddr,
+    relay: Option<SocketAddr>,
+    dir: &Path,
+    input: &str,
+) -> anyhow::Result<(String, Duration)> {
+    let mut command = Command::new(bbs);
+    command
+        .arg(server.ip().to_string())
+        .arg(server.port().to_string())
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        // The client's figures of each upload (window, retransmissions).
+        .env("BBS_LOG", "bbs_client=info");
+    if let Some(relay) = relay {
+        command.env("BBS_UDP_RELAY", relay.to_string());
+    }
+    let started = Instant::now();
+    let mut child = command.spawn().with_context(|| format!("cannot start {}", bbs.display()))?;
+    child.stdin.take().expect("piped").write_all(input.as_bytes())?;
+    let output = child.wait_with_output()?;
+    Ok((String::from_utf8_lossy(&output.stdout).into_owned(), started.elapsed()))
+}
+
+fn rate(bytes: u64, took: Duration) -> f64 {
+    bytes as f64 / took.as_secs_f64() / (1 << 20) as f64
+}
+
+/// Writes `size` bytes that differ everywhere.
+fn write_test_file(path: &Path, size: u64) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut written = 0;
+    while written < size {
+        let mut block = [0u8; 8192];
+        for word in block.chunks_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes());
+        }
+        let n = (size - written).min(block.len() as u64) as usize;
+        out.write_all(&block[..n])?;
+        written += n as u64;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub struct FilesPlan {
+    pub bbs: PathBuf,
+    pub size: u64,
+    pub losses: Vec<f64>,
+    pub work_dir: PathBuf,
+}
+
+/// Measures every case against the server at `server` (whose file area
+/// accepts `size` bytes).
+pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
+    let up = tempfile::Builder::new().prefix("bbs-bench-up").tempdir_in(&plan.work_dir)?;
+    let down = tempfile::Builder::new().prefix("bbs-bench-down").tempdir_in(&plan.work_dir)?;
+    let source = up.path().join("source.bin");
+    write_test_file(&source, plan.size)?;
+    let mib = plan.size as f64 / (1 << 20) as f64;
+    println!("file: {mib:.0} MiB");
+
+    let copy = down.path().join("tcp-copy.bin");
+    let took = tcp_copy(&source, &copy)?;
+    std::fs::remove_file(&copy)?;
+    let tcp = rate(plan.size, took);
+    println!("TCP copy (file → loopback socket → file): {:.2} s, {tcp:.0} MiB/s", took.as_secs_f64());
+
+    let (screen, _) = run_bbs(&plan.bbs, server, None, up.path(), "register bench bench@example.org pw\n")?;
+    if !screen.contains("Register successfully.") {
+        bail!("registering failed: {screen}");
+    }
+    let mut lossless = None;
+    for (i, &loss) in plan.losses.iter().enumerate() {
+        let relay = if loss > 0.0 {
+            Some(LossyRelay::start(server, Impairment { loss, duplicate: 0.0, reorder: 0.0, seed: i as u64 })?)
+        } else {
+            None
+        };
+        let via = relay.as_ref().map(|r| r.addr);
+        let name = format!("file-{i}.bin");
+        std::fs::rename(&source, up.path().join(&name))?;
+        let (screen, took_up) =
+            run_bbs(&plan.bbs, server, via, up.path(), &format!("login bench pw\nsend-file {name}\n"))?;
+        if !screen.contains(&format!("Sent {name} ({} bytes).", plan.size)) {
+            bail!("send-file failed: {screen}");
+        }
+        let (screen, took_down) =
+            run_bbs(&plan.bbs, server, via, down.path(), &format!("login bench pw\nget-file {name}\n"))?;
+        if !screen.contains(&format!("Received {name} ({} bytes).", plan.size)) {
+            bail!("get-file failed: {screen}");
+        }
+        std::fs::remove_file(down.path().join(&name))?;
+        std::fs::rename(up.path().join(&name), &source)?;
+        let (up_rate, down_rate) = (rate(plan.size, took_up), rate(plan.size, took_down));
+        let label = if loss > 0.0 { format!("{:.0}% loss (relay)", loss * 100.0) } else { "no loss (direct)".into() };
+        print!(
+            "{label}: send-file {:.2} s, {up_rate:.0} MiB/s ({:.2}x TCP); get-file {:.2} s, {down_rate:.0} MiB/s ({:.2}x TCP)",
+            took_up.as_secs_f64(),
+            up_rate / tcp,
+            took_down.as_secs_f64(),
+            down_rate / tcp
+        );
+        match lossless {
+            None if loss == 0.0 => {
+                lossless = Some((up_rate, down_rate));
+                println!();
+            }
+            Some((u, d)) => println!("; of the lossless rate: up {:.2}, down {:.2}", up_rate / u, down_rate / d),
+            None => println!(),
+        }
+        if let Some(relay) = relay {
+            let c = &relay.counts;
+            let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+            println!("  relay: {} forwarded, {} dropped", get(&c.forwarded), get(&c.dropped));
+        }
+    }
+    Ok(())
+}

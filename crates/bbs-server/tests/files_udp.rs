@@ -1,0 +1,121 @@
+//! The transfer door of the UDP socket, spoken to datagram by datagram: a
+//! transfer opened on a logged-in TCP session takes datagrams only with
+//! its id, only from the session's IP address, and after the hello only
+//! from the hello's port; it never answers with more bytes than it got;
+//! and a file whose bytes do not match the SHA-256 is not kept.
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use bbs_protocol::transfer::{self, Datagram, Status, TransferId, CHUNK, HELLO_SIZE};
+use bbs_protocol::{ClientFrame, Event};
+use bbs_testkit::{udp_request, DialectClient, TestServer};
+use sha2::{Digest, Sha256};
+
+fn socket(ip: &str) -> UdpSocket {
+    let socket = UdpSocket::bind((ip, 0)).unwrap();
+    socket.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    socket
+}
+
+/// The next datagram, or `None` if nothing came within 300 ms.
+fn reply(socket: &UdpSocket) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; 2048];
+    socket.recv(&mut buf).ok().map(|n| buf[..n].to_vec())
+}
+
+fn hello(id: &TransferId) -> Vec<u8> {
+    let mut out = Vec::new();
+    transfer::encode_hello(id, 0, &mut out);
+    out
+}
+
+/// Logs `ann` in and opens an upload of `bytes` announced with `sha256`.
+fn open_upload(server: &TestServer, name: &str, bytes: &[u8], sha256: &str) -> (DialectClient, TransferId, String) {
+    let mut client = server.client();
+    assert!(client.login("ann", "pw").is_some());
+    let reply =
+        client.request(&ClientFrame::SendFile { name: name.into(), size: bytes.len() as u64, sha256: sha256.into() });
+    let Some(Event::Transfer { id, port, offset, size, .. }) = reply.event else { panic!("{reply:?}") };
+    assert_eq!((port, offset, size), (server.addr.port(), 0, bytes.len() as u64));
+    let raw: TransferId = hex::decode(&id).unwrap().try_into().unwrap();
+    (client, raw, id)
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn send_all(socket: &UdpSocket, server: std::net::SocketAddr, id: &TransferId, bytes: &[u8]) -> Status {
+    let mut out = Vec::new();
+    let mut status = Status::Running;
+    for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
+        transfer::encode_data(id, n as u64, 1, chunk, &mut out);
+        socket.send_to(&out, server).unwrap();
+        let ack = reply(socket).expect("every data datagram is acknowledged");
+        let Some(Datagram::Ack { ack, .. }) = Datagram::decode(&ack) else { panic!("not an ack") };
+        assert_eq!(ack.next, n as u64 + 1);
+        status = ack.status;
+    }
+    status
+}
+
+#[test]
+fn only_the_sessions_address_and_the_hellos_port_reach_a_transfer() {
+    let server = TestServer::start();
+    assert_eq!(udp_request(server.addr, None, "register ann ann@example.org pw"), "Register successfully.");
+    let bytes: Vec<u8> = (0..3 * CHUNK).map(|i| (i % 251) as u8).collect();
+    let (mut client, id, hex_id) = open_upload(&server, "three.bin", &bytes, &sha256(&bytes));
+
+    // Another IP address, even with the right id: nothing.
+    let elsewhere = socket("127.0.0.2");
+    elsewhere.send_to(&hello(&id), server.addr).unwrap();
+    assert_eq!(reply(&elsewhere), None, "a hello from another address was answered");
+
+    // The right address with a wrong id: nothing.
+    let first = socket("127.0.0.1");
+    let mut wrong = id;
+    wrong[0] ^= 1;
+    first.send_to(&hello(&wrong), server.addr).unwrap();
+    assert_eq!(reply(&first), None, "a hello with a wrong id was answered");
+
+    // The right hello: an acknowledgement no larger than the hello.
+    first.send_to(&hello(&id), server.addr).unwrap();
+    let answer = reply(&first).expect("the hello is answered");
+    assert!(answer.len() <= HELLO_SIZE, "{} bytes answered to {HELLO_SIZE}", answer.len());
+    assert!(matches!(Datagram::decode(&answer), Some(Datagram::Ack { .. })));
+
+    // Another port of the same address, after the hello fixed the port: nothing.
+    let second = socket("127.0.0.1");
+    second.send_to(&hello(&id), server.addr).unwrap();
+    let mut out = Vec::new();
+    transfer::encode_data(&id, 0, 1, &bytes[..CHUNK], &mut out);
+    second.send_to(&out, server.addr).unwrap();
+    assert_eq!(reply(&second), None, "datagrams from another port were taken");
+
+    assert_eq!(send_all(&first, server.addr, &id, &bytes), Status::Complete);
+    let done = client.request(&ClientFrame::TransferDone { id: hex_id });
+    assert_eq!(done.text, format!("Sent three.bin ({} bytes).", bytes.len()));
+    assert_eq!(client.call("get-file-list").text, "Files: three.bin");
+}
+
+#[test]
+fn bytes_that_do_not_match_the_sha256_are_not_kept() {
+    let server = TestServer::start();
+    assert_eq!(udp_request(server.addr, None, "register ann ann@example.org pw"), "Register successfully.");
+    let bytes = vec![7u8; 2 * CHUNK + 5];
+    let (mut client, id, hex_id) = open_upload(&server, "bad.bin", &bytes, &sha256(b"something else"));
+    let path = socket("127.0.0.1");
+    path.send_to(&hello(&id), server.addr).unwrap();
+    reply(&path).expect("the hello is answered");
+    assert_eq!(send_all(&path, server.addr, &id, &bytes), Status::Damaged);
+    let done = client.request(&ClientFrame::TransferDone { id: hex_id });
+    assert_eq!(
+        done.text,
+        "bad.bin: the bytes that arrived do not match the file's SHA-256; nothing was kept. Please try again."
+    );
+    assert_eq!(client.call("get-file-list").text, "Files:");
+    let files = server.db.parent().unwrap().join("files");
+    assert_eq!(std::fs::read_dir(files.join("complete")).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(files.join("partial")).unwrap().count(), 0);
+}
