@@ -135,6 +135,17 @@ fn pages_and_the_api_show_posts_with_everything_escaped() {
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["boards"][0]["moderator"], "mal");
     assert_eq!(get(http, "/api/posts/9").0, 404);
+
+    // Search as JSON: the same index and limits as the `search` command.
+    let (status, _, json) = get(http, "/api/search?q=ALERT");
+    assert_eq!(status, 200);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["posts"][0]["id"], 1);
+    assert_eq!(json["posts"][0]["title"], title);
+    let (_, _, json) = get(http, "/api/search?q=alert%20nowhere");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&json).unwrap()["posts"], serde_json::json!([]));
+    assert_eq!(get(http, "/api/search").0, 400);
+    assert_eq!(get(http, "/api/search?q=a%20b%20c%20d%20e%20f%20g%20h%20i%20j%20k").0, 400);
 }
 
 /// The value of one sample line of the Prometheus text, 0 if absent.
@@ -167,4 +178,7 @@ fn metrics_move_with_traffic() {
     assert!(sample(&after, pushes) > sample(&before, pushes), "{after}");
     assert!(sample(&after, r#"bbs_sessions{door="tcp"}"#) >= 1.0, "{after}");
     assert!(after.contains(r#"bbs_command_seconds_bucket{command="login",le="#), "{after}");
+    // The registration was one durable commit at least.
+    let commits = "bbs_storage_commit_seconds_count";
+    assert!(sample(&after, commits) > sample(&before, commits), "{after}");
 }

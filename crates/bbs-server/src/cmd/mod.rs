@@ -22,6 +22,7 @@ pub(crate) use chatroom::{room_closed, room_opened};
 pub(crate) use context::{answer_failure, Caller, Via};
 pub(crate) use files::{get_file, send_file, transfer_done};
 pub(crate) use post_table::PostTable;
+pub(crate) use search::MAX_HITS as MAX_SEARCH_HITS;
 pub(crate) use ssh_keys::user_has_key;
 
 use bbs_protocol::{Command, Reply, Transport};

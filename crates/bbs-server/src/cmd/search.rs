@@ -11,8 +11,9 @@ use super::board::month_day;
 use super::context::{Apply, Caller, Outcome};
 use crate::state::Shared;
 
-/// The most rows one `search` answers with, newest first.
-const MAX_HITS: usize = 50;
+/// The most rows one `search` answers with, newest first (also the web
+/// door's search API).
+pub(crate) const MAX_HITS: usize = 50;
 
 impl Apply for Search {
     async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {

@@ -4,13 +4,12 @@
 //! Everything users wrote (board names, titles, contents, comments, user
 //! names) reaches the HTML only through [`escape`], and the pages forbid
 //! scripts by their Content-Security-Policy as a second line of defence.
-//! (Keyword search is not in the store on this branch, so there is no
-//! search page or endpoint yet.)
+//! `/api/search?q=<words>` answers what the `search` command does, as JSON.
 
 use std::fmt::Write;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
@@ -35,6 +34,7 @@ pub(crate) fn routes<S: Store>() -> Router<Arc<Web<S>>> {
         .route("/api/boards", get(boards_json::<S>))
         .route("/api/boards/{name}/posts", get(board_json::<S>))
         .route("/api/posts/{id}", get(post_json::<S>))
+        .route("/api/search", get(search_json::<S>))
 }
 
 /// Text made safe to put in HTML, in element content or a quoted attribute.
@@ -221,6 +221,41 @@ async fn board_json<S: Store>(State(web): State<Arc<Web<S>>>, Path(name): Path<S
                 .into_response()
         }
         Ok(None) => json_error(StatusCode::NOT_FOUND, "Board does not exist."),
+        Err(e) => json_failure(e),
+    }
+}
+
+/// The query of `/api/search`: `q` holds the words, separated by spaces.
+#[derive(Debug, serde::Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// `search <words>` as JSON: the same posts, newest first, the same limits.
+async fn search_json<S: Store>(State(web): State<Arc<Web<S>>>, Query(query): Query<SearchQuery>) -> Response {
+    let words: Vec<String> = query.q.split_whitespace().map(str::to_owned).collect();
+    if words.is_empty() {
+        return json_error(StatusCode::BAD_REQUEST, "Usage: /api/search?q=<words>");
+    }
+    let max = web.shared.config.max_search_words;
+    if words.len() > max {
+        return json_error(StatusCode::BAD_REQUEST, &bbs_protocol::answer::too_many_search_words(max));
+    }
+    match web.shared.store.search(&words, crate::cmd::MAX_SEARCH_HITS).await {
+        Ok(hits) => Json(json!({
+            "posts": hits
+                .into_iter()
+                .map(|hit| json!({
+                    "id": hit.id,
+                    "board": hit.board,
+                    "title": hit.title,
+                    "author": hit.author,
+                    "created_at": hit.created_at,
+                }))
+                .collect::<Vec<_>>(),
+        }))
+        .into_response(),
         Err(e) => json_failure(e),
     }
 }
