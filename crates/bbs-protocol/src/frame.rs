@@ -76,23 +76,6 @@ impl Push {
 }
 
 impl ClientFrame {
-    /// The bytes of an answer frame around its text, for an answer whose
-    /// text is written in pieces: `prefix`, then each piece through
-    /// [`push_json_escaped`], then `suffix` (which ends the line). The
-    /// result is byte for byte what [`Self::write_line`] writes for
-    /// `ServerFrame::Answer(Reply::text(whole_text))` with a non-empty text.
-    pub fn answer_text_frame() -> (&'static [u8], &'static [u8]) {
-        static PARTS: std::sync::OnceLock<(Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();
-        let (prefix, suffix) = PARTS.get_or_init(|| {
-            // A marker whose escaped form appears nowhere else in a frame.
-            const MARKER: &[u8] = br"\u0001";
-            let line = ServerFrame::Answer(crate::Reply::text("\u{1}")).to_line();
-            let at = line.windows(MARKER.len()).position(|w| w == MARKER).expect("the marker is in the frame");
-            (line[..at].to_vec(), line[at + MARKER.len()..].to_vec())
-        });
-        (prefix, suffix)
-    }
-
     /// Encodes the frame as one line of JSON ending in `\n`.
     pub fn to_line(&self) -> Vec<u8> {
         let mut out = serde_json::to_vec(self).expect("a client frame always serialises");
