@@ -1,5 +1,5 @@
-//! `bbsd [--bind ADDR] [--db PATH] <port>`: argument parsing, logging and
-//! wiring; the server itself is `bbs_server::run`.
+//! `bbsd [--bind ADDR] [--db PATH|postgres://URL] <port>`: argument
+//! parsing, logging and wiring; the server itself is `bbs_server::run`.
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
@@ -9,6 +9,8 @@ use anyhow::Context;
 use std::time::Duration;
 
 use bbs_server::{Config, Doors, Rate, Server, SshDoor};
+use bbs_storage::Store;
+use bbs_storage_postgres::PostgresStore;
 use bbs_storage_sqlite::{SqliteOptions, SqliteStore};
 use clap::Parser;
 use tokio::net::TcpListener;
@@ -28,9 +30,15 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0")]
     bind: IpAddr,
-    /// SQLite database file, created with its schema on first start.
+    /// SQLite database file, created with its schema on first start; or a
+    /// PostgreSQL database as `postgres://user@host:port/dbname` (its
+    /// tables are created on first start).
     #[arg(long, default_value = "bbs.db")]
     db: PathBuf,
+    /// Connections to PostgreSQL one server keeps at most (with a
+    /// `postgres://` database); commands wait for a free one.
+    #[arg(long, default_value_t = PostgresStore::DEFAULT_MAX_CONNECTIONS)]
+    db_connections: usize,
     /// Longest accepted command line, in bytes.
     #[arg(long, default_value_t = bbs_protocol::DEFAULT_MAX_LINE)]
     max_line: usize,
@@ -182,9 +190,7 @@ impl Args {
             max_search_words: self.max_search_words,
             max_ssh_keys: self.max_ssh_keys,
             udp_reply_memory: seconds("udp-reply-memory", self.udp_reply_memory)?,
-            files_dir: self.files_dir.clone().unwrap_or_else(|| {
-                self.db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("files")
-            }),
+            files_dir: self.files_dir.clone().unwrap_or_else(|| self.data_dir().join("files")),
             max_file_size: self.max_file_size,
             file_quota_per_user: self.file_quota_user,
             file_quota_total: self.file_quota_total,
@@ -192,6 +198,52 @@ impl Args {
             max_transfers_per_user: self.max_transfers_per_user,
             transfer_idle_timeout: seconds("transfer-idle-timeout", self.transfer_idle_timeout)?,
         })
+    }
+}
+
+/// Where the database is.
+enum Database {
+    Sqlite(PathBuf),
+    /// A `postgres://` or `postgresql://` URL.
+    Postgres(String),
+}
+
+impl Args {
+    fn database(&self) -> Database {
+        match self.db.to_str() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Database::Postgres(url.to_owned())
+            }
+            _ => Database::Sqlite(self.db.clone()),
+        }
+    }
+
+    /// The directory of the server's other files (received files, the SSH
+    /// host key): beside a SQLite database, the current directory with
+    /// PostgreSQL.
+    fn data_dir(&self) -> PathBuf {
+        match self.database() {
+            Database::Sqlite(path) => {
+                path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned()
+            }
+            Database::Postgres(_) => PathBuf::from("."),
+        }
+    }
+}
+
+/// The database as the log shows it: a PostgreSQL URL without its
+/// password.
+fn shown(database: &Database) -> String {
+    match database {
+        Database::Sqlite(path) => path.display().to_string(),
+        Database::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let user = &url[scheme + 3..at];
+                let user = user.split(':').next().unwrap_or_default();
+                format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+            }
+            _ => url.clone(),
+        },
     }
 }
 
@@ -205,20 +257,38 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
 
-    let store = SqliteStore::open(SqliteOptions { cache_bytes: config.cache_bytes, ..SqliteOptions::new(&args.db) })
-        .with_context(|| format!("cannot open the database {}", args.db.display()))?;
+    let database = args.database();
+    let db = shown(&database);
+    match database {
+        Database::Sqlite(path) => {
+            let store =
+                SqliteStore::open(SqliteOptions { cache_bytes: config.cache_bytes, ..SqliteOptions::new(&path) })
+                    .with_context(|| format!("cannot open the database {db}"))?;
+            serve(store, config, &args, &db).await
+        }
+        Database::Postgres(url) => {
+            let store = PostgresStore::connect(&url, args.db_connections)
+                .await
+                .with_context(|| format!("cannot open the database {db}"))?;
+            serve(store, config, &args, &db).await
+        }
+    }
+}
+
+/// Listens and serves until Ctrl-C or SIGTERM, on either backend.
+async fn serve<S: Store>(store: S, config: Config, args: &Args, db: &str) -> anyhow::Result<()> {
     let (listener, udp) = bbs_server::bind(SocketAddr::new(args.bind, args.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
     let addr = listener.local_addr()?;
-    tracing::info!(db = %args.db.display(), "Listening on {addr} (TCP and UDP)");
+    tracing::info!(db, "Listening on {addr} (TCP and UDP)");
 
     let mut doors = Doors::default();
     if let Some(port) = args.ssh_port {
         let listener = TcpListener::bind(SocketAddr::new(args.bind, port))
             .await
             .with_context(|| format!("cannot listen for SSH on {}:{port}", args.bind))?;
-        let host_key = args.db.with_file_name("ssh_host_ed25519_key");
+        let host_key = args.data_dir().join("ssh_host_ed25519_key");
         tracing::info!(host_key = %host_key.display(), "SSH on {}", listener.local_addr()?);
         doors.ssh = Some(SshDoor::new(listener, &host_key)?);
     }
