@@ -1,4 +1,4 @@
-//! `bbsd [--bind ADDR] [--db PATH] <port>`: argument parsing, logging and
+//! `bbsd [--bind ADDR]... [--db PATH] <port>`: argument parsing, logging and
 //! wiring; the server itself is `bbs_server::run`.
 
 use std::io::IsTerminal;
@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use std::time::Duration;
 
-use bbs_server::{Config, Doors, Rate, Server, SshDoor};
+use bbs_server::listen::bind_tcp;
+use bbs_server::{Config, Doors, Listeners, Rate, Server, SshDoor};
 use bbs_storage_sqlite::{SqliteOptions, SqliteStore};
 use clap::Parser;
-use tokio::net::TcpListener;
 
 /// Answers allocate many small strings (table cells, JSON); mimalloc's
 /// per-thread free lists make that markedly cheaper than glibc's malloc
@@ -25,9 +25,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Args {
     /// Port for both TCP and UDP (0 picks a free one).
     port: u16,
-    /// Address to listen on.
-    #[arg(long, default_value = "0.0.0.0")]
-    bind: IpAddr,
+    /// Address to listen on; repeat for several. `::` (the default) is every
+    /// IPv6 and IPv4 address.
+    #[arg(long, default_value = "::")]
+    bind: Vec<IpAddr>,
     /// SQLite database file, created with its schema on first start.
     #[arg(long, default_value = "bbs.db")]
     db: PathBuf,
@@ -207,29 +208,32 @@ async fn main() -> anyhow::Result<()> {
 
     let store = SqliteStore::open(SqliteOptions { cache_bytes: config.cache_bytes, ..SqliteOptions::new(&args.db) })
         .with_context(|| format!("cannot open the database {}", args.db.display()))?;
-    let (listener, udp) = bbs_server::bind(SocketAddr::new(args.bind, args.port))
+    let listeners = Listeners::bind(&args.bind, args.port)
         .await
-        .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
-    let addr = listener.local_addr()?;
-    tracing::info!(db = %args.db.display(), "Listening on {addr} (TCP and UDP)");
+        .with_context(|| format!("cannot listen on port {} of {:?}", args.port, args.bind))?;
+    for addr in listeners.local_addrs()? {
+        tracing::info!(db = %args.db.display(), "Listening on {addr} (TCP and UDP)");
+    }
+    // The doors listen on the first address given.
+    let door_ip = args.bind[0];
 
     let mut doors = Doors::default();
     if let Some(port) = args.ssh_port {
-        let listener = TcpListener::bind(SocketAddr::new(args.bind, port))
+        let listener = bind_tcp(door_ip, port)
             .await
-            .with_context(|| format!("cannot listen for SSH on {}:{port}", args.bind))?;
+            .with_context(|| format!("cannot listen for SSH on {}", SocketAddr::new(door_ip, port)))?;
         let host_key = args.db.with_file_name("ssh_host_ed25519_key");
         tracing::info!(host_key = %host_key.display(), "SSH on {}", listener.local_addr()?);
         doors.ssh = Some(SshDoor::new(listener, &host_key)?);
     }
     if let Some(port) = args.http_port {
-        let listener = TcpListener::bind(SocketAddr::new(args.bind, port))
+        let listener = bind_tcp(door_ip, port)
             .await
-            .with_context(|| format!("cannot listen for HTTP on {}:{port}", args.bind))?;
+            .with_context(|| format!("cannot listen for HTTP on {}", SocketAddr::new(door_ip, port)))?;
         tracing::info!("Web on http://{}/", listener.local_addr()?);
         doors.http = Some(listener);
     }
-    Server::new(store, config).run_with_doors(listener, udp, doors, shutdown_signal()).await?;
+    Server::new(store, config).serve(listeners, doors, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -70,6 +70,28 @@ impl<K: Eq + Hash + Clone> RateLimiter<K> {
     }
 }
 
+/// Who a per-address limit counts: an IPv4 address as it is, an IPv6
+/// client by its /64. One IPv6 host is usually handed a whole /64 and can
+/// pick any address in it, so counting single IPv6 addresses would give it
+/// 2^64 fresh budgets. An IPv4 address mapped into IPv6 (a dual-stack
+/// socket's view of an IPv4 client) counts as that IPv4 address. Every
+/// per-address limit keys by this, so the TCP, SSH, web and UDP doors
+/// agree on who is who.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct ClientKey(IpAddr);
+
+impl ClientKey {
+    pub(crate) fn of(ip: IpAddr) -> ClientKey {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => ClientKey(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                ClientKey(IpAddr::V6(Ipv6Addr::from(prefix)))
+            }
+        }
+    }
+}
+
 /// Whole seconds to wait, rounded up, for an answer a person reads.
 pub(crate) fn seconds(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
@@ -80,7 +102,7 @@ pub(crate) fn seconds(wait: Duration) -> u64 {
 pub(crate) struct ConnectionCount {
     max_total: usize,
     max_per_ip: usize,
-    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+    open: Mutex<(usize, HashMap<ClientKey, usize>)>,
 }
 
 /// Why a connection was refused.
@@ -110,9 +132,11 @@ impl ConnectionCount {
         Arc::new(ConnectionCount { max_total, max_per_ip, open: Mutex::new((0, HashMap::new())) })
     }
 
-    /// Counts a new connection from `ip`, or says why it is refused. The
-    /// slot is given back when the returned guard is dropped.
+    /// Counts a new connection from `ip` (by its [`ClientKey`]), or says
+    /// why it is refused. The slot is given back when the returned guard is
+    /// dropped.
     pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<ConnectionSlot, Refused> {
+        let ip = ClientKey::of(ip);
         let mut open = self.open.lock().expect("connection count lock");
         if open.0 >= self.max_total {
             return Err(Refused::Full(self.max_total));
@@ -131,7 +155,7 @@ impl ConnectionCount {
 #[derive(Debug)]
 pub(crate) struct ConnectionSlot {
     count: Arc<ConnectionCount>,
-    ip: IpAddr,
+    ip: ClientKey,
 }
 
 impl Drop for ConnectionSlot {
@@ -177,5 +201,25 @@ mod tests {
         assert_eq!(count.admit(other).unwrap_err(), Refused::Full(3));
         drop(a);
         assert!(count.admit(ip).is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_by_its_64_and_a_mapped_ipv4_as_itself() {
+        let key = |s: &str| ClientKey::of(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_eq!(key("2001:db8:1:2::5"), ClientKey("2001:db8:1:2::".parse().unwrap()));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"), "another /64 is another client");
+        assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"));
+        assert_ne!(key("192.0.2.7"), key("192.0.2.8"), "IPv4 addresses stay whole");
+
+        let count = ConnectionCount::new(10, 2);
+        let _a = count.admit("2001:db8::1".parse().unwrap()).unwrap();
+        let _b = count.admit("2001:db8::2".parse().unwrap()).unwrap();
+        assert_eq!(count.admit("2001:db8::3".parse().unwrap()).unwrap_err(), Refused::TooManyFromIp(2));
+        assert!(count.admit("2001:db8:0:1::1".parse().unwrap()).is_ok());
+
+        let limiter = RateLimiter::new(Rate::new(1, Duration::from_secs(60)));
+        assert!(limiter.check(&key("2001:db8::1")).is_ok());
+        assert!(limiter.check(&key("2001:db8::2")).is_err(), "the same /64 shares one bucket");
     }
 }

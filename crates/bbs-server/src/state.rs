@@ -1,12 +1,11 @@
 //! What every session of one server process shares.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::Hasher;
 use crate::config::Config;
 use crate::events::{EventBus, LocalBus};
-use crate::rate::RateLimiter;
+use crate::rate::{ClientKey, RateLimiter};
 use crate::rooms::LiveRooms;
 use crate::session::Sessions;
 use crate::transfers::{FileArea, Transfers};
@@ -20,7 +19,7 @@ pub(crate) struct Shared<S> {
     /// Where commands publish what other people must see at once.
     pub(crate) events: Arc<dyn EventBus>,
     pub(crate) hasher: Hasher,
-    pub(crate) login_per_ip: RateLimiter<IpAddr>,
+    pub(crate) login_per_ip: RateLimiter<ClientKey>,
     pub(crate) login_per_account: RateLimiter<String>,
     /// `tell`s and `yell`s per user name.
     pub(crate) tell_rate: RateLimiter<String>,

@@ -13,7 +13,7 @@ use super::chatroom::{owner_gone, owns_open_room};
 use super::context::{logged_in, require, Apply, Caller, Failure, Outcome};
 use super::social::login_notices;
 use super::subscription::missed_notices;
-use crate::rate::seconds;
+use crate::rate::{seconds, ClientKey};
 use crate::session::{LoggedIn, Session};
 use crate::state::Shared;
 
@@ -88,7 +88,7 @@ pub(crate) async fn check_password<S: Store>(
     // Rate limits before any hashing: guessing passwords is slow, and a
     // flood from one address cannot monopolise the hashers. The account
     // limit applies to unknown names too, so it reveals nothing.
-    if let Err(wait) = shared.login_per_ip.check(&ip) {
+    if let Err(wait) = shared.login_per_ip.check(&ClientKey::of(ip)) {
         return Ok(Err(Reply::text(format!(
             "Too many login attempts from your address. Please try again in {} seconds.",
             seconds(wait)
