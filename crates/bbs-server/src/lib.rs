@@ -28,6 +28,7 @@ mod presence;
 mod rate;
 mod rooms;
 pub mod session;
+pub mod settings;
 mod state;
 mod telemetry;
 mod transfers;

@@ -9,9 +9,10 @@ use anyhow::Context;
 use std::time::Duration;
 
 use bbs_server::listen::bind_tcp;
+use bbs_server::settings::{self, SettingsError};
 use bbs_server::{Config, Doors, Listeners, Rate, Server, SshDoor};
 use bbs_storage_sqlite::{SqliteOptions, SqliteStore};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// Answers allocate many small strings (table cells, JSON); mimalloc's
 /// per-thread free lists make that markedly cheaper than glibc's malloc
@@ -23,6 +24,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "bbsd", version)]
 struct Args {
+    /// TOML file of settings: any flag's long name as a key (`max-line = 100`).
+    /// Flags beat `BBSD_…` environment variables, which beat the file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print every setting's effective value and where it came from, then exit.
+    #[arg(long)]
+    print_config: bool,
     /// Port for both TCP and UDP (0 picks a free one).
     port: u16,
     /// Address to listen on; repeat for several. `::` (the default) is every
@@ -198,7 +206,16 @@ impl Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let settings = match settings::load(Args::command(), &argv) {
+        Err(SettingsError::Arguments(e)) => e.exit(),
+        other => other?,
+    };
+    let args = Args::from_arg_matches(&settings.matches)?;
+    if args.print_config {
+        print!("{}", settings.describe());
+        return Ok(());
+    }
     let config = args.config()?;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
