@@ -22,7 +22,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The BBS server: accounts, boards and posts over TCP and UDP on one port.
 #[derive(Debug, Parser)]
-#[command(name = "bbsd", version)]
+#[command(
+    name = "bbsd",
+    version,
+    after_help = "Tools: bbsd backup --db DB --to FILE; bbsd restore --from FILE --db DB."
+)]
 struct Args {
     /// TOML file of settings: any flag's long name as a key (`max-line = 100`).
     /// Flags beat `BBSD_…` environment variables, which beat the file.
@@ -204,9 +208,65 @@ impl Args {
     }
 }
 
+/// `bbsd`'s tools for an administrator, each run as `bbsd TOOL …`.
+#[derive(Debug, Parser)]
+#[command(name = "bbsd", version)]
+enum Tool {
+    /// Copy a board's database, even while the server runs, into a new file.
+    Backup {
+        /// The database to copy.
+        #[arg(long, default_value = "bbs.db")]
+        db: PathBuf,
+        /// The new backup file.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replace a (stopped) server's database with a backup, after checking
+    /// the backup's integrity and schema version.
+    Restore {
+        /// The backup to restore.
+        #[arg(long)]
+        from: PathBuf,
+        /// The database to replace.
+        #[arg(long, default_value = "bbs.db")]
+        db: PathBuf,
+    },
+}
+
+const TOOLS: [&str; 2] = ["backup", "restore"];
+
+impl Tool {
+    fn run(self) -> anyhow::Result<()> {
+        match self {
+            Tool::Backup { db, to } => {
+                let info = bbs_storage_sqlite::backup::backup(&db, &to)?;
+                println!(
+                    "Backup of {} written to {} (schema version {}, integrity ok).",
+                    db.display(),
+                    to.display(),
+                    info.schema_version
+                );
+            }
+            Tool::Restore { from, db } => {
+                let info = bbs_storage_sqlite::backup::restore(&from, &db)?;
+                println!(
+                    "Restored {} from {} (schema version {}, integrity ok).",
+                    db.display(),
+                    from.display(),
+                    info.schema_version
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).and_then(|a| a.to_str()).is_some_and(|a| TOOLS.contains(&a)) {
+        return Tool::parse_from(&argv).run();
+    }
     let settings = match settings::load(Args::command(), &argv) {
         Err(SettingsError::Arguments(e)) => e.exit(),
         other => other?,
