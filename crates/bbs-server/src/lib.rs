@@ -30,6 +30,7 @@ mod rooms;
 pub mod session;
 pub mod settings;
 mod state;
+pub mod systemd;
 mod telemetry;
 mod transfers;
 mod udp;

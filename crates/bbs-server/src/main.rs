@@ -231,9 +231,17 @@ enum Tool {
         #[arg(long, default_value = "bbs.db")]
         db: PathBuf,
     },
+    /// Exit 0 when the server at ADDR answers (for health checks).
+    Check {
+        /// The server's address, e.g. 127.0.0.1:2323 or [::1]:2323.
+        addr: String,
+        /// Seconds to wait for the server's greeting.
+        #[arg(long, default_value_t = 5.0)]
+        timeout: f64,
+    },
 }
 
-const TOOLS: [&str; 2] = ["backup", "restore"];
+const TOOLS: [&str; 3] = ["backup", "restore", "check"];
 
 impl Tool {
     fn run(self) -> anyhow::Result<()> {
@@ -256,9 +264,32 @@ impl Tool {
                     info.schema_version
                 );
             }
+            Tool::Check { addr, timeout } => {
+                let wait = Duration::try_from_secs_f64(timeout).context("--timeout must be a number of seconds")?;
+                check_server(&addr, wait).with_context(|| format!("{addr} does not answer"))?;
+                println!("{addr} answers.");
+            }
         }
         Ok(())
     }
+}
+
+/// Connects to `addr` and waits for the server's greeting up to its first
+/// prompt.
+fn check_server(addr: &str, wait: Duration) -> anyhow::Result<()> {
+    use std::io::Read;
+    use std::net::ToSocketAddrs;
+    let target = addr.to_socket_addrs()?.next().context("no address")?;
+    let mut stream = std::net::TcpStream::connect_timeout(&target, wait)?;
+    stream.set_read_timeout(Some(wait))?;
+    let mut greeting = Vec::new();
+    let mut buf = [0u8; 512];
+    while !greeting.ends_with(b"% ") {
+        let n = stream.read(&mut buf)?;
+        anyhow::ensure!(n > 0, "the connection closed before the greeting");
+        greeting.extend_from_slice(&buf[..n]);
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -309,6 +340,10 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen for HTTP on {}", SocketAddr::new(door_ip, port)))?;
         tracing::info!("Web on http://{}/", listener.local_addr()?);
         doors.http = Some(listener);
+    }
+    // The sockets are bound: connections queue from now on.
+    if let Err(e) = bbs_server::systemd::notify("READY=1") {
+        tracing::warn!(error = %e, "cannot tell systemd the server is ready");
     }
     Server::new(store, config).serve(listeners, doors, shutdown_signal()).await?;
     Ok(())
