@@ -62,6 +62,18 @@ pub enum ServerError {
     Io(#[from] io::Error),
 }
 
+/// Applies a new [`Config`] to a running server: every limit that can
+/// change without a restart (rates, connection caps, sizes, timeouts) takes
+/// effect for new commands and connections; live sessions stay connected.
+#[derive(Clone)]
+pub struct Reloader(Arc<dyn Fn(Config) + Send + Sync>);
+
+impl Reloader {
+    pub fn apply(&self, config: Config) {
+        (self.0)(config);
+    }
+}
+
 /// How long connections get to finish their current command at shutdown.
 const DRAIN_TIME: Duration = Duration::from_secs(5);
 
@@ -79,6 +91,13 @@ impl<S: Store> Server<S> {
     /// user at any time ([`Sessions::push`]).
     pub fn sessions(&self) -> Arc<Sessions> {
         Arc::clone(&self.shared.sessions)
+    }
+
+    /// A handle that puts a new configuration's limits in force while the
+    /// server runs (see `bbsd`'s SIGHUP).
+    pub fn reloader(&self) -> Reloader {
+        let shared = Arc::clone(&self.shared);
+        Reloader(Arc::new(move |config| shared.reload(config)))
     }
 
     /// The event layer commands publish to; a door or a test may publish
@@ -127,8 +146,7 @@ impl<S: Store> Server<S> {
         let (tcp, udp): (Vec<TcpListener>, Vec<Arc<UdpSocket>>) =
             listeners.pairs.into_iter().map(|(tcp, udp)| (tcp, Arc::new(udp))).unzip();
         shared.transfers.attach(udp.clone());
-        let connections =
-            rate::ConnectionCount::new(shared.config.max_connections, shared.config.max_connections_per_ip);
+        let connections = Arc::clone(&shared.connections);
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         for socket in udp {

@@ -1,6 +1,7 @@
 //! `bbsd [--bind ADDR]... [--db PATH] <port>`: argument parsing, logging and
 //! wiring; the server itself is `bbs_server::run`.
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -9,8 +10,8 @@ use anyhow::Context;
 use std::time::Duration;
 
 use bbs_server::listen::bind_tcp;
-use bbs_server::settings::{self, SettingsError};
-use bbs_server::{Config, Doors, Listeners, Rate, Server, SshDoor};
+use bbs_server::settings::{self, Settings, SettingsError};
+use bbs_server::{Config, Doors, Listeners, Rate, Reloader, Server, SshDoor};
 use bbs_storage_sqlite::{SqliteOptions, SqliteStore};
 use clap::{CommandFactory, FromArgMatches, Parser};
 
@@ -294,7 +295,7 @@ fn check_server(addr: &str, wait: Duration) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let argv: Vec<OsString> = std::env::args_os().collect();
     if argv.get(1).and_then(|a| a.to_str()).is_some_and(|a| TOOLS.contains(&a)) {
         return Tool::parse_from(&argv).run();
     }
@@ -345,8 +346,68 @@ async fn main() -> anyhow::Result<()> {
     if let Err(e) = bbs_server::systemd::notify("READY=1") {
         tracing::warn!(error = %e, "cannot tell systemd the server is ready");
     }
-    Server::new(store, config).serve(listeners, doors, shutdown_signal()).await?;
+    let server = Server::new(store, config);
+    tokio::spawn(reload_on_sighup(server.reloader(), argv, settings));
+    server.serve(listeners, doors, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Settings a reload applies to a running server (read per command or
+/// per connection); any other changes wait for a restart.
+const RELOADABLE: &[&str] = &[
+    "max_line",
+    "max_connections",
+    "max_connections_per_ip",
+    "idle_timeout_anonymous",
+    "idle_timeout_logged_in",
+    "max_pending_output",
+    "write_timeout",
+    "max_password",
+    "login_rate_ip",
+    "login_rate_account",
+    "udp_rate_ip",
+    "max_message",
+    "tell_rate",
+    "yell_rate",
+    "max_waiting_messages",
+    "max_mailbox",
+    "max_search_words",
+    "max_ssh_keys",
+];
+
+/// On each SIGHUP, reads the settings again (the configuration file may
+/// have changed; flags and the environment still win) and applies the
+/// limits that can change without a restart, logging what changed. A
+/// file that no longer parses is reported and the running limits stay.
+async fn reload_on_sighup(reloader: Reloader, argv: Vec<OsString>, mut current: Settings) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        tracing::warn!("cannot install a SIGHUP handler; reloads are off");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        let loaded = settings::load(Args::command(), &argv)
+            .map_err(anyhow::Error::from)
+            .and_then(|newer| Ok((Args::from_arg_matches(&newer.matches)?, newer)))
+            .and_then(|(args, newer)| Ok((args.config()?, newer)));
+        let (config, newer) = match loaded {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                tracing::error!("reload refused, the running limits stay: {e:#}");
+                continue;
+            }
+        };
+        let changes = current.changes(&newer);
+        for (id, change) in &changes {
+            if RELOADABLE.contains(&id.as_str()) {
+                tracing::info!("reload: {change}");
+            } else {
+                tracing::warn!("reload: {change} (takes effect after a restart)");
+            }
+        }
+        reloader.apply(config);
+        tracing::info!(changed = changes.len(), "configuration reloaded");
+        current = newer;
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -25,24 +25,33 @@ struct Bucket {
 /// Limits how often each key may act.
 #[derive(Debug)]
 pub(crate) struct RateLimiter<K> {
-    rate: Rate,
+    /// The rate, which a reload may change; buckets keep their tokens.
+    rate: Mutex<Rate>,
     buckets: Mutex<HashMap<K, Bucket>>,
 }
 
 impl<K: Eq + Hash + Clone> RateLimiter<K> {
     pub(crate) fn new(rate: Rate) -> RateLimiter<K> {
-        RateLimiter { rate, buckets: Mutex::new(HashMap::new()) }
+        RateLimiter { rate: Mutex::new(rate), buckets: Mutex::new(HashMap::new()) }
     }
 
-    fn per_second(&self) -> f64 {
-        f64::from(self.rate.burst) / self.rate.period.as_secs_f64()
+    /// Applies a new rate from now on (a configuration reload). If it
+    /// differs, every key starts again with a full bucket of the new rate:
+    /// old tokens were counted against another burst.
+    pub(crate) fn set_rate(&self, rate: Rate) {
+        let mut current = self.rate.lock().expect("rate lock");
+        if *current != rate {
+            *current = rate;
+            self.buckets.lock().expect("rate limiter lock").clear();
+        }
     }
 
     /// Takes one token for `key`; if there is none, how long until there is.
     pub(crate) fn check(&self, key: &K) -> Result<(), Duration> {
         let now = Instant::now();
-        let burst = f64::from(self.rate.burst);
-        let per_second = self.per_second();
+        let rate = *self.rate.lock().expect("rate lock");
+        let burst = f64::from(rate.burst);
+        let per_second = burst / rate.period.as_secs_f64();
         let mut buckets = self.buckets.lock().expect("rate limiter lock");
         if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
             buckets.retain(|_, b| b.tokens + now.duration_since(b.updated).as_secs_f64() * per_second < burst);
@@ -100,8 +109,8 @@ pub(crate) fn seconds(wait: Duration) -> u64 {
 /// Counts open TCP connections, in total and per IP address.
 #[derive(Debug)]
 pub(crate) struct ConnectionCount {
-    max_total: usize,
-    max_per_ip: usize,
+    /// The caps (total, per address), which a reload may change.
+    limits: Mutex<(usize, usize)>,
     open: Mutex<(usize, HashMap<ClientKey, usize>)>,
 }
 
@@ -129,7 +138,12 @@ impl Refused {
 
 impl ConnectionCount {
     pub(crate) fn new(max_total: usize, max_per_ip: usize) -> Arc<ConnectionCount> {
-        Arc::new(ConnectionCount { max_total, max_per_ip, open: Mutex::new((0, HashMap::new())) })
+        Arc::new(ConnectionCount { limits: Mutex::new((max_total, max_per_ip)), open: Mutex::new((0, HashMap::new())) })
+    }
+
+    /// New caps for connections admitted from now on; open ones stay.
+    pub(crate) fn set_limits(&self, max_total: usize, max_per_ip: usize) {
+        *self.limits.lock().expect("connection limits lock") = (max_total, max_per_ip);
     }
 
     /// Counts a new connection from `ip` (by its [`ClientKey`]), or says
@@ -137,13 +151,14 @@ impl ConnectionCount {
     /// dropped.
     pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<ConnectionSlot, Refused> {
         let ip = ClientKey::of(ip);
+        let (max_total, max_per_ip) = *self.limits.lock().expect("connection limits lock");
         let mut open = self.open.lock().expect("connection count lock");
-        if open.0 >= self.max_total {
-            return Err(Refused::Full(self.max_total));
+        if open.0 >= max_total {
+            return Err(Refused::Full(max_total));
         }
         let from_ip = open.1.entry(ip).or_insert(0);
-        if *from_ip >= self.max_per_ip {
-            return Err(Refused::TooManyFromIp(self.max_per_ip));
+        if *from_ip >= max_per_ip {
+            return Err(Refused::TooManyFromIp(max_per_ip));
         }
         *from_ip += 1;
         open.0 += 1;

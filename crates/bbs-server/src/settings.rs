@@ -194,9 +194,9 @@ impl Settings {
         out
     }
 
-    /// The settings that differ between `self` and `newer`, as
-    /// `name: old -> new` (what a reload changed).
-    pub fn changes(&self, newer: &Settings) -> Vec<String> {
+    /// The settings that differ between `self` and `newer`: each one's
+    /// argument id and `name: old -> new` (what a reload changed).
+    pub fn changes(&self, newer: &Settings) -> Vec<(String, String)> {
         let raw = |m: &ArgMatches, id: &str| -> String {
             m.get_raw(id).map_or_else(
                 || "(unset)".to_owned(),
@@ -209,7 +209,7 @@ impl Settings {
             .filter(|id| !NOT_SETTINGS.contains(id))
             .filter_map(|id| {
                 let (old, new) = (raw(&self.matches, id), raw(&newer.matches, id));
-                (old != new).then(|| format!("{id}: {old} -> {new}"))
+                (old != new).then(|| (id.to_owned(), format!("{id}: {old} -> {new}")))
             })
             .collect()
     }

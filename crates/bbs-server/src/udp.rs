@@ -48,7 +48,7 @@ use tokio::sync::watch;
 
 use crate::cmd::{execute, Caller, Via};
 use crate::listen::{canonical, wire_address};
-use crate::rate::{ClientKey, RateLimiter};
+use crate::rate::ClientKey;
 use crate::session::{Session, User};
 use crate::state::Shared;
 
@@ -91,7 +91,6 @@ pub(crate) async fn serve<S: Store>(
     let out = Outbox { socket, budgets: Arc::new(Budgets::default()), max_reply: shared.config.max_udp_reply };
     // What only this door keeps: its per-address rate and the answers it
     // remembers for retried requests.
-    let per_ip = RateLimiter::new(shared.config.udp_rate_per_ip);
     let replies = Arc::new(RecentReplies::new(shared.config.udp_reply_memory));
     // One byte more than the longest datagram, to tell an over-long one apart.
     let mut buf = vec![0u8; MAX_REQUEST.max(transfer::MAX_DATAGRAM) + 1];
@@ -115,7 +114,7 @@ pub(crate) async fn serve<S: Store>(
             shared.transfers.route(peer, &buf[..n]);
             continue;
         }
-        if n > MAX_REQUEST || per_ip.check(&ClientKey::of(peer.ip())).is_err() {
+        if n > MAX_REQUEST || shared.udp_per_ip.check(&ClientKey::of(peer.ip())).is_err() {
             continue;
         }
         // Every byte that reaches us counts, answered or not.

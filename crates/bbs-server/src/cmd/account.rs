@@ -25,8 +25,8 @@ fn password_too_long(max: usize) -> Reply {
 
 impl Apply for Register {
     async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
-        if self.password.len() > shared.config.max_password {
-            return Ok(password_too_long(shared.config.max_password));
+        if self.password.len() > shared.limits().max_password {
+            return Ok(password_too_long(shared.limits().max_password));
         }
         // Cheap check first, so a taken name costs no hashing.
         if shared.store.password_hash(&self.username).await?.is_some() {
@@ -82,8 +82,8 @@ pub(crate) async fn check_password<S: Store>(
     username: &str,
     password: String,
 ) -> Result<Result<(), Reply>, Failure> {
-    if password.len() > shared.config.max_password {
-        return Ok(Err(password_too_long(shared.config.max_password)));
+    if password.len() > shared.limits().max_password {
+        return Ok(Err(password_too_long(shared.limits().max_password)));
     }
     // Rate limits before any hashing: guessing passwords is slow, and a
     // flood from one address cannot monopolise the hashers. The account
