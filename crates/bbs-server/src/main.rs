@@ -36,6 +36,9 @@ struct Args {
     /// Print every setting's effective value and where it came from, then exit.
     #[arg(long)]
     print_config: bool,
+    /// Log lines as plain text, or as one JSON object a line (for log collectors).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Port for both TCP and UDP (0 picks a free one).
     port: u16,
     /// Address to listen on; repeat for several. `::` (the default) is every
@@ -209,6 +212,13 @@ impl Args {
     }
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
 /// `bbsd`'s tools for an administrator, each run as `bbsd TOOL …`.
 #[derive(Debug, Parser)]
 #[command(name = "bbsd", version)]
@@ -309,11 +319,13 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let config = args.config()?;
-    tracing_subscriber::fmt()
+    let log = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()));
+    match args.log_format {
+        LogFormat::Text => log.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => log.json().with_ansi(false).init(),
+    }
 
     let store = SqliteStore::open(SqliteOptions { cache_bytes: config.cache_bytes, ..SqliteOptions::new(&args.db) })
         .with_context(|| format!("cannot open the database {}", args.db.display()))?;

@@ -67,3 +67,15 @@ fn bbsd_check_exits_0_only_when_the_server_answers() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("{addr} does not answer")));
 }
+
+#[test]
+fn log_format_json_writes_one_json_object_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = BbsdProcess::start(bbsd(), &dir.path().join("bbs.db"), &["--log-format", "json"]);
+    bbs_testkit::PlainClient::connect(server.addr);
+    let line = server.expect_log("New connection from");
+    let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(entry["level"], "INFO");
+    assert!(entry["fields"]["message"].as_str().unwrap().starts_with("New connection from 127.0.0.1:"), "{line}");
+    assert!(entry["timestamp"].is_string(), "{line}");
+}
