@@ -26,7 +26,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(
     name = "bbsd",
     version,
-    after_help = "Tools: bbsd backup --db DB --to FILE; bbsd restore --from FILE --db DB."
+    after_help = "Tools: bbsd backup --db DB --to FILE; bbsd restore --from FILE --db DB; \
+                  bbsd export --db DB --format json; bbsd check ADDR."
 )]
 struct Args {
     /// TOML file of settings: any flag's long name as a key (`max-line = 100`).
@@ -242,6 +243,16 @@ enum Tool {
         #[arg(long, default_value = "bbs.db")]
         db: PathBuf,
     },
+    /// Write every table of a board's database (even while the server
+    /// runs) to standard output, from one consistent snapshot.
+    Export {
+        /// The database to export.
+        #[arg(long, default_value = "bbs.db")]
+        db: PathBuf,
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+    },
     /// Exit 0 when the server at ADDR answers (for health checks).
     Check {
         /// The server's address, e.g. 127.0.0.1:2323 or [::1]:2323.
@@ -252,7 +263,13 @@ enum Tool {
     },
 }
 
-const TOOLS: [&str; 3] = ["backup", "restore", "check"];
+const TOOLS: [&str; 4] = ["backup", "restore", "check", "export"];
+
+/// Formats `bbsd export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExportFormat {
+    Json,
+}
 
 impl Tool {
     fn run(self) -> anyhow::Result<()> {
@@ -274,6 +291,14 @@ impl Tool {
                     from.display(),
                     info.schema_version
                 );
+            }
+            Tool::Export { db, format: ExportFormat::Json } => {
+                if !db.is_file() {
+                    anyhow::bail!("no database at {}", db.display());
+                }
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                bbs_storage_sqlite::backup::export_json(&db, &mut out)?;
+                std::io::Write::flush(&mut out)?;
             }
             Tool::Check { addr, timeout } => {
                 let wait = Duration::try_from_secs_f64(timeout).context("--timeout must be a number of seconds")?;

@@ -116,3 +116,28 @@ fn a_damaged_backup_is_refused_and_the_database_left_alone() {
     let out = bbsd(&["restore", "--from", path(&dir.path().join("nothing.backup")), "--db", path(&target)]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn export_writes_every_table_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bbs.db");
+    let server = TestServer::start_on(&db, Config::default());
+    let mut client = PlainClient::connect(server.addr);
+    assert_eq!(client.send("register ann ann@example.org pw"), answer::REGISTERED);
+    assert_eq!(client.send("login ann pw"), "Welcome, ann.");
+    assert_eq!(client.send("create-board Notes"), answer::BOARD_CREATED);
+    assert_eq!(client.send("create-post Notes --title Hello --content first<br>post"), answer::POST_CREATED);
+
+    // Exported while the server runs.
+    let out = bbsd(&["export", "--db", path(&db), "--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let export: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert!(export["schema_version"].as_u64().unwrap() > 0);
+    let tables = export["tables"].as_object().unwrap();
+    assert!(tables["users"].as_array().unwrap().iter().any(|u| u["name"] == "ann"), "{export}");
+    assert!(tables["boards"].as_array().unwrap().iter().any(|b| b["name"] == "Notes"), "{export}");
+    assert!(tables["posts"].as_array().unwrap().iter().any(|p| p["title"] == "Hello"), "{export}");
+
+    let out = bbsd(&["export", "--db", path(&dir.path().join("none.db"))]);
+    assert!(!out.status.success());
+}

@@ -109,3 +109,63 @@ pub fn restore(from: &Path, db: &Path) -> Result<BackupInfo, BackupError> {
     std::fs::rename(&staging, db).map_err(io(db))?;
     Ok(info)
 }
+
+/// Writes every table of the database at `db` (which a server may be
+/// writing) to `out` as one JSON document, from one consistent snapshot:
+/// `{"schema_version": N, "tables": {"users": [{"id": 1, …}, …], …}}`.
+/// Text and numbers are JSON strings and numbers; a blob is `{"hex": "…"}`.
+/// Password hashes are included: the export is a full copy of the board.
+pub fn export_json(db: &Path, out: &mut impl std::io::Write) -> Result<(), BackupError> {
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(sqlite(db))?;
+    conn.busy_timeout(BUSY_WAIT).map_err(sqlite(db))?;
+    let write = |out: &mut dyn std::io::Write, bytes: &[u8]| out.write_all(bytes).map_err(io(Path::new("(output)")));
+    let json = |e: serde_json::Error| io(Path::new("(output)"))(e.into());
+    // One read transaction: every table from the same moment.
+    conn.execute_batch("BEGIN").map_err(sqlite(db))?;
+    let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sqlite(db))?;
+    let tables: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' \
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(sqlite(db))?;
+    write(out, format!("{{\"schema_version\":{version},\"tables\":{{").as_bytes())?;
+    for (t, table) in tables.iter().enumerate() {
+        if t > 0 {
+            write(out, b",")?;
+        }
+        write(out, serde_json::to_string(table).map_err(json)?.as_bytes())?;
+        write(out, b":[")?;
+        let mut statement =
+            conn.prepare(&format!("SELECT * FROM \"{}\"", table.replace('"', "\"\""))).map_err(sqlite(db))?;
+        let columns: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
+        let mut rows = statement.query([]).map_err(sqlite(db))?;
+        let mut first = true;
+        while let Some(row) = rows.next().map_err(sqlite(db))? {
+            let mut object = serde_json::Map::new();
+            for (i, column) in columns.iter().enumerate() {
+                let value = match row.get_ref(i).map_err(sqlite(db))? {
+                    rusqlite::types::ValueRef::Null => serde_json::Value::Null,
+                    rusqlite::types::ValueRef::Integer(n) => n.into(),
+                    rusqlite::types::ValueRef::Real(x) => x.into(),
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+                    rusqlite::types::ValueRef::Blob(b) => {
+                        let hex: String = b.iter().map(|byte| format!("{byte:02x}")).collect();
+                        serde_json::json!({ "hex": hex })
+                    }
+                };
+                object.insert(column.clone(), value);
+            }
+            if !first {
+                write(out, b",")?;
+            }
+            first = false;
+            write(out, serde_json::to_string(&object).map_err(json)?.as_bytes())?;
+        }
+        write(out, b"]")?;
+    }
+    write(out, b"}}\n")?;
+    Ok(())
+}
