@@ -1,5 +1,8 @@
-//! `bbsd [--bind ADDR]... [--db PATH] <port>`: argument parsing, logging and
-//! wiring; the server itself is `bbs_server::run`.
+//! `bbsd [--config FILE] [--bind ADDR]... [--db PATH] <port>`: settings
+//! (flags, `BBSD_…` environment, TOML file: see `bbs_server::settings`),
+//! logging, SIGHUP reloads and wiring; the server itself is
+//! `bbs_server::Server`. `bbsd backup|restore|export|check` are the
+//! administrator's tools (`Tool`).
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
