@@ -179,16 +179,18 @@ struct Connection<R, W> {
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
     fn new<S>(reader: R, writer: W, shared: &Shared<S>) -> Connection<R, W> {
+        // A connection keeps the limits in force when it opened.
+        let limits = shared.limits();
         Connection {
             reader,
             writer,
             filter: TelnetFilter::default(),
             lines: BytesMut::new(),
-            decoder: LineDecoder::new(shared.config.max_line),
-            max_line: shared.config.max_line,
+            decoder: LineDecoder::new(limits.max_line),
+            max_line: limits.max_line,
             out: BytesMut::new(),
-            max_pending_output: shared.config.max_pending_output.max(1),
-            write_timeout: shared.config.write_timeout,
+            max_pending_output: limits.max_pending_output.max(1),
+            write_timeout: limits.write_timeout,
             dialect: Dialect::Plain,
             client_dialect_allowed: true,
             at_eof: false,
@@ -205,8 +207,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
         welcome: Option<String>,
     ) -> io::Result<End> {
         let idle_timeout = |session: &Session| match session {
-            Session::LoggedIn(_) => shared.config.idle_timeout_logged_in,
-            Session::Anonymous | Session::Datagram(_) => shared.config.idle_timeout_anonymous,
+            Session::LoggedIn(_) => shared.limits().idle_timeout_logged_in,
+            Session::Anonymous | Session::Datagram(_) => shared.limits().idle_timeout_anonymous,
         };
         match welcome {
             // Logged in by the door: the banner, the welcome, then the prompt.

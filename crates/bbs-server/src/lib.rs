@@ -23,11 +23,14 @@ pub mod config;
 pub mod doors;
 mod engine;
 pub mod events;
+pub mod listen;
 mod presence;
 mod rate;
 mod rooms;
 pub mod session;
+pub mod settings;
 mod state;
+pub mod systemd;
 mod telemetry;
 mod transfers;
 mod udp;
@@ -46,6 +49,7 @@ use tracing::Instrument;
 
 pub use config::{Config, Rate};
 pub use doors::{DoorError, Doors, SshDoor};
+pub use listen::Listeners;
 pub use session::Sessions;
 use state::Shared;
 
@@ -56,6 +60,18 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error("network: {0}")]
     Io(#[from] io::Error),
+}
+
+/// Applies a new [`Config`] to a running server: every limit that can
+/// change without a restart (rates, connection caps, sizes, timeouts) takes
+/// effect for new commands and connections; live sessions stay connected.
+#[derive(Clone)]
+pub struct Reloader(Arc<dyn Fn(Config) + Send + Sync>);
+
+impl Reloader {
+    pub fn apply(&self, config: Config) {
+        (self.0)(config);
+    }
 }
 
 /// How long connections get to finish their current command at shutdown.
@@ -77,6 +93,13 @@ impl<S: Store> Server<S> {
         Arc::clone(&self.shared.sessions)
     }
 
+    /// A handle that puts a new configuration's limits in force while the
+    /// server runs (see `bbsd`'s SIGHUP).
+    pub fn reloader(&self) -> Reloader {
+        let shared = Arc::clone(&self.shared);
+        Reloader(Arc::new(move |config| shared.reload(config)))
+    }
+
     /// The event layer commands publish to; a door or a test may publish
     /// through it too.
     pub fn events(&self) -> Arc<dyn events::EventBus> {
@@ -93,13 +116,24 @@ impl<S: Store> Server<S> {
         self.run_with_doors(listener, udp, Doors::default(), shutdown).await
     }
 
-    /// [`Server::run`], with the SSH and web doors of `doors` open too. Every
-    /// door counts its sessions against the same connection limits, by the
-    /// peer's real address.
+    /// [`Server::run`], with the SSH and web doors of `doors` open too.
     pub async fn run_with_doors(
         self,
         listener: TcpListener,
         udp: UdpSocket,
+        doors: Doors,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ServerError> {
+        self.serve(Listeners::from((listener, udp)), doors, shutdown).await
+    }
+
+    /// Serves TCP and UDP on every address of `listeners`, and the SSH and
+    /// web doors of `doors`, until `shutdown` completes. Every door counts
+    /// its sessions against the same connection limits, by the peer's real
+    /// address.
+    pub async fn serve(
+        self,
+        listeners: Listeners,
         doors: Doors,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServerError> {
@@ -109,13 +143,15 @@ impl<S: Store> Server<S> {
         for dir in [&shared.files.complete, &shared.files.partial] {
             std::fs::create_dir_all(dir)?;
         }
-        let udp = Arc::new(udp);
-        shared.transfers.attach(Arc::clone(&udp));
-        let connections =
-            rate::ConnectionCount::new(shared.config.max_connections, shared.config.max_connections_per_ip);
+        let (tcp, udp): (Vec<TcpListener>, Vec<Arc<UdpSocket>>) =
+            listeners.pairs.into_iter().map(|(tcp, udp)| (tcp, Arc::new(udp))).unzip();
+        shared.transfers.attach(udp.clone());
+        let connections = Arc::clone(&shared.connections);
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        tasks.spawn(udp::serve(Arc::clone(&shared), udp, stopped.clone()));
+        for socket in udp {
+            tasks.spawn(udp::serve(Arc::clone(&shared), socket, stopped.clone()));
+        }
         if let Some(ssh) = doors.ssh {
             let config = doors::ssh::russh_config(&shared, ssh.host_key);
             let door =
@@ -125,16 +161,25 @@ impl<S: Store> Server<S> {
         if let Some(http) = doors.http {
             tasks.spawn(doors::web::serve(Arc::clone(&shared), http, Arc::clone(&connections), stopped.clone()));
         }
+        // Each listener accepts in a task of its own and hands its
+        // connections here, where the limits are applied in one place.
+        let (accepted_tx, mut accepted) = tokio::sync::mpsc::channel(64);
+        let mut acceptors = JoinSet::new();
+        for listener in tcp {
+            acceptors.spawn(accept(listener, accepted_tx.clone()));
+        }
+        drop(accepted_tx);
 
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => match connections.admit(peer.ip()) {
+                Some((stream, peer)) = accepted.recv() => {
+                    let peer = listen::canonical(peer);
+                    match connections.admit(peer.ip()) {
                         Ok(slot) => {
                             tracing::info!(%peer, "New connection from {peer}");
                             let span = tracing::info_span!("conn", %peer);
-                            let _ = stream.set_nodelay(true);
+                            let _ = TcpStream::set_nodelay(&stream, true);
                             let (reader, writer) = stream.into_split();
                             let serve =
                                 engine::serve(Arc::clone(&shared), reader, writer, peer, slot, stopped.clone());
@@ -144,24 +189,39 @@ impl<S: Store> Server<S> {
                             tracing::warn!(%peer, ?refused, "connection refused");
                             refuse(stream, &refused.message());
                         }
-                    },
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off
-                        // instead of spinning, then try again.
-                        tracing::error!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
                     }
-                },
+                }
                 Some(_) = tasks.join_next() => {}
                 () = &mut shutdown => break,
             }
         }
         tracing::info!("shutting down");
+        acceptors.abort_all();
         let _ = stop.send(true);
         if tokio::time::timeout(DRAIN_TIME, async { while tasks.join_next().await.is_some() {} }).await.is_err() {
             tasks.abort_all();
         }
         Ok(())
+    }
+}
+
+/// Accepts connections on `listener` and hands them on, until the
+/// receiving loop is gone.
+async fn accept(listener: TcpListener, to: tokio::sync::mpsc::Sender<(TcpStream, SocketAddr)>) {
+    loop {
+        match listener.accept().await {
+            Ok(connection) => {
+                if to.send(connection).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of
+                // spinning, then try again.
+                tracing::error!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
     }
 }
 
@@ -184,27 +244,12 @@ fn refuse(stream: TcpStream, message: &str) {
     drop(stream);
 }
 
-/// The UDP socket buffers asked for (the kernel caps them at its maximum).
-const UDP_BUFFER: usize = 4 << 20;
-
 /// Binds TCP and UDP on the same port of `addr`. With port 0, picks a port
-/// free for both.
+/// free for both. ([`Listeners::bind`] binds several addresses.)
 pub async fn bind(addr: SocketAddr) -> io::Result<(TcpListener, UdpSocket)> {
-    let mut last_error = None;
-    for _ in 0..20 {
-        let listener = TcpListener::bind(addr).await?;
-        let port = listener.local_addr()?.port();
-        match UdpSocket::bind(SocketAddr::new(addr.ip(), port)).await {
-            Ok(udp) => {
-                // File transfers send and receive windows of datagrams at a
-                // time; the default buffer (about 200 KiB) would drop them.
-                let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(UDP_BUFFER);
-                let _ = socket2::SockRef::from(&udp).set_send_buffer_size(UDP_BUFFER);
-                return Ok((listener, udp));
-            }
-            Err(e) if addr.port() == 0 => last_error = Some(e),
-            Err(e) => return Err(e),
-        }
+    let mut listeners = Listeners::bind(&[addr.ip()], addr.port()).await?;
+    if listeners.pairs.len() != 1 {
+        return Err(io::Error::other("the address needs more than one socket; use Listeners::bind"));
     }
-    Err(last_error.unwrap_or_else(|| io::Error::other("no port free for both TCP and UDP")))
+    Ok(listeners.pairs.remove(0))
 }

@@ -1,6 +1,10 @@
-//! `bbsd [--bind ADDR] [--db PATH|postgres://URL] <port>`: argument
-//! parsing, logging and wiring; the server itself is `bbs_server::run`.
+//! `bbsd [--config FILE] [--bind ADDR]... [--db PATH|postgres://URL] <port>`:
+//! settings (flags, `BBSD_…` environment, TOML file: see
+//! `bbs_server::settings`), logging, SIGHUP reloads and wiring; the server
+//! itself is `bbs_server::Server`, on SQLite or PostgreSQL. `bbsd
+//! backup|restore|export|check` are the administrator's tools (`Tool`).
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -8,12 +12,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use std::time::Duration;
 
-use bbs_server::{Config, Doors, Rate, Server, SshDoor};
+use bbs_server::listen::bind_tcp;
+use bbs_server::settings::{self, Settings, SettingsError};
+use bbs_server::{Config, Doors, Listeners, Rate, Reloader, Server, SshDoor};
 use bbs_storage::Store;
 use bbs_storage_postgres::PostgresStore;
 use bbs_storage_sqlite::{SqliteOptions, SqliteStore};
-use clap::Parser;
-use tokio::net::TcpListener;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// Answers allocate many small strings (table cells, JSON); mimalloc's
 /// per-thread free lists make that markedly cheaper than glibc's malloc
@@ -23,13 +28,29 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The BBS server: accounts, boards and posts over TCP and UDP on one port.
 #[derive(Debug, Parser)]
-#[command(name = "bbsd", version)]
+#[command(
+    name = "bbsd",
+    version,
+    after_help = "Tools: bbsd backup --db DB --to FILE; bbsd restore --from FILE --db DB; \
+                  bbsd export --db DB --format json; bbsd check ADDR."
+)]
 struct Args {
+    /// TOML file of settings: any flag's long name as a key (`max-line = 100`).
+    /// Flags beat `BBSD_…` environment variables, which beat the file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print every setting's effective value and where it came from, then exit.
+    #[arg(long)]
+    print_config: bool,
+    /// Log lines as plain text, or as one JSON object a line (for log collectors).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Port for both TCP and UDP (0 picks a free one).
     port: u16,
-    /// Address to listen on.
-    #[arg(long, default_value = "0.0.0.0")]
-    bind: IpAddr,
+    /// Address to listen on; repeat for several. `::` (the default) is every
+    /// IPv6 and IPv4 address.
+    #[arg(long, default_value = "::")]
+    bind: Vec<IpAddr>,
     /// SQLite database file, created with its schema on first start; or a
     /// PostgreSQL database as `postgres://user@host:port/dbname` (its
     /// tables are created on first start).
@@ -247,15 +268,144 @@ fn shown(database: &Database) -> String {
     }
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `bbsd`'s tools for an administrator, each run as `bbsd TOOL …`.
+#[derive(Debug, Parser)]
+#[command(name = "bbsd", version)]
+enum Tool {
+    /// Copy a board's database, even while the server runs, into a new file.
+    Backup {
+        /// The database to copy.
+        #[arg(long, default_value = "bbs.db")]
+        db: PathBuf,
+        /// The new backup file.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replace a (stopped) server's database with a backup, after checking
+    /// the backup's integrity and schema version.
+    Restore {
+        /// The backup to restore.
+        #[arg(long)]
+        from: PathBuf,
+        /// The database to replace.
+        #[arg(long, default_value = "bbs.db")]
+        db: PathBuf,
+    },
+    /// Write every table of a board's database (even while the server
+    /// runs) to standard output, from one consistent snapshot.
+    Export {
+        /// The database to export.
+        #[arg(long, default_value = "bbs.db")]
+        db: PathBuf,
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+    },
+    /// Exit 0 when the server at ADDR answers (for health checks).
+    Check {
+        /// The server's address, e.g. 127.0.0.1:2323 or [::1]:2323.
+        addr: String,
+        /// Seconds to wait for the server's greeting.
+        #[arg(long, default_value_t = 5.0)]
+        timeout: f64,
+    },
+}
+
+const TOOLS: [&str; 4] = ["backup", "restore", "check", "export"];
+
+/// Formats `bbsd export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExportFormat {
+    Json,
+}
+
+impl Tool {
+    fn run(self) -> anyhow::Result<()> {
+        match self {
+            Tool::Backup { db, to } => {
+                let info = bbs_storage_sqlite::backup::backup(&db, &to)?;
+                println!(
+                    "Backup of {} written to {} (schema version {}, integrity ok).",
+                    db.display(),
+                    to.display(),
+                    info.schema_version
+                );
+            }
+            Tool::Restore { from, db } => {
+                let info = bbs_storage_sqlite::backup::restore(&from, &db)?;
+                println!(
+                    "Restored {} from {} (schema version {}, integrity ok).",
+                    db.display(),
+                    from.display(),
+                    info.schema_version
+                );
+            }
+            Tool::Export { db, format: ExportFormat::Json } => {
+                if !db.is_file() {
+                    anyhow::bail!("no database at {}", db.display());
+                }
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                bbs_storage_sqlite::backup::export_json(&db, &mut out)?;
+                std::io::Write::flush(&mut out)?;
+            }
+            Tool::Check { addr, timeout } => {
+                let wait = Duration::try_from_secs_f64(timeout).context("--timeout must be a number of seconds")?;
+                check_server(&addr, wait).with_context(|| format!("{addr} does not answer"))?;
+                println!("{addr} answers.");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Connects to `addr` and waits for the server's greeting up to its first
+/// prompt.
+fn check_server(addr: &str, wait: Duration) -> anyhow::Result<()> {
+    use std::io::Read;
+    use std::net::ToSocketAddrs;
+    let target = addr.to_socket_addrs()?.next().context("no address")?;
+    let mut stream = std::net::TcpStream::connect_timeout(&target, wait)?;
+    stream.set_read_timeout(Some(wait))?;
+    let mut greeting = Vec::new();
+    let mut buf = [0u8; 512];
+    while !greeting.ends_with(b"% ") {
+        let n = stream.read(&mut buf)?;
+        anyhow::ensure!(n > 0, "the connection closed before the greeting");
+        greeting.extend_from_slice(&buf[..n]);
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    if argv.get(1).and_then(|a| a.to_str()).is_some_and(|a| TOOLS.contains(&a)) {
+        return Tool::parse_from(&argv).run();
+    }
+    let settings = match settings::load(Args::command(), &argv) {
+        Err(SettingsError::Arguments(e)) => e.exit(),
+        other => other?,
+    };
+    let args = Args::from_arg_matches(&settings.matches)?;
+    if args.print_config {
+        print!("{}", settings.describe());
+        return Ok(());
+    }
     let config = args.config()?;
-    tracing_subscriber::fmt()
+    let log = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()));
+    match args.log_format {
+        LogFormat::Text => log.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => log.json().with_ansi(false).init(),
+    }
 
     let database = args.database();
     let db = shown(&database);
@@ -264,43 +414,118 @@ async fn main() -> anyhow::Result<()> {
             let store =
                 SqliteStore::open(SqliteOptions { cache_bytes: config.cache_bytes, ..SqliteOptions::new(&path) })
                     .with_context(|| format!("cannot open the database {db}"))?;
-            serve(store, config, &args, &db).await
+            serve(store, config, &args, &db, argv, settings).await
         }
         Database::Postgres(url) => {
             let store = PostgresStore::connect(&url, args.db_connections)
                 .await
                 .with_context(|| format!("cannot open the database {db}"))?;
-            serve(store, config, &args, &db).await
+            serve(store, config, &args, &db, argv, settings).await
         }
     }
 }
 
-/// Listens and serves until Ctrl-C or SIGTERM, on either backend.
-async fn serve<S: Store>(store: S, config: Config, args: &Args, db: &str) -> anyhow::Result<()> {
-    let (listener, udp) = bbs_server::bind(SocketAddr::new(args.bind, args.port))
+/// Listens and serves until Ctrl-C or SIGTERM, on either backend; SIGHUP
+/// reloads the settings.
+async fn serve<S: Store>(
+    store: S,
+    config: Config,
+    args: &Args,
+    db: &str,
+    argv: Vec<OsString>,
+    settings: Settings,
+) -> anyhow::Result<()> {
+    let listeners = Listeners::bind(&args.bind, args.port)
         .await
-        .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
-    let addr = listener.local_addr()?;
-    tracing::info!(db, "Listening on {addr} (TCP and UDP)");
+        .with_context(|| format!("cannot listen on port {} of {:?}", args.port, args.bind))?;
+    for addr in listeners.local_addrs()? {
+        tracing::info!(db, "Listening on {addr} (TCP and UDP)");
+    }
+    // The doors listen on the first address given.
+    let door_ip = args.bind[0];
 
     let mut doors = Doors::default();
     if let Some(port) = args.ssh_port {
-        let listener = TcpListener::bind(SocketAddr::new(args.bind, port))
+        let listener = bind_tcp(door_ip, port)
             .await
-            .with_context(|| format!("cannot listen for SSH on {}:{port}", args.bind))?;
+            .with_context(|| format!("cannot listen for SSH on {}", SocketAddr::new(door_ip, port)))?;
         let host_key = args.data_dir().join("ssh_host_ed25519_key");
         tracing::info!(host_key = %host_key.display(), "SSH on {}", listener.local_addr()?);
         doors.ssh = Some(SshDoor::new(listener, &host_key)?);
     }
     if let Some(port) = args.http_port {
-        let listener = TcpListener::bind(SocketAddr::new(args.bind, port))
+        let listener = bind_tcp(door_ip, port)
             .await
-            .with_context(|| format!("cannot listen for HTTP on {}:{port}", args.bind))?;
+            .with_context(|| format!("cannot listen for HTTP on {}", SocketAddr::new(door_ip, port)))?;
         tracing::info!("Web on http://{}/", listener.local_addr()?);
         doors.http = Some(listener);
     }
-    Server::new(store, config).run_with_doors(listener, udp, doors, shutdown_signal()).await?;
+    // The sockets are bound: connections queue from now on.
+    if let Err(e) = bbs_server::systemd::notify("READY=1") {
+        tracing::warn!(error = %e, "cannot tell systemd the server is ready");
+    }
+    let server = Server::new(store, config);
+    tokio::spawn(reload_on_sighup(server.reloader(), argv, settings));
+    server.serve(listeners, doors, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Settings a reload applies to a running server (read per command or
+/// per connection); any other changes wait for a restart.
+const RELOADABLE: &[&str] = &[
+    "max_line",
+    "max_connections",
+    "max_connections_per_ip",
+    "idle_timeout_anonymous",
+    "idle_timeout_logged_in",
+    "max_pending_output",
+    "write_timeout",
+    "max_password",
+    "login_rate_ip",
+    "login_rate_account",
+    "udp_rate_ip",
+    "max_message",
+    "tell_rate",
+    "yell_rate",
+    "max_waiting_messages",
+    "max_mailbox",
+    "max_search_words",
+    "max_ssh_keys",
+];
+
+/// On each SIGHUP, reads the settings again (the configuration file may
+/// have changed; flags and the environment still win) and applies the
+/// limits that can change without a restart, logging what changed. A
+/// file that no longer parses is reported and the running limits stay.
+async fn reload_on_sighup(reloader: Reloader, argv: Vec<OsString>, mut current: Settings) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        tracing::warn!("cannot install a SIGHUP handler; reloads are off");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        let loaded = settings::load(Args::command(), &argv)
+            .map_err(anyhow::Error::from)
+            .and_then(|newer| Ok((Args::from_arg_matches(&newer.matches)?, newer)))
+            .and_then(|(args, newer)| Ok((args.config()?, newer)));
+        let (config, newer) = match loaded {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                tracing::error!("reload refused, the running limits stay: {e:#}");
+                continue;
+            }
+        };
+        let changes = current.changes(&newer);
+        for (id, change) in &changes {
+            if RELOADABLE.contains(&id.as_str()) {
+                tracing::info!("reload: {change}");
+            } else {
+                tracing::warn!("reload: {change} (takes effect after a restart)");
+            }
+        }
+        reloader.apply(config);
+        tracing::info!(changed = changes.len(), "configuration reloaded");
+        current = newer;
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,24 +25,33 @@ struct Bucket {
 /// Limits how often each key may act.
 #[derive(Debug)]
 pub(crate) struct RateLimiter<K> {
-    rate: Rate,
+    /// The rate, which a reload may change; buckets keep their tokens.
+    rate: Mutex<Rate>,
     buckets: Mutex<HashMap<K, Bucket>>,
 }
 
 impl<K: Eq + Hash + Clone> RateLimiter<K> {
     pub(crate) fn new(rate: Rate) -> RateLimiter<K> {
-        RateLimiter { rate, buckets: Mutex::new(HashMap::new()) }
+        RateLimiter { rate: Mutex::new(rate), buckets: Mutex::new(HashMap::new()) }
     }
 
-    fn per_second(&self) -> f64 {
-        f64::from(self.rate.burst) / self.rate.period.as_secs_f64()
+    /// Applies a new rate from now on (a configuration reload). If it
+    /// differs, every key starts again with a full bucket of the new rate:
+    /// old tokens were counted against another burst.
+    pub(crate) fn set_rate(&self, rate: Rate) {
+        let mut current = self.rate.lock().expect("rate lock");
+        if *current != rate {
+            *current = rate;
+            self.buckets.lock().expect("rate limiter lock").clear();
+        }
     }
 
     /// Takes one token for `key`; if there is none, how long until there is.
     pub(crate) fn check(&self, key: &K) -> Result<(), Duration> {
         let now = Instant::now();
-        let burst = f64::from(self.rate.burst);
-        let per_second = self.per_second();
+        let rate = *self.rate.lock().expect("rate lock");
+        let burst = f64::from(rate.burst);
+        let per_second = burst / rate.period.as_secs_f64();
         let mut buckets = self.buckets.lock().expect("rate limiter lock");
         if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
             buckets.retain(|_, b| b.tokens + now.duration_since(b.updated).as_secs_f64() * per_second < burst);
@@ -70,6 +79,28 @@ impl<K: Eq + Hash + Clone> RateLimiter<K> {
     }
 }
 
+/// Who a per-address limit counts: an IPv4 address as it is, an IPv6
+/// client by its /64. One IPv6 host is usually handed a whole /64 and can
+/// pick any address in it, so counting single IPv6 addresses would give it
+/// 2^64 fresh budgets. An IPv4 address mapped into IPv6 (a dual-stack
+/// socket's view of an IPv4 client) counts as that IPv4 address. Every
+/// per-address limit keys by this, so the TCP, SSH, web and UDP doors
+/// agree on who is who.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct ClientKey(IpAddr);
+
+impl ClientKey {
+    pub(crate) fn of(ip: IpAddr) -> ClientKey {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => ClientKey(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                ClientKey(IpAddr::V6(Ipv6Addr::from(prefix)))
+            }
+        }
+    }
+}
+
 /// Whole seconds to wait, rounded up, for an answer a person reads.
 pub(crate) fn seconds(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
@@ -78,9 +109,9 @@ pub(crate) fn seconds(wait: Duration) -> u64 {
 /// Counts open TCP connections, in total and per IP address.
 #[derive(Debug)]
 pub(crate) struct ConnectionCount {
-    max_total: usize,
-    max_per_ip: usize,
-    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+    /// The caps (total, per address), which a reload may change.
+    limits: Mutex<(usize, usize)>,
+    open: Mutex<(usize, HashMap<ClientKey, usize>)>,
 }
 
 /// Why a connection was refused.
@@ -107,19 +138,27 @@ impl Refused {
 
 impl ConnectionCount {
     pub(crate) fn new(max_total: usize, max_per_ip: usize) -> Arc<ConnectionCount> {
-        Arc::new(ConnectionCount { max_total, max_per_ip, open: Mutex::new((0, HashMap::new())) })
+        Arc::new(ConnectionCount { limits: Mutex::new((max_total, max_per_ip)), open: Mutex::new((0, HashMap::new())) })
     }
 
-    /// Counts a new connection from `ip`, or says why it is refused. The
-    /// slot is given back when the returned guard is dropped.
+    /// New caps for connections admitted from now on; open ones stay.
+    pub(crate) fn set_limits(&self, max_total: usize, max_per_ip: usize) {
+        *self.limits.lock().expect("connection limits lock") = (max_total, max_per_ip);
+    }
+
+    /// Counts a new connection from `ip` (by its [`ClientKey`]), or says
+    /// why it is refused. The slot is given back when the returned guard is
+    /// dropped.
     pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<ConnectionSlot, Refused> {
+        let ip = ClientKey::of(ip);
+        let (max_total, max_per_ip) = *self.limits.lock().expect("connection limits lock");
         let mut open = self.open.lock().expect("connection count lock");
-        if open.0 >= self.max_total {
-            return Err(Refused::Full(self.max_total));
+        if open.0 >= max_total {
+            return Err(Refused::Full(max_total));
         }
         let from_ip = open.1.entry(ip).or_insert(0);
-        if *from_ip >= self.max_per_ip {
-            return Err(Refused::TooManyFromIp(self.max_per_ip));
+        if *from_ip >= max_per_ip {
+            return Err(Refused::TooManyFromIp(max_per_ip));
         }
         *from_ip += 1;
         open.0 += 1;
@@ -131,7 +170,7 @@ impl ConnectionCount {
 #[derive(Debug)]
 pub(crate) struct ConnectionSlot {
     count: Arc<ConnectionCount>,
-    ip: IpAddr,
+    ip: ClientKey,
 }
 
 impl Drop for ConnectionSlot {
@@ -177,5 +216,25 @@ mod tests {
         assert_eq!(count.admit(other).unwrap_err(), Refused::Full(3));
         drop(a);
         assert!(count.admit(ip).is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_by_its_64_and_a_mapped_ipv4_as_itself() {
+        let key = |s: &str| ClientKey::of(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_eq!(key("2001:db8:1:2::5"), ClientKey("2001:db8:1:2::".parse().unwrap()));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"), "another /64 is another client");
+        assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"));
+        assert_ne!(key("192.0.2.7"), key("192.0.2.8"), "IPv4 addresses stay whole");
+
+        let count = ConnectionCount::new(10, 2);
+        let _a = count.admit("2001:db8::1".parse().unwrap()).unwrap();
+        let _b = count.admit("2001:db8::2".parse().unwrap()).unwrap();
+        assert_eq!(count.admit("2001:db8::3".parse().unwrap()).unwrap_err(), Refused::TooManyFromIp(2));
+        assert!(count.admit("2001:db8:0:1::1".parse().unwrap()).is_ok());
+
+        let limiter = RateLimiter::new(Rate::new(1, Duration::from_secs(60)));
+        assert!(limiter.check(&key("2001:db8::1")).is_ok());
+        assert!(limiter.check(&key("2001:db8::2")).is_err(), "the same /64 shares one bucket");
     }
 }

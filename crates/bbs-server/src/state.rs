@@ -1,12 +1,11 @@
 //! What every session of one server process shares.
 
-use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::auth::Hasher;
 use crate::config::Config;
 use crate::events::{EventBus, LocalBus};
-use crate::rate::RateLimiter;
+use crate::rate::{ClientKey, ConnectionCount, RateLimiter};
 use crate::rooms::LiveRooms;
 use crate::session::Sessions;
 use crate::transfers::{FileArea, Transfers};
@@ -14,13 +13,21 @@ use crate::transfers::{FileArea, Transfers};
 /// State every door, session and command reaches through one `Arc`.
 pub(crate) struct Shared<S> {
     pub(crate) store: S,
+    /// The configuration the server started with. Limits that a reload
+    /// may change are read through [`Shared::limits`] instead.
     pub(crate) config: Config,
+    /// The configuration now in force (see [`Shared::reload`]).
+    live: RwLock<Arc<Config>>,
+    /// Open connections of every TCP door, in total and per address.
+    pub(crate) connections: Arc<ConnectionCount>,
+    /// UDP datagrams per address, over every UDP socket.
+    pub(crate) udp_per_ip: RateLimiter<ClientKey>,
     /// Live sessions: tokens, and the inboxes pushes go to.
     pub(crate) sessions: Arc<Sessions>,
     /// Where commands publish what other people must see at once.
     pub(crate) events: Arc<dyn EventBus>,
     pub(crate) hasher: Hasher,
-    pub(crate) login_per_ip: RateLimiter<IpAddr>,
+    pub(crate) login_per_ip: RateLimiter<ClientKey>,
     pub(crate) login_per_account: RateLimiter<String>,
     /// `tell`s and `yell`s per user name.
     pub(crate) tell_rate: RateLimiter<String>,
@@ -41,6 +48,9 @@ impl<S> Shared<S> {
             events: Arc::new(LocalBus::new(Arc::clone(&sessions))),
             sessions,
             hasher: Hasher::new(config.hash_workers, config.hash_queue),
+            live: RwLock::new(Arc::new(config.clone())),
+            connections: ConnectionCount::new(config.max_connections, config.max_connections_per_ip),
+            udp_per_ip: RateLimiter::new(config.udp_rate_per_ip),
             login_per_ip: RateLimiter::new(config.login_rate_per_ip),
             login_per_account: RateLimiter::new(config.login_rate_per_account),
             tell_rate: RateLimiter::new(config.tell_rate),
@@ -50,5 +60,28 @@ impl<S> Shared<S> {
             files: FileArea::new(&config.files_dir),
             config,
         }
+    }
+}
+
+impl<S> Shared<S> {
+    /// The limits in force now; a command or connection reads them once
+    /// and keeps that snapshot while it runs.
+    pub(crate) fn limits(&self) -> Arc<Config> {
+        Arc::clone(&self.live.read().expect("config lock"))
+    }
+
+    /// Puts `config`'s limits in force for every new command and
+    /// connection: the caps, timeouts and sizes read through
+    /// [`Shared::limits`], the rate limits and the connection caps. Sockets,
+    /// the database, the cache, the hashers and the file area keep what
+    /// they started with.
+    pub(crate) fn reload(&self, config: Config) {
+        self.connections.set_limits(config.max_connections, config.max_connections_per_ip);
+        self.udp_per_ip.set_rate(config.udp_rate_per_ip);
+        self.login_per_ip.set_rate(config.login_rate_per_ip);
+        self.login_per_account.set_rate(config.login_rate_per_account);
+        self.tell_rate.set_rate(config.tell_rate);
+        self.yell_rate.set_rate(config.yell_rate);
+        *self.live.write().expect("config lock") = Arc::new(config);
     }
 }

@@ -32,6 +32,8 @@ use sha2::{Digest, Sha256};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
+use crate::listen::{socket_for, wire_address};
+
 /// Datagrams waiting for one transfer's task; beyond this they are dropped
 /// (like a router's full queue: the sender sends them again).
 const INBOX: usize = 4096;
@@ -43,7 +45,7 @@ const BATCH: usize = 256;
 #[derive(Debug, Default)]
 pub(crate) struct Transfers {
     table: Mutex<HashMap<TransferId, Entry>>,
-    socket: OnceLock<Arc<UdpSocket>>,
+    sockets: OnceLock<Vec<Arc<UdpSocket>>>,
 }
 
 #[derive(Debug)]
@@ -136,14 +138,14 @@ impl FileArea {
 }
 
 impl Transfers {
-    /// Gives the transfers the server's UDP socket (once, at start).
-    pub(crate) fn attach(&self, socket: Arc<UdpSocket>) {
-        let _ = self.socket.set(socket);
+    /// Gives the transfers the server's UDP sockets (once, at start).
+    pub(crate) fn attach(&self, sockets: Vec<Arc<UdpSocket>>) {
+        let _ = self.sockets.set(sockets);
     }
 
     /// The UDP port transfers use (the server's one port).
     pub(crate) fn port(&self) -> u16 {
-        self.socket.get().and_then(|s| s.local_addr().ok()).map_or(0, |a| a.port())
+        self.sockets.get().and_then(|s| s.first()).and_then(|s| s.local_addr().ok()).map_or(0, |a| a.port())
     }
 
     /// Transfers running now: in total, and `owner`'s.
@@ -160,7 +162,7 @@ impl Transfers {
         ip: IpAddr,
         plan: Plan,
     ) -> Option<TransferId> {
-        let socket = Arc::clone(self.socket.get()?);
+        let socket = Arc::clone(socket_for(self.sockets.get()?, ip)?);
         let id: TransferId = rand::random();
         let (inbox, datagrams) = mpsc::channel(INBOX);
         let held = match plan.direction {
@@ -341,7 +343,7 @@ impl Run {
     }
 
     async fn transmit(&self, peer: SocketAddr, datagram: &[u8]) {
-        if let Err(e) = self.socket.send_to(datagram, peer).await {
+        if let Err(e) = self.socket.send_to(datagram, wire_address(&self.socket, peer)).await {
             tracing::debug!(error = %e, %peer, "transfer send failed");
         }
     }

@@ -47,7 +47,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
 use crate::cmd::{execute, Caller, Via};
-use crate::rate::RateLimiter;
+use crate::listen::{canonical, wire_address};
+use crate::rate::ClientKey;
 use crate::session::{Session, User};
 use crate::state::Shared;
 
@@ -90,14 +91,13 @@ pub(crate) async fn serve<S: Store>(
     let out = Outbox { socket, budgets: Arc::new(Budgets::default()), max_reply: shared.config.max_udp_reply };
     // What only this door keeps: its per-address rate and the answers it
     // remembers for retried requests.
-    let per_ip = RateLimiter::new(shared.config.udp_rate_per_ip);
     let replies = Arc::new(RecentReplies::new(shared.config.udp_reply_memory));
     // One byte more than the longest datagram, to tell an over-long one apart.
     let mut buf = vec![0u8; MAX_REQUEST.max(transfer::MAX_DATAGRAM) + 1];
     loop {
         let (n, peer) = tokio::select! {
             received = out.socket.recv_from(&mut buf) => match received {
-                Ok(received) => received,
+                Ok((n, peer)) => (n, canonical(peer)),
                 Err(e) => {
                     // ICMP errors from earlier replies surface here; they
                     // concern one peer, not the socket.
@@ -114,7 +114,7 @@ pub(crate) async fn serve<S: Store>(
             shared.transfers.route(peer, &buf[..n]);
             continue;
         }
-        if n > MAX_REQUEST || per_ip.check(&peer.ip()).is_err() {
+        if n > MAX_REQUEST || shared.udp_per_ip.check(&ClientKey::of(peer.ip())).is_err() {
             continue;
         }
         // Every byte that reaches us counts, answered or not.
@@ -297,7 +297,7 @@ impl Outbox {
     }
 
     async fn transmit(&self, peer: SocketAddr, datagram: &str) {
-        if let Err(e) = self.socket.send_to(datagram.as_bytes(), peer).await {
+        if let Err(e) = self.socket.send_to(datagram.as_bytes(), wire_address(&self.socket, peer)).await {
             tracing::debug!(error = %e, %peer, "udp send failed");
         }
     }
@@ -312,7 +312,7 @@ pub(crate) struct Budgets {
 
 #[derive(Debug, Default)]
 struct BudgetTable {
-    accounts: HashMap<IpAddr, Account>,
+    accounts: HashMap<ClientKey, Account>,
     /// Numbers the accounts, so bytes given back after an account was
     /// forgotten or renewed are not credited to its successor.
     next_generation: u64,
@@ -329,14 +329,14 @@ struct Account {
 /// Bytes taken from one address's account for an answer not yet sent.
 #[derive(Debug)]
 struct Reservation {
-    ip: IpAddr,
+    ip: ClientKey,
     generation: u64,
     bytes: u64,
 }
 
 impl Reservation {
     fn none(ip: IpAddr) -> Reservation {
-        Reservation { ip, generation: u64::MAX, bytes: 0 }
+        Reservation { ip: ClientKey::of(ip), generation: u64::MAX, bytes: 0 }
     }
 }
 
@@ -348,7 +348,7 @@ impl Budgets {
 
     fn receive_at(&self, ip: IpAddr, bytes: usize, now: Instant) {
         let mut table = self.table.lock().expect("udp budget lock");
-        table.account(ip, now).received += bytes as u64;
+        table.account(ClientKey::of(ip), now).received += bytes as u64;
     }
 
     /// Takes `bytes` from `ip`'s budget, if it holds them.
@@ -357,6 +357,7 @@ impl Budgets {
     }
 
     fn take_at(&self, ip: IpAddr, bytes: u64, now: Instant) -> Option<Reservation> {
+        let ip = ClientKey::of(ip);
         let mut table = self.table.lock().expect("udp budget lock");
         let account = table.account(ip, now);
         if account.sent + bytes > account.received.saturating_mul(AMPLIFICATION) {
@@ -383,7 +384,7 @@ impl Budgets {
 
 impl BudgetTable {
     /// `ip`'s account in the current window, new if there is none.
-    fn account(&mut self, ip: IpAddr, now: Instant) -> &mut Account {
+    fn account(&mut self, ip: ClientKey, now: Instant) -> &mut Account {
         if self.accounts.len() >= MAX_BUDGETS && !self.accounts.contains_key(&ip) {
             self.accounts.retain(|_, a| now.duration_since(a.started) < BUDGET_WINDOW);
             if self.accounts.len() >= MAX_BUDGETS {

@@ -11,6 +11,7 @@
 //! contract suite of `bbs-storage`; what only SQLite has (reopening the
 //! file, schema versions, reads beside writes) is tested here.
 
+pub mod backup;
 pub mod bulk;
 mod cache;
 mod files;

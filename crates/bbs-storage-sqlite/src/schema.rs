@@ -139,6 +139,11 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// Brings the database up to the newest schema version.
+/// The schema version this build creates and serves.
+pub fn version() -> usize {
+    MIGRATIONS.len()
+}
+
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     crate::search::register_functions(conn)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;

@@ -13,7 +13,7 @@ use super::chatroom::{owner_gone, owns_open_room};
 use super::context::{logged_in, require, Apply, Caller, Failure, Outcome};
 use super::social::login_notices;
 use super::subscription::missed_notices;
-use crate::rate::seconds;
+use crate::rate::{seconds, ClientKey};
 use crate::session::{LoggedIn, Session};
 use crate::state::Shared;
 
@@ -25,8 +25,8 @@ fn password_too_long(max: usize) -> Reply {
 
 impl Apply for Register {
     async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
-        if self.password.len() > shared.config.max_password {
-            return Ok(password_too_long(shared.config.max_password));
+        if self.password.len() > shared.limits().max_password {
+            return Ok(password_too_long(shared.limits().max_password));
         }
         // Cheap check first, so a taken name costs no hashing.
         if shared.store.password_hash(&self.username).await?.is_some() {
@@ -82,13 +82,13 @@ pub(crate) async fn check_password<S: Store>(
     username: &str,
     password: String,
 ) -> Result<Result<(), Reply>, Failure> {
-    if password.len() > shared.config.max_password {
-        return Ok(Err(password_too_long(shared.config.max_password)));
+    if password.len() > shared.limits().max_password {
+        return Ok(Err(password_too_long(shared.limits().max_password)));
     }
     // Rate limits before any hashing: guessing passwords is slow, and a
     // flood from one address cannot monopolise the hashers. The account
     // limit applies to unknown names too, so it reveals nothing.
-    if let Err(wait) = shared.login_per_ip.check(&ip) {
+    if let Err(wait) = shared.login_per_ip.check(&ClientKey::of(ip)) {
         return Ok(Err(Reply::text(format!(
             "Too many login attempts from your address. Please try again in {} seconds.",
             seconds(wait)

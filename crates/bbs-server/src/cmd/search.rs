@@ -17,8 +17,8 @@ pub(crate) const MAX_HITS: usize = 50;
 
 impl Apply for Search {
     async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
-        if self.words.len() > shared.config.max_search_words {
-            return Ok(Reply::text(answer::too_many_search_words(shared.config.max_search_words)));
+        if self.words.len() > shared.limits().max_search_words {
+            return Ok(Reply::text(answer::too_many_search_words(shared.limits().max_search_words)));
         }
         let rows: Vec<Vec<String>> = shared
             .store

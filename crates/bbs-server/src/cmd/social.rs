@@ -112,7 +112,7 @@ fn check_message<S>(
     message: &str,
     rate: &crate::rate::RateLimiter<String>,
 ) -> Result<(), Reply> {
-    let max = shared.config.max_message;
+    let max = shared.limits().max_message;
     if message.len() > max {
         return Err(Reply::text(format!("Message too long: at most {max} bytes.")));
     }
@@ -142,7 +142,7 @@ impl Apply for Tell {
             return Ok(Reply::default());
         }
         let message = WaitingMessage { from: user.name.clone(), text: self.message, sent_at: now() };
-        if shared.store.leave_message(&self.to, message, shared.config.max_waiting_messages).await? {
+        if shared.store.leave_message(&self.to, message, shared.limits().max_waiting_messages).await? {
             Ok(Reply::text(answer::not_online(&self.to)))
         } else {
             Ok(Reply::text(format!("{} has too many messages waiting; please try again later.", self.to)))
@@ -252,7 +252,7 @@ impl Apply for MailTo {
             content: self.content,
             sent_at: now(),
         };
-        if shared.store.send_mail(mail, shared.config.max_mailbox).await? {
+        if shared.store.send_mail(mail, shared.limits().max_mailbox).await? {
             Ok(Reply::text(answer::MAIL_SENT))
         } else {
             Ok(Reply::text(format!("{}'s mailbox is full.", self.to)))

@@ -35,7 +35,7 @@ impl Apply for AddKey {
             comment: key.comment().to_string(),
             added_at: now(),
         };
-        let max = shared.config.max_ssh_keys;
+        let max = shared.limits().max_ssh_keys;
         Ok(match shared.store.add_ssh_key(&user.name, new, max).await? {
             bbs_storage::AddKey::Added => Reply::text(answer::KEY_ADDED),
             bbs_storage::AddKey::AlreadyAdded => Reply::text(answer::KEY_EXISTS),

@@ -32,6 +32,7 @@ use super::terminal::{self, Mode, TerminalEvent};
 use super::DoorError;
 use crate::cmd::{check_password, user_has_key};
 use crate::engine::Start;
+use crate::listen::canonical;
 use crate::rate::{ConnectionCount, ConnectionSlot};
 use crate::state::Shared;
 use crate::telemetry::Door;
@@ -109,8 +110,9 @@ pub(crate) async fn serve<S: Store>(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match connections.admit(peer.ip()) {
-                    Ok(slot) => {
+                Ok((stream, peer)) => match (canonical(peer), connections.admit(peer.ip())) {
+                    // A dual-stack listener shows IPv4 peers in IPv6 form.
+                    (peer, Ok(slot)) => {
                         tracing::info!(%peer, "New SSH connection from {peer}");
                         let _ = stream.set_nodelay(true);
                         let handler = Connection {
@@ -136,7 +138,7 @@ pub(crate) async fn serve<S: Store>(
                             .instrument(span),
                         );
                     }
-                    Err(refused) => {
+                    (peer, Err(refused)) => {
                         // SSH lets a server send lines before its version.
                         tracing::warn!(%peer, ?refused, "SSH connection refused");
                         let _ = stream.try_write(format!("{}\r\n", refused.message()).as_bytes());

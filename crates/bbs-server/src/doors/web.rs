@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, watch};
 use super::pages;
 use super::terminal::{self, Mode, TerminalEvent};
 use crate::engine::Start;
+use crate::listen::canonical;
 use crate::rate::{ConnectionCount, ConnectionSlot};
 use crate::state::Shared;
 use crate::telemetry::{self, Door};
@@ -113,6 +114,8 @@ async fn terminal_socket<S: Store>(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // A dual-stack listener shows IPv4 peers in IPv6 form.
+    let peer = canonical(peer);
     if !same_origin(&headers) {
         tracing::warn!(%peer, "WebSocket from another origin refused");
         return (StatusCode::FORBIDDEN, "WebSocket connections are taken from this site's own pages only.")
