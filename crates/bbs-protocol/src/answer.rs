@@ -67,6 +67,13 @@ pub fn too_many_keys(max: usize) -> String {
     format!("Too many keys: at most {max}. Delete one first.")
 }
 
+// Community (pushes, moderators, bans, recycle bin, reports, sysop, abuse limits).
+/// A write (post, comment, board, mail, push) past the per-account or
+/// per-address rate.
+pub const TOO_MANY_REQUESTS: &str = "Too many requests, please wait.";
+/// Free space under the data directory fell below the server's reserve.
+pub const OUT_OF_STORAGE: &str = "The server is out of storage space; try again later.";
+
 // Social (who is online, messages, shared accounts, mail).
 pub fn no_such_user(name: &str) -> String {
     format!("{name} does not exist.")

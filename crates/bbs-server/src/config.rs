@@ -58,6 +58,18 @@ pub struct Config {
     pub yell_rate: Rate,
     /// Messages kept for one offline user; beyond that `tell` is refused.
     pub max_waiting_messages: usize,
+    /// Posts, comments, boards and mails one account may write.
+    pub write_rate_per_account: Rate,
+    /// The same from one IP address, whoever is logged in.
+    pub write_rate_per_ip: Rate,
+    /// Registrations from one IP address.
+    pub register_rate_per_ip: Rate,
+    /// The directory whose file system holds the database; `bbsd` uses the
+    /// database's own directory.
+    pub data_dir: PathBuf,
+    /// Free bytes that must stay under `data_dir`; below it writes are
+    /// refused (reads, logins and live messages go on) until space returns.
+    pub min_free_disk: u64,
     /// Mails one mailbox holds; beyond that `mail-to` is refused.
     pub max_mailbox: usize,
     /// Subscription keywords one user may keep (every keyword of every
@@ -116,6 +128,14 @@ impl Default for Config {
             yell_rate: Rate::new(5, Duration::from_secs(60)),
             max_waiting_messages: 100,
             max_mailbox: 1000,
+            // A person writes a few posts or comments a minute; a burst of
+            // 120 lets a pasted batch through, 2 a second after that.
+            write_rate_per_account: Rate::new(120, Duration::from_secs(60)),
+            // Many people may share one address (a campus, a NAT).
+            write_rate_per_ip: Rate::new(1200, Duration::from_secs(60)),
+            register_rate_per_ip: Rate::new(50, Duration::from_secs(60 * 60)),
+            data_dir: PathBuf::from("."),
+            min_free_disk: 64 << 20,
             max_subscriptions: 100,
             max_keyword: 200,
             max_search_words: 10,

@@ -15,11 +15,13 @@
 //!   online; `rooms`: running chatrooms' keys; `transfers`: open file
 //!   transfers over UDP;
 //! - [`auth`] password hashing and tokens; [`config`] the limits; `rate`
-//!   the rate limiters and connection counts that enforce them.
+//!   the rate limiters and connection counts that enforce them;
+//!   [`disk_guard`] the free space writes need.
 
 pub mod auth;
 mod cmd;
 pub mod config;
+pub mod disk_guard;
 pub mod doors;
 mod engine;
 pub mod events;
@@ -75,6 +77,11 @@ impl<S: Store> Server<S> {
     /// user at any time ([`Sessions::push`]).
     pub fn sessions(&self) -> Arc<Sessions> {
         Arc::clone(&self.shared.sessions)
+    }
+
+    /// The disk guard, whose reserve may be changed while the server runs.
+    pub fn disk_guard(&self) -> Arc<disk_guard::DiskGuard> {
+        Arc::clone(&self.shared.disk)
     }
 
     /// The event layer commands publish to; a door or a test may publish

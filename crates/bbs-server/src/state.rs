@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::auth::Hasher;
 use crate::config::Config;
+use crate::disk_guard::DiskGuard;
 use crate::events::{EventBus, LocalBus};
 use crate::rate::RateLimiter;
 use crate::rooms::LiveRooms;
@@ -25,6 +26,13 @@ pub(crate) struct Shared<S> {
     /// `tell`s and `yell`s per user name.
     pub(crate) tell_rate: RateLimiter<String>,
     pub(crate) yell_rate: RateLimiter<String>,
+    /// Writes (posts, comments, boards, mails) per user name and per address.
+    pub(crate) write_per_account: RateLimiter<String>,
+    pub(crate) write_per_ip: RateLimiter<IpAddr>,
+    /// Registrations per address.
+    pub(crate) register_per_ip: RateLimiter<IpAddr>,
+    /// Refuses writes while the data directory's disk is short of space.
+    pub(crate) disk: Arc<DiskGuard>,
     /// Running chatrooms' keys and owners (the registry itself is stored).
     pub(crate) rooms: LiveRooms,
     /// Open file transfers (their datagrams come through the UDP door).
@@ -45,6 +53,10 @@ impl<S> Shared<S> {
             login_per_account: RateLimiter::new(config.login_rate_per_account),
             tell_rate: RateLimiter::new(config.tell_rate),
             yell_rate: RateLimiter::new(config.yell_rate),
+            write_per_account: RateLimiter::new(config.write_rate_per_account),
+            write_per_ip: RateLimiter::new(config.write_rate_per_ip),
+            register_per_ip: RateLimiter::new(config.register_rate_per_ip),
+            disk: Arc::new(DiskGuard::new(&config.data_dir, config.min_free_disk)),
             rooms: LiveRooms::default(),
             transfers: Arc::default(),
             files: FileArea::new(&config.files_dir),

@@ -16,6 +16,7 @@ mod search;
 mod social;
 mod ssh_keys;
 mod subscription;
+mod write_limits;
 
 pub(crate) use account::{check_password, end_session, open_session};
 pub(crate) use chatroom::{room_closed, room_opened};
@@ -81,6 +82,10 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         (Transport::Client, Via::Client) => {
             return Reply::text(format!("{} is handled inside the bbs client.", spec.name));
         }
+    }
+    // Abuse limits and the disk guard, before any write runs.
+    if let Err(refused) = write_limits::admit(shared, caller, &command) {
+        return refused;
     }
     let outcome = match command {
         Command::Register(c) => c.apply(shared, caller).await,
