@@ -56,6 +56,8 @@ pub const LOOPBACK_LOAD_LIMITS: &[&str] = &[
     "1000000/1",
     "--register-rate-ip",
     "1000000/1",
+    "--comment-rate",
+    "1000000/1",
 ];
 
 /// Starts `bbsd` on 127.0.0.1 with a free port, with

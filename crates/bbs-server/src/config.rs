@@ -64,6 +64,10 @@ pub struct Config {
     pub write_rate_per_ip: Rate,
     /// Registrations from one IP address.
     pub register_rate_per_ip: Rate,
+    /// Comments of any kind (comment, push, boo) one user may make.
+    pub comment_rate: Rate,
+    /// Users who moderate every board (`bbsd --sysop NAME`).
+    pub sysops: Vec<String>,
     /// The directory whose file system holds the database; `bbsd` uses the
     /// database's own directory.
     pub data_dir: PathBuf,
@@ -134,6 +138,8 @@ impl Default for Config {
             // Many people may share one address (a campus, a NAT).
             write_rate_per_ip: Rate::new(1200, Duration::from_secs(60)),
             register_rate_per_ip: Rate::new(50, Duration::from_secs(60 * 60)),
+            comment_rate: Rate::new(60, Duration::from_secs(60)),
+            sysops: Vec::new(),
             data_dir: PathBuf::from("."),
             min_free_disk: 64 << 20,
             max_subscriptions: 100,

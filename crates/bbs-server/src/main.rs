@@ -101,6 +101,12 @@ struct Args {
     /// Posts, comments, boards and mails per IP address, as BURST/SECONDS.
     #[arg(long, default_value_t = Config::default().write_rate_per_ip)]
     write_rate_ip: Rate,
+    /// Comments, pushes and boos per user, as BURST/SECONDS.
+    #[arg(long, default_value_t = Config::default().comment_rate)]
+    comment_rate: Rate,
+    /// A user who moderates every board (repeat for several).
+    #[arg(long = "sysop", value_name = "NAME")]
+    sysops: Vec<String>,
     /// Registrations per IP address, as BURST/SECONDS.
     #[arg(long, default_value_t = Config::default().register_rate_per_ip)]
     register_rate_ip: Rate,
@@ -193,6 +199,8 @@ impl Args {
             write_rate_per_account: self.write_rate_account,
             write_rate_per_ip: self.write_rate_ip,
             register_rate_per_ip: self.register_rate_ip,
+            comment_rate: self.comment_rate,
+            sysops: self.sysops.clone(),
             data_dir: self.db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned(),
             min_free_disk: self.min_free_disk_mb.saturating_mul(1 << 20),
             max_subscriptions: self.max_subscriptions,

@@ -29,6 +29,8 @@ pub(crate) struct Shared<S> {
     /// Writes (posts, comments, boards, mails) per user name and per address.
     pub(crate) write_per_account: RateLimiter<String>,
     pub(crate) write_per_ip: RateLimiter<IpAddr>,
+    /// Comments of any kind (→, 推, 噓) per user name.
+    pub(crate) comment_rate: RateLimiter<String>,
     /// Registrations per address.
     pub(crate) register_per_ip: RateLimiter<IpAddr>,
     /// Refuses writes while the data directory's disk is short of space.
@@ -55,6 +57,7 @@ impl<S> Shared<S> {
             yell_rate: RateLimiter::new(config.yell_rate),
             write_per_account: RateLimiter::new(config.write_rate_per_account),
             write_per_ip: RateLimiter::new(config.write_rate_per_ip),
+            comment_rate: RateLimiter::new(config.comment_rate),
             register_per_ip: RateLimiter::new(config.register_rate_per_ip),
             disk: Arc::new(DiskGuard::new(&config.data_dir, config.min_free_disk)),
             rooms: LiveRooms::default(),

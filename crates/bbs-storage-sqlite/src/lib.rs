@@ -13,6 +13,7 @@
 
 pub mod bulk;
 mod cache;
+mod community;
 mod files;
 mod schema;
 mod search;

@@ -9,6 +9,7 @@
 mod account;
 mod board;
 mod chatroom;
+mod community;
 mod context;
 mod files;
 mod post_table;
@@ -48,7 +49,7 @@ pub(crate) async fn execute_in_pieces<S: Store>(
     match command {
         // `list-post` goes over every stream transport (see the table).
         // A `##key` filter keeps few rows: answered whole by `execute`.
-        Command::ListPost(list) if caller.via != Via::Udp && list.key.is_none() => {
+        Command::ListPost(list) if caller.via != Via::Udp && list.key.is_none() && !list.long => {
             match board::list_post(shared, &list.board, true).await {
                 Ok(answer) => answer,
                 Err(failure) => Answer::Whole(answer_failure(Err(failure))),
@@ -113,6 +114,9 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         Command::AddKey(c) => c.apply(shared, caller).await,
         Command::ListKey(c) => c.apply(shared, caller).await,
         Command::DeleteKey(c) => c.apply(shared, caller).await,
+        // Community: arms here, commands in `community.rs`.
+        Command::PushPost(c) => c.apply(shared, caller).await,
+        Command::BooPost(c) => c.apply(shared, caller).await,
         // Social: arms here, commands in `social.rs`.
         Command::ListOnline(c) => c.apply(shared, caller).await,
         Command::Tell(c) => c.apply(shared, caller).await,

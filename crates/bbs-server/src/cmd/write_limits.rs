@@ -12,7 +12,7 @@ use crate::state::Shared;
 /// What a command does to the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Write {
-    /// Makes content others see (posts, comments, boards, mails): counted
+    /// Makes content others see (posts, comments, pushes, boards, mails): counted
     /// against the write rates, refused when the disk is short.
     Counted,
     /// Any other durable write: refused when the disk is short.
@@ -24,9 +24,12 @@ enum Write {
 /// `login` a login: both go on when the disk is short.
 fn write_of(command: &Command) -> Option<Write> {
     match command {
-        Command::CreatePost(_) | Command::Comment(_) | Command::CreateBoard(_) | Command::MailTo(_) => {
-            Some(Write::Counted)
-        }
+        Command::CreatePost(_)
+        | Command::Comment(_)
+        | Command::PushPost(_)
+        | Command::BooPost(_)
+        | Command::CreateBoard(_)
+        | Command::MailTo(_) => Some(Write::Counted),
         Command::Register(_)
         | Command::UpdatePost(_)
         | Command::DeletePost(_)
