@@ -5,7 +5,10 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -68,6 +71,9 @@ pub struct Config {
     pub comment_rate: Rate,
     /// Users who moderate every board (`bbsd --sysop NAME`).
     pub sysops: Vec<String>,
+    /// The time the community rules see (votes, and later bans and the
+    /// recycle bin); a test gives a [`TestClock`](crate::clock::TestClock).
+    pub clock: Arc<dyn Clock>,
     /// The directory whose file system holds the database; `bbsd` uses the
     /// database's own directory.
     pub data_dir: PathBuf,
@@ -140,6 +146,7 @@ impl Default for Config {
             register_rate_per_ip: Rate::new(50, Duration::from_secs(60 * 60)),
             comment_rate: Rate::new(60, Duration::from_secs(60)),
             sysops: Vec::new(),
+            clock: Arc::new(SystemClock),
             data_dir: PathBuf::from("."),
             min_free_disk: 64 << 20,
             max_subscriptions: 100,

@@ -16,9 +16,10 @@
 //!   transfers over UDP;
 //! - [`auth`] password hashing and tokens; [`config`] the limits; `rate`
 //!   the rate limiters and connection counts that enforce them;
-//!   [`disk_guard`] the free space writes need.
+//!   [`disk_guard`] the free space writes need; [`clock`] the time rules see.
 
 pub mod auth;
+pub mod clock;
 mod cmd;
 pub mod config;
 pub mod disk_guard;

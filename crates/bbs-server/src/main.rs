@@ -201,6 +201,7 @@ impl Args {
             register_rate_per_ip: self.register_rate_ip,
             comment_rate: self.comment_rate,
             sysops: self.sysops.clone(),
+            clock: Config::default().clock,
             data_dir: self.db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned(),
             min_free_disk: self.min_free_disk_mb.saturating_mul(1 << 20),
             max_subscriptions: self.max_subscriptions,

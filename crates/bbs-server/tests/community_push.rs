@@ -6,7 +6,7 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use bbs_server::{Config, Rate};
-use bbs_testkit::{database_with_users, PlainClient, TestServer};
+use bbs_testkit::{database_with_users, PlainClient, TestClock, TestServer};
 
 const PASSWORD: &str = "pw";
 
@@ -174,4 +174,24 @@ fn two_hundred_connections_voting_at_once_leave_the_count_equal_to_the_accepted_
     assert_eq!(read.matches("\n推 ").count(), 100);
     assert_eq!(read.matches("\n噓 ").count(), 60);
     assert_eq!(read.split("--\n").nth(2).unwrap().lines().count(), 200, "every vote is kept as a comment");
+}
+
+#[test]
+fn a_second_vote_counts_again_once_90_seconds_have_passed() {
+    let (_dir, db) = database_with_users(&names(2), PASSWORD);
+    let clock = TestClock::new();
+    let server = TestServer::start_on(&db, Config { clock: clock.clone(), ..Config::default() });
+    let mut u0 = login(&server, "u0");
+    assert_eq!(u0.send("create-board b"), "Create board successfully.");
+    assert_eq!(u0.send("create-post b --title t --content c"), "Create post successfully.");
+    let mut u1 = login(&server, "u1");
+    assert_eq!(u1.send("push 1 one"), "Push successfully.");
+    clock.advance(89);
+    assert_eq!(u1.send("push 1 two"), "Comment successfully.");
+    clock.advance(1);
+    assert_eq!(u1.send("push 1 three"), "Push successfully.", "90 seconds after the previous vote");
+    assert_eq!(u1.send("boo 1 four"), "Comment successfully.");
+    clock.advance(90);
+    assert_eq!(u1.send("boo 1 five"), "Boo successfully.");
+    assert_eq!(push_cell(&mut u0, "b", 1), "1");
 }

@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bbs_protocol::{ClientFrame, Push, Reply, ServerFrame, CLIENT_HELLO, PLAIN_GREETING};
+/// A clock a test moves by hand: give it in `Config::clock`.
+pub use bbs_server::clock::TestClock;
 use bbs_server::disk_guard::DiskGuard;
 use bbs_server::{Config, Sessions};
 use bbs_storage_sqlite::{SqliteOptions, SqliteStore};

@@ -8,7 +8,7 @@ use bbs_protocol::Reply;
 use bbs_storage::{CommentKind, NewVote, PostId, Store, Voted};
 
 use super::board::month_day;
-use super::context::{logged_in, now, require, Apply, Caller, Outcome};
+use super::context::{logged_in, require, Apply, Caller, Outcome};
 use crate::state::Shared;
 
 /// Least seconds between two votes of one user on one post (PTT's rule
@@ -52,7 +52,7 @@ async fn vote<S: Store>(
         voter: user.name.clone(),
         kind,
         text,
-        at: now(),
+        at: shared.config.clock.now(),
         vote_interval: VOTE_INTERVAL,
         sysops: shared.config.sysops.clone(),
     };
