@@ -36,7 +36,8 @@ pub fn default_bbsd() -> PathBuf {
 
 /// The server's abuse limits raised for a benchmark: every simulated user
 /// comes from 127.0.0.1, so the per-address defaults (64 connections, 60
-/// logins a minute, 100 datagrams a second) would refuse the load itself.
+/// logins a minute, 100 datagrams a second, writes and registrations)
+/// would refuse the load itself.
 /// `--server-arg` flags come after these and win.
 pub const LOOPBACK_LOAD_LIMITS: &[&str] = &[
     "--max-connections",
@@ -49,6 +50,14 @@ pub const LOOPBACK_LOAD_LIMITS: &[&str] = &[
     "1000000/1",
     "--udp-rate-ip",
     "100000000/1",
+    "--write-rate-account",
+    "1000000/1",
+    "--write-rate-ip",
+    "1000000/1",
+    "--register-rate-ip",
+    "1000000/1",
+    "--comment-rate",
+    "1000000/1",
 ];
 
 /// Starts `bbsd` on 127.0.0.1 with a free port, with

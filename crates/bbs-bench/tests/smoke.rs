@@ -62,6 +62,11 @@ fn loopback_load_server() -> TestServer {
         login_rate_per_ip: Rate::new(1_000_000, Duration::from_secs(1)),
         login_rate_per_account: Rate::new(1_000_000, Duration::from_secs(1)),
         udp_rate_per_ip: Rate::new(100_000_000, Duration::from_secs(1)),
+        // The same as the bench's own `LOOPBACK_LOAD_LIMITS`.
+        write_rate_per_account: Rate::new(1_000_000, Duration::from_secs(1)),
+        write_rate_per_ip: Rate::new(1_000_000, Duration::from_secs(1)),
+        register_rate_per_ip: Rate::new(1_000_000, Duration::from_secs(1)),
+        comment_rate: Rate::new(1_000_000, Duration::from_secs(1)),
         ..Config::default()
     })
 }

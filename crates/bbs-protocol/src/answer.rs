@@ -67,6 +67,31 @@ pub fn too_many_keys(max: usize) -> String {
     format!("Too many keys: at most {max}. Delete one first.")
 }
 
+// Community (pushes, moderators, bans, recycle bin, reports, sysop, abuse limits).
+/// A write (post, comment, board, mail, push) past the per-account or
+/// per-address rate.
+pub const TOO_MANY_REQUESTS: &str = "Too many requests, please wait.";
+/// Free space under the data directory fell below the server's reserve.
+pub const OUT_OF_STORAGE: &str = "The server is out of storage space; try again later.";
+pub const PUSHED: &str = "Push successfully.";
+pub const BOOED: &str = "Boo successfully.";
+/// More than the comments (of any kind) a user may make a minute.
+pub const TOO_MANY_COMMENTS: &str = "Too many comments, please wait.";
+/// How `read` shows a push and a boo (a plain comment is `<user>: <text>`).
+pub const PUSH_MARK: &str = "推";
+pub const BOO_MARK: &str = "噓";
+/// The `Push` column of `list-post --long`: `爆` at the top, the number for
+/// 1–99, nothing for -10…0, `X1`…`X9` by tens below, `XX` at the bottom.
+pub fn push_column(count: i64) -> String {
+    match count {
+        100.. => "爆".to_owned(),
+        1..=99 => count.to_string(),
+        -10..=0 => String::new(),
+        -99..=-11 => format!("X{}", -count / 10),
+        _ => "XX".to_owned(),
+    }
+}
+
 // Social (who is online, messages, shared accounts, mail).
 pub fn no_such_user(name: &str) -> String {
     format!("{name} does not exist.")
@@ -248,4 +273,15 @@ pub fn transfer_stalled(name: &str, seconds: u64) -> String {
 
 pub fn local_file_error(name: &str, error: &str) -> String {
     format!("{name}: {error}.")
+}
+
+#[cfg(test)]
+mod community_tests {
+    use super::push_column;
+
+    #[test]
+    fn the_push_column_follows_ptts_marks() {
+        let cells: Vec<String> = [101, 100, 99, 1, 0, -10, -11, -19, -20, -99, -100, -101].map(push_column).into();
+        assert_eq!(cells, ["爆", "爆", "99", "1", "", "", "X1", "X1", "X2", "X9", "XX", "XX"]);
+    }
 }

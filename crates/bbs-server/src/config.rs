@@ -5,7 +5,10 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -58,6 +61,25 @@ pub struct Config {
     pub yell_rate: Rate,
     /// Messages kept for one offline user; beyond that `tell` is refused.
     pub max_waiting_messages: usize,
+    /// Posts, comments, boards and mails one account may write.
+    pub write_rate_per_account: Rate,
+    /// The same from one IP address, whoever is logged in.
+    pub write_rate_per_ip: Rate,
+    /// Registrations from one IP address.
+    pub register_rate_per_ip: Rate,
+    /// Comments of any kind (comment, push, boo) one user may make.
+    pub comment_rate: Rate,
+    /// Users who moderate every board (`bbsd --sysop NAME`).
+    pub sysops: Vec<String>,
+    /// The time the community rules see (votes, and later bans and the
+    /// recycle bin); a test gives a [`TestClock`](crate::clock::TestClock).
+    pub clock: Arc<dyn Clock>,
+    /// The directory whose file system holds the database; `bbsd` uses the
+    /// database's own directory.
+    pub data_dir: PathBuf,
+    /// Free bytes that must stay under `data_dir`; below it writes are
+    /// refused (reads, logins and live messages go on) until space returns.
+    pub min_free_disk: u64,
     /// Mails one mailbox holds; beyond that `mail-to` is refused.
     pub max_mailbox: usize,
     /// Subscription keywords one user may keep (every keyword of every
@@ -116,6 +138,17 @@ impl Default for Config {
             yell_rate: Rate::new(5, Duration::from_secs(60)),
             max_waiting_messages: 100,
             max_mailbox: 1000,
+            // A person writes a few posts or comments a minute; a burst of
+            // 120 lets a pasted batch through, 2 a second after that.
+            write_rate_per_account: Rate::new(120, Duration::from_secs(60)),
+            // Many people may share one address (a campus, a NAT).
+            write_rate_per_ip: Rate::new(1200, Duration::from_secs(60)),
+            register_rate_per_ip: Rate::new(50, Duration::from_secs(60 * 60)),
+            comment_rate: Rate::new(60, Duration::from_secs(60)),
+            sysops: Vec::new(),
+            clock: Arc::new(SystemClock),
+            data_dir: PathBuf::from("."),
+            min_free_disk: 64 << 20,
             max_subscriptions: 100,
             max_keyword: 200,
             max_search_words: 10,

@@ -15,11 +15,14 @@
 //!   online; `rooms`: running chatrooms' keys; `transfers`: open file
 //!   transfers over UDP;
 //! - [`auth`] password hashing and tokens; [`config`] the limits; `rate`
-//!   the rate limiters and connection counts that enforce them.
+//!   the rate limiters and connection counts that enforce them;
+//!   [`disk_guard`] the free space writes need; [`clock`] the time rules see.
 
 pub mod auth;
+pub mod clock;
 mod cmd;
 pub mod config;
+pub mod disk_guard;
 pub mod doors;
 mod engine;
 pub mod events;
@@ -98,6 +101,11 @@ impl<S: Store> Server<S> {
     pub fn reloader(&self) -> Reloader {
         let shared = Arc::clone(&self.shared);
         Reloader(Arc::new(move |config| shared.reload(config)))
+    }
+
+    /// The disk guard, whose reserve may be changed while the server runs.
+    pub fn disk_guard(&self) -> Arc<disk_guard::DiskGuard> {
+        Arc::clone(&self.shared.disk)
     }
 
     /// The event layer commands publish to; a door or a test may publish

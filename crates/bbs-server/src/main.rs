@@ -124,6 +124,25 @@ struct Args {
     /// Messages kept for one offline user.
     #[arg(long, default_value_t = Config::default().max_waiting_messages)]
     max_waiting_messages: usize,
+    /// Posts, comments, boards and mails per account, as BURST/SECONDS.
+    #[arg(long, default_value_t = Config::default().write_rate_per_account)]
+    write_rate_account: Rate,
+    /// Posts, comments, boards and mails per IP address, as BURST/SECONDS.
+    #[arg(long, default_value_t = Config::default().write_rate_per_ip)]
+    write_rate_ip: Rate,
+    /// Comments, pushes and boos per user, as BURST/SECONDS.
+    #[arg(long, default_value_t = Config::default().comment_rate)]
+    comment_rate: Rate,
+    /// A user who moderates every board (repeat for several).
+    #[arg(long = "sysop", value_name = "NAME")]
+    sysops: Vec<String>,
+    /// Registrations per IP address, as BURST/SECONDS.
+    #[arg(long, default_value_t = Config::default().register_rate_per_ip)]
+    register_rate_ip: Rate,
+    /// Mebibytes that must stay free on the database's disk; below it
+    /// writes are refused until space returns.
+    #[arg(long, default_value_t = Config::default().min_free_disk >> 20)]
+    min_free_disk_mb: u64,
     /// Mails one mailbox holds.
     #[arg(long, default_value_t = Config::default().max_mailbox)]
     max_mailbox: usize,
@@ -206,6 +225,14 @@ impl Args {
             yell_rate: self.yell_rate,
             max_waiting_messages: self.max_waiting_messages,
             max_mailbox: self.max_mailbox,
+            write_rate_per_account: self.write_rate_account,
+            write_rate_per_ip: self.write_rate_ip,
+            register_rate_per_ip: self.register_rate_ip,
+            comment_rate: self.comment_rate,
+            sysops: self.sysops.clone(),
+            clock: Config::default().clock,
+            data_dir: self.db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned(),
+            min_free_disk: self.min_free_disk_mb.saturating_mul(1 << 20),
             max_subscriptions: self.max_subscriptions,
             max_keyword: self.max_keyword,
             max_search_words: self.max_search_words,
@@ -491,6 +518,10 @@ const RELOADABLE: &[&str] = &[
     "max_mailbox",
     "max_search_words",
     "max_ssh_keys",
+    "write_rate_account",
+    "write_rate_ip",
+    "comment_rate",
+    "register_rate_ip",
 ];
 
 /// On each SIGHUP, reads the settings again (the configuration file may

@@ -4,6 +4,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::auth::Hasher;
 use crate::config::Config;
+use crate::disk_guard::DiskGuard;
 use crate::events::{EventBus, LocalBus};
 use crate::rate::{ClientKey, ConnectionCount, RateLimiter};
 use crate::rooms::LiveRooms;
@@ -32,6 +33,15 @@ pub(crate) struct Shared<S> {
     /// `tell`s and `yell`s per user name.
     pub(crate) tell_rate: RateLimiter<String>,
     pub(crate) yell_rate: RateLimiter<String>,
+    /// Writes (posts, comments, boards, mails) per user name and per address.
+    pub(crate) write_per_account: RateLimiter<String>,
+    pub(crate) write_per_ip: RateLimiter<ClientKey>,
+    /// Comments of any kind (→, 推, 噓) per user name.
+    pub(crate) comment_rate: RateLimiter<String>,
+    /// Registrations per address.
+    pub(crate) register_per_ip: RateLimiter<ClientKey>,
+    /// Refuses writes while the data directory's disk is short of space.
+    pub(crate) disk: Arc<DiskGuard>,
     /// Running chatrooms' keys and owners (the registry itself is stored).
     pub(crate) rooms: LiveRooms,
     /// Open file transfers (their datagrams come through the UDP door).
@@ -55,6 +65,11 @@ impl<S> Shared<S> {
             login_per_account: RateLimiter::new(config.login_rate_per_account),
             tell_rate: RateLimiter::new(config.tell_rate),
             yell_rate: RateLimiter::new(config.yell_rate),
+            write_per_account: RateLimiter::new(config.write_rate_per_account),
+            write_per_ip: RateLimiter::new(config.write_rate_per_ip),
+            comment_rate: RateLimiter::new(config.comment_rate),
+            register_per_ip: RateLimiter::new(config.register_rate_per_ip),
+            disk: Arc::new(DiskGuard::new(&config.data_dir, config.min_free_disk)),
             rooms: LiveRooms::default(),
             transfers: Arc::default(),
             files: FileArea::new(&config.files_dir),
@@ -82,6 +97,10 @@ impl<S> Shared<S> {
         self.login_per_account.set_rate(config.login_rate_per_account);
         self.tell_rate.set_rate(config.tell_rate);
         self.yell_rate.set_rate(config.yell_rate);
+        self.write_per_account.set_rate(config.write_rate_per_account);
+        self.write_per_ip.set_rate(config.write_rate_per_ip);
+        self.register_per_ip.set_rate(config.register_rate_per_ip);
+        self.comment_rate.set_rate(config.comment_rate);
         *self.live.write().expect("config lock") = Arc::new(config);
     }
 }

@@ -13,6 +13,7 @@
 //! with a pool and nothing else. (`sqlx` would bring its own runtime glue,
 //! macros and drivers for other databases that the BBS does not use.)
 
+mod community;
 mod files;
 mod schema;
 mod search;

@@ -52,6 +52,11 @@ const MIGRATIONS: &[&str] = &[
         port    INTEGER NOT NULL,
         open    BOOLEAN NOT NULL
      );",
+    // Community: pushes and boos (a comment's kind: 0 comment, 1 push,
+    // 2 boo) and each post's count.
+    "ALTER TABLE comments ADD COLUMN kind BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE posts ADD COLUMN push_count BIGINT NOT NULL DEFAULT 0;
+     CREATE INDEX comments_by_voter ON comments(post_id, author, created_at) WHERE kind <> 0;",
     // Doors (SSH keys).
     "CREATE TABLE ssh_keys (
         id          BIGSERIAL PRIMARY KEY,

@@ -2,8 +2,8 @@
 //! the chatroom registry.
 
 use bbs_storage::{
-    BoardRow, ChatroomRow, CommentRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId, PostSummary, Result,
-    Store, Timestamp, UserRow,
+    BoardRow, ChatroomRow, CommentKind, CommentRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId, PostSummary,
+    Result, Store, Timestamp, UserRow,
 };
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
@@ -117,7 +117,7 @@ impl Store for PostgresStore {
         let c = self.client().await?;
         let rows = c
             .query(
-                "SELECT b.name, p.author, p.title, p.content, p.created_at, m.author, m.text
+                "SELECT b.name, p.author, p.title, p.content, p.created_at, m.author, m.text, m.kind
                  FROM posts p JOIN boards b ON b.id = p.board_id LEFT JOIN comments m ON m.post_id = p.id
                  WHERE p.id = $1 ORDER BY m.id",
                 &[&signed(id)],
@@ -136,7 +136,7 @@ impl Store for PostgresStore {
         };
         for r in &rows {
             if let Some(author) = r.get::<_, Option<String>>(5) {
-                post.comments.push(CommentRow { author, text: r.get(6) });
+                post.comments.push(CommentRow { author, text: r.get(6), kind: CommentKind::from_code(r.get(7)) });
             }
         }
         Ok(Some(post))

@@ -57,6 +57,10 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (user, fingerprint)
      );
      CREATE INDEX ssh_keys_by_user ON ssh_keys(user, id);",
+    // Community: pushes and boos (a comment's kind), each post's count.
+    "ALTER TABLE comments ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE posts ADD COLUMN push_count INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX votes_by_post_voter ON comments(post_id, author, created_at) WHERE kind != 0;",
     // Social (messages, mute, accounts and their ledger, mail).
     "CREATE TABLE mutes (name TEXT PRIMARY KEY) WITHOUT ROWID;
      CREATE TABLE waiting_messages (

@@ -74,8 +74,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
 use bbs_storage::{
-    BoardRow, ChatroomRow, CommentRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId, PostListing, PostPages,
-    PostSummary, Result, Store, StoreError, Timestamp, UserRow,
+    BoardRow, ChatroomRow, CommentKind, CommentRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId, PostListing,
+    PostPages, PostSummary, Result, Store, StoreError, Timestamp, UserRow,
 };
 
 use crate::cache::{Cache, Key, Value};
@@ -600,7 +600,7 @@ fn chatroom_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChatroomRow> {
 /// Reads one post with its comments in one statement (one snapshot).
 fn read_post(c: &Connection, id: PostId) -> rusqlite::Result<Option<Post>> {
     let mut statement = c.prepare_cached(
-        "SELECT b.name, p.author, p.title, p.content, p.created_at, m.author, m.text
+        "SELECT b.name, p.author, p.title, p.content, p.created_at, m.author, m.text, m.kind
          FROM posts p JOIN boards b ON b.id = p.board_id LEFT JOIN comments m ON m.post_id = p.id
          WHERE p.id = ?1 ORDER BY m.id",
     )?;
@@ -620,7 +620,7 @@ fn read_post(c: &Connection, id: PostId) -> rusqlite::Result<Option<Post>> {
             }),
         };
         if let Some(author) = r.get::<_, Option<String>>(5)? {
-            post.comments.push(CommentRow { author, text: r.get(6)? });
+            post.comments.push(CommentRow { author, text: r.get(6)?, kind: CommentKind::from_code(r.get(7)?) });
         }
     }
     Ok(post)

@@ -33,9 +33,9 @@
 //! crate checks that none is missing).
 
 use crate::{
-    AccountRow, AddKey, BalanceChange, BoardRow, ChatroomRow, CommentRow, Mail, MailSummary, NewMail, NewPost,
-    NewSshKey, NewUser, Notice, Post, PostChange, PostEdit, PostId, PostSummary, SshKeyRow, Store, Subscribed,
-    SubscriptionKind, SubscriptionRow, UserRow, WaitingMessage, MISSED_KEPT,
+    AccountRow, AddKey, BalanceChange, BoardRow, ChatroomRow, CommentKind, CommentRow, Mail, MailSummary, NewMail,
+    NewPost, NewSshKey, NewUser, NewVote, Notice, Post, PostChange, PostEdit, PostId, PostSummary, SshKeyRow, Store,
+    Subscribed, SubscriptionKind, SubscriptionRow, UserRow, Voted, WaitingMessage, MISSED_KEPT,
 };
 
 /// Runs the whole contract suite against a backend: one `#[tokio::test]`
@@ -91,6 +91,9 @@ macro_rules! store_contract_tests {
             // Files.
             a_file_name_is_taken_once,
             file_names_are_sorted_and_usage_is_summed,
+            // Community.
+            a_vote_moves_the_count_unless_it_is_the_authors_own_or_too_soon,
+            the_count_is_clamped_and_a_missing_post_is_said,
         );
     };
 }
@@ -271,7 +274,8 @@ pub async fn comments_are_kept_in_the_order_they_were_made<S: Store>(store: S) {
         assert!(store.comment(post, author, text, 1_700_000_001).await.unwrap());
     }
     assert!(!store.comment(two + 1, "bob", "nowhere", 0).await.unwrap());
-    let comment = |author: &str, text: &str| CommentRow { author: author.into(), text: text.into() };
+    let comment =
+        |author: &str, text: &str| CommentRow { author: author.into(), text: text.into(), kind: CommentKind::Comment };
     assert_eq!(
         store.post(one).await.unwrap().unwrap().comments,
         vec![comment("bob", "1st"), comment("ann", "2nd"), comment("bob", "3rd")]
@@ -295,7 +299,7 @@ pub async fn edit_post_changes_only_the_edited_field<S: Store>(store: S) {
     let post = store.post(id).await.unwrap().unwrap();
     assert_eq!((post.title.as_str(), post.content.as_str()), ("new", "body"));
     assert_eq!((post.author.as_str(), post.board.as_str(), post.created_at), ("ann", "b", 1_700_000_000));
-    assert_eq!(post.comments, vec![CommentRow { author: "bob".into(), text: "hi".into() }]);
+    assert_eq!(post.comments, vec![CommentRow { author: "bob".into(), text: "hi".into(), kind: CommentKind::Comment }]);
 }
 
 /// "No such post" comes before "not the owner", and a refused change
@@ -317,7 +321,7 @@ pub async fn ownership_and_existence_are_checked_in_order<S: Store>(store: S) {
     assert!(!store.comment(missing, "v", "hi", 0).await.unwrap());
     let post = store.post(id).await.unwrap().unwrap();
     assert_eq!((post.title.as_str(), post.content.as_str()), ("t", "content of t"));
-    assert_eq!(post.comments, vec![CommentRow { author: "v".into(), text: "hi".into() }]);
+    assert_eq!(post.comments, vec![CommentRow { author: "v".into(), text: "hi".into(), kind: CommentKind::Comment }]);
 }
 
 /// A deleted post is gone everywhere, with its comments; other posts stay.
@@ -336,7 +340,7 @@ pub async fn delete_post_removes_the_post_and_its_comments<S: Store>(store: S) {
     assert!(!store.comment(gone, "ann", "too late", 0).await.unwrap());
     assert_eq!(
         store.post(keep).await.unwrap().unwrap().comments,
-        vec![CommentRow { author: "bob".into(), text: "stays".into() }]
+        vec![CommentRow { author: "bob".into(), text: "stays".into(), kind: CommentKind::Comment }]
     );
 }
 
@@ -830,6 +834,63 @@ pub async fn file_names_are_sorted_and_usage_is_summed<S: Store>(store: S) {
     assert_eq!(store.file_names().await.unwrap(), ["B", "a", "b", "報告"]);
     assert_eq!(store.file_usage("ann").await.unwrap(), crate::FileUsage { user: (1 << 40) + 5, total: (1 << 40) + 12 });
     assert_eq!(store.file_usage("nobody").await.unwrap(), crate::FileUsage { user: 0, total: (1 << 40) + 12 });
+}
+
+// Community: pushes and boos.
+
+fn vote(post: PostId, voter: &str, kind: CommentKind, at: crate::Timestamp) -> NewVote {
+    NewVote { post, voter: voter.into(), kind, text: "t".into(), at, vote_interval: 90, sysops: vec!["root".into()] }
+}
+
+pub async fn a_vote_moves_the_count_unless_it_is_the_authors_own_or_too_soon<S: Store>(store: S) {
+    assert!(store.create_board("b", "owner").await.unwrap());
+    let new =
+        NewPost { board: "b".into(), author: "ann".into(), title: "t".into(), content: "c".into(), created_at: 0 };
+    let post = store.create_post(new).await.unwrap().unwrap();
+    assert_eq!(
+        store.vote(vote(post, "bob", CommentKind::Push, 1000)).await.unwrap(),
+        Voted::Counted(CommentKind::Push, 1)
+    );
+    assert_eq!(store.vote(vote(post, "ann", CommentKind::Push, 1000)).await.unwrap(), Voted::AsComment, "own post");
+    assert_eq!(store.vote(vote(post, "bob", CommentKind::Boo, 1089)).await.unwrap(), Voted::AsComment, "89 s later");
+    assert_eq!(
+        store.vote(vote(post, "bob", CommentKind::Boo, 1090)).await.unwrap(),
+        Voted::Counted(CommentKind::Boo, 0)
+    );
+    assert_eq!(
+        store.vote(vote(post, "cy", CommentKind::Boo, 1090)).await.unwrap(),
+        Voted::Counted(CommentKind::Boo, -1)
+    );
+    // The board's owner and a sysop are not held to the interval.
+    for voter in ["owner", "root"] {
+        for at in [2000, 2001] {
+            let voted = store.vote(vote(post, voter, CommentKind::Push, at)).await.unwrap();
+            assert!(matches!(voted, Voted::Counted(CommentKind::Push, _)), "{voter}: {voted:?}");
+        }
+    }
+    assert_eq!(store.push_count(post).await.unwrap(), Some(3));
+    assert_eq!(store.push_counts("b").await.unwrap(), Some(vec![(post, 3)]));
+    let kinds: Vec<CommentKind> = store.post(post).await.unwrap().unwrap().comments.iter().map(|c| c.kind).collect();
+    use CommentKind::{Boo, Comment, Push};
+    assert_eq!(kinds, vec![Push, Comment, Comment, Boo, Boo, Push, Push, Push, Push]);
+}
+
+pub async fn the_count_is_clamped_and_a_missing_post_is_said<S: Store>(store: S) {
+    assert!(store.create_board("b", "owner").await.unwrap());
+    let new =
+        NewPost { board: "b".into(), author: "ann".into(), title: "t".into(), content: "c".into(), created_at: 0 };
+    let post = store.create_post(new).await.unwrap().unwrap();
+    for n in 0..105 {
+        store.vote(vote(post, &format!("u{n}"), CommentKind::Boo, 0)).await.unwrap();
+    }
+    assert_eq!(store.push_count(post).await.unwrap(), Some(-100));
+    assert_eq!(
+        store.vote(vote(post, "x", CommentKind::Push, 0)).await.unwrap(),
+        Voted::Counted(CommentKind::Push, -99)
+    );
+    assert_eq!(store.vote(vote(post + 1, "x", CommentKind::Push, 0)).await.unwrap(), Voted::NoPost);
+    assert_eq!(store.push_count(post + 1).await.unwrap(), None);
+    assert_eq!(store.push_counts("nope").await.unwrap(), None);
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 //! What the trait promises is checked by one suite, [`contract`], that every
 //! backend runs against itself with [`store_contract_tests!`].
 
+mod community;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
 mod files;
@@ -22,6 +23,7 @@ mod search;
 mod social;
 mod ssh_keys;
 
+pub use community::{CommentKind, CommunityStore, NewVote, Voted, MAX_PUSH_COUNT};
 pub use files::{FileRow, FileStore, FileUsage};
 pub use social::{AccountRow, BalanceChange, LedgerRow, Mail, MailSummary, NewMail, SocialStore, WaitingMessage};
 pub use ssh_keys::{AddKey, KeyStore, NewSshKey, SshKeyRow};
@@ -109,6 +111,8 @@ pub struct PostSummary {
 pub struct CommentRow {
     pub author: String,
     pub text: String,
+    /// A plain comment, a push or a boo.
+    pub kind: CommentKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,7 +183,9 @@ impl std::fmt::Debug for PostListing {
 
 /// Everything the server keeps. Implementations must be cheap to clone
 /// (a handle) and safe to use from many connections at once.
-pub trait Store: KeyStore + SocialStore + SearchStore + FileStore + Clone + Send + Sync + 'static {
+pub trait Store:
+    CommunityStore + KeyStore + SocialStore + SearchStore + FileStore + Clone + Send + Sync + 'static
+{
     /// Adds a user; `false` if the name is taken (the stored user is then
     /// left as it was).
     fn register(&self, user: NewUser) -> impl Future<Output = Result<bool>> + Send;

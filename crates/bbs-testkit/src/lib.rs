@@ -11,9 +11,13 @@ pub mod relay;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bbs_protocol::{ClientFrame, Push, Reply, ServerFrame, CLIENT_HELLO, PLAIN_GREETING};
+/// A clock a test moves by hand: give it in `Config::clock`.
+pub use bbs_server::clock::TestClock;
+use bbs_server::disk_guard::DiskGuard;
 use bbs_server::{Config, Sessions};
 use bbs_storage_sqlite::{SqliteOptions, SqliteStore};
 
@@ -27,6 +31,8 @@ pub struct TestServer {
     pub db: PathBuf,
     /// The server's live sessions: a test pushes to users through them.
     pub sessions: std::sync::Arc<Sessions>,
+    /// The server's disk guard: a test changes its reserve to play a full disk.
+    pub disk_guard: Arc<DiskGuard>,
     /// The SSH door, when started with [`TestServer::start_with_doors`].
     pub ssh_addr: Option<SocketAddr>,
     /// The web door, when started with [`TestServer::start_with_doors`].
@@ -71,6 +77,9 @@ impl TestServer {
         if config.files_dir == Config::default().files_dir {
             config.files_dir = db.parent().expect("the database is in a directory").join("files");
         }
+        if config.data_dir == Config::default().data_dir {
+            config.data_dir = db.parent().expect("the database is in a directory").to_owned();
+        }
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let path = db.to_owned();
@@ -100,7 +109,13 @@ impl TestServer {
                     doors.http = Some(http);
                 }
                 ready_tx
-                    .send((listener.local_addr().expect("local address"), server.sessions(), ssh_addr, http_addr))
+                    .send((
+                        listener.local_addr().expect("local address"),
+                        server.sessions(),
+                        server.disk_guard(),
+                        ssh_addr,
+                        http_addr,
+                    ))
                     .expect("report address");
                 server
                     .run_with_doors(listener, udp, doors, async {
@@ -110,12 +125,13 @@ impl TestServer {
                     .expect("server run");
             });
         });
-        let (addr, sessions, ssh_addr, http_addr) =
+        let (addr, sessions, disk_guard, ssh_addr, http_addr) =
             ready_rx.recv_timeout(ANSWER_TIMEOUT).expect("server did not start");
         TestServer {
             addr,
             db: db.to_owned(),
             sessions,
+            disk_guard,
             ssh_addr,
             http_addr,
             stop: Some(stop),

@@ -11,6 +11,8 @@ use std::fmt;
 
 // Each area beyond the course's three parts keeps its command types in a
 // file of its own (and its table rows in its section of the table below).
+mod community;
+pub use community::{BooPost, PushPost};
 pub mod social;
 pub use social::{
     DeleteMail, Deposit, ListMail, ListOnline, MailTo, Mute, RetrMail, ShowAccounts, Tell, Unmute, Withdraw, Yell,
@@ -123,6 +125,8 @@ pub struct ListPost {
     pub board: String,
     /// `##<key>`: only posts whose title contains it (any case).
     pub key: Option<String>,
+    /// `--long`: with the `Push` column, pinned posts first.
+    pub long: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,8 +324,13 @@ command_table! {
         summary: "list the posts of a board (list-post <board-name> ##<key>: titles containing key)",
         transport: Tcp,
         parse: |a| {
-            let (board, key) = search::board_and_key(a)?;
-            Some(Command::ListPost(ListPost { board, key }))
+            // `--long` (the community area's form) ends the line.
+            let (rest, long) = match a.rest.trim_end().strip_suffix("--long") {
+                Some(rest) if rest.ends_with(char::is_whitespace) => (rest, true),
+                _ => (a.rest, false),
+            };
+            let (board, key) = search::board_and_key(&Args { rest })?;
+            Some(Command::ListPost(ListPost { board, key, long }))
         },
     },
     Read {
@@ -445,6 +454,28 @@ command_table! {
         parse: |a| {
             let [index] = a.exact()?;
             Some(Command::DeleteKey(DeleteKey { index: post_id(index)? }))
+        },
+    },
+    // Community (pushes, moderators, bans, recycle bin, reports, sysop):
+    // rows here, types in `community.rs`.
+    PushPost {
+        name: "push",
+        usage: "Usage: push <post-S/N> <text>",
+        summary: "push (推) a post: a comment that adds one to its count",
+        transport: Tcp,
+        parse: |a| {
+            let (post, text) = a.first_and_rest()?;
+            Some(Command::PushPost(PushPost { post: post_id(post)?, text: clean_text(text) }))
+        },
+    },
+    BooPost {
+        name: "boo",
+        usage: "Usage: boo <post-S/N> <text>",
+        summary: "boo (噓) a post: a comment that takes one from its count",
+        transport: Tcp,
+        parse: |a| {
+            let (post, text) = a.first_and_rest()?;
+            Some(Command::BooPost(BooPost { post: post_id(post)?, text: clean_text(text) }))
         },
     },
     // Social (who is online, messages, shared accounts, mail): rows here,

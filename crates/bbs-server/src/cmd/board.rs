@@ -7,7 +7,7 @@ use bbs_protocol::command::{
 };
 use bbs_protocol::table::format_table;
 use bbs_protocol::Reply;
-use bbs_storage::{NewPost, PostChange, PostEdit, PostListing, Store};
+use bbs_storage::{CommentKind, NewPost, PostChange, PostEdit, PostListing, Store};
 use chrono::TimeZone;
 
 use super::context::{logged_in, now, require, Apply, Caller, Failure, Outcome};
@@ -81,6 +81,9 @@ impl Apply for ListBoard {
 
 impl Apply for ListPost {
     async fn apply<S: Store>(self, shared: &Shared<S>, _caller: &mut Caller<'_>) -> Outcome {
+        if self.long {
+            return super::community::list_post_long(shared, &self.board, self.key.as_deref()).await;
+        }
         // A `##key` filter keeps few rows: the whole board is read and
         // filtered; without one a big board may be streamed (see below).
         if self.key.is_none() {
@@ -132,7 +135,13 @@ impl Apply for Read {
             post.content
         );
         for comment in post.comments {
-            text.push_str(&format!("\n{}: {}", comment.author, comment.text));
+            let mark = match comment.kind {
+                CommentKind::Comment => "",
+                CommentKind::Push => answer::PUSH_MARK,
+                CommentKind::Boo => answer::BOO_MARK,
+            };
+            let space = if mark.is_empty() { "" } else { " " };
+            text.push_str(&format!("\n{mark}{space}{}: {}", comment.author, comment.text));
         }
         Ok(Reply::text(text))
     }
@@ -169,6 +178,12 @@ impl Apply for UpdatePost {
 impl Apply for Comment {
     async fn apply<S: Store>(self, shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
         let user = require!(logged_in(caller));
+        if shared.store.push_count(self.post).await?.is_none() {
+            return Ok(Reply::text(answer::NO_SUCH_POST));
+        }
+        if let Some(refused) = super::community::too_many_comments(shared, &user.name) {
+            return Ok(refused);
+        }
         let added = shared.store.comment(self.post, &user.name, &self.text, now()).await?;
         Ok(Reply::text(if added { answer::COMMENTED } else { answer::NO_SUCH_POST }))
     }

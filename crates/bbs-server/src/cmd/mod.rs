@@ -9,6 +9,7 @@
 mod account;
 mod board;
 mod chatroom;
+mod community;
 mod context;
 mod files;
 mod post_table;
@@ -16,6 +17,7 @@ mod search;
 mod social;
 mod ssh_keys;
 mod subscription;
+mod write_limits;
 
 pub(crate) use account::{check_password, end_session, open_session};
 pub(crate) use chatroom::{room_closed, room_opened};
@@ -48,7 +50,7 @@ pub(crate) async fn execute_in_pieces<S: Store>(
     match command {
         // `list-post` goes over every stream transport (see the table).
         // A `##key` filter keeps few rows: answered whole by `execute`.
-        Command::ListPost(list) if caller.via != Via::Udp && list.key.is_none() => {
+        Command::ListPost(list) if caller.via != Via::Udp && list.key.is_none() && !list.long => {
             match board::list_post(shared, &list.board, true).await {
                 Ok(answer) => answer,
                 Err(failure) => Answer::Whole(answer_failure(Err(failure))),
@@ -83,6 +85,10 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
             return Reply::text(format!("{} is handled inside the bbs client.", spec.name));
         }
     }
+    // Abuse limits and the disk guard, before any write runs.
+    if let Err(refused) = write_limits::admit(shared, caller, &command) {
+        return refused;
+    }
     let outcome = match command {
         Command::Register(c) => c.apply(shared, caller).await,
         Command::Login(c) => c.apply(shared, caller).await,
@@ -109,6 +115,9 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         Command::AddKey(c) => c.apply(shared, caller).await,
         Command::ListKey(c) => c.apply(shared, caller).await,
         Command::DeleteKey(c) => c.apply(shared, caller).await,
+        // Community: arms here, commands in `community.rs`.
+        Command::PushPost(c) => c.apply(shared, caller).await,
+        Command::BooPost(c) => c.apply(shared, caller).await,
         // Social: arms here, commands in `social.rs`.
         Command::ListOnline(c) => c.apply(shared, caller).await,
         Command::Tell(c) => c.apply(shared, caller).await,

@@ -1,0 +1,84 @@
+//! The community area: pushes and boos (推 / 噓) and the long post list
+//! with each post's count.
+
+use bbs_protocol::answer;
+use bbs_protocol::command::{matches_key, BooPost, PushPost};
+use bbs_protocol::table::format_table;
+use bbs_protocol::Reply;
+use bbs_storage::{CommentKind, NewVote, PostId, Store, Voted};
+
+use super::board::month_day;
+use super::context::{logged_in, require, Apply, Caller, Outcome};
+use crate::state::Shared;
+
+/// Least seconds between two votes of one user on one post (PTT's rule
+/// against vote storms); a vote sooner is kept as a plain comment.
+const VOTE_INTERVAL: i64 = 90;
+
+impl Apply for PushPost {
+    async fn apply<S: Store>(self, shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
+        vote(shared, caller, self.post, CommentKind::Push, self.text).await
+    }
+}
+
+impl Apply for BooPost {
+    async fn apply<S: Store>(self, shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
+        vote(shared, caller, self.post, CommentKind::Boo, self.text).await
+    }
+}
+
+/// The answer to a comment of any kind once the post is known to exist:
+/// `Some` refusal when the user made too many comments this minute.
+pub(super) fn too_many_comments<S>(shared: &Shared<S>, user: &str) -> Option<Reply> {
+    shared.comment_rate.check(&user.to_owned()).is_err().then(|| Reply::text(answer::TOO_MANY_COMMENTS))
+}
+
+async fn vote<S: Store>(
+    shared: &Shared<S>,
+    caller: &mut Caller<'_>,
+    post: PostId,
+    kind: CommentKind,
+    text: String,
+) -> Outcome {
+    let user = require!(logged_in(caller));
+    if shared.store.push_count(post).await?.is_none() {
+        return Ok(Reply::text(answer::NO_SUCH_POST));
+    }
+    if let Some(refused) = too_many_comments(shared, &user.name) {
+        return Ok(refused);
+    }
+    let vote = NewVote {
+        post,
+        voter: user.name.clone(),
+        kind,
+        text,
+        at: shared.config.clock.now(),
+        vote_interval: VOTE_INTERVAL,
+        sysops: shared.config.sysops.clone(),
+    };
+    Ok(Reply::text(match shared.store.vote(vote).await? {
+        // Deleted between the two steps.
+        Voted::NoPost => answer::NO_SUCH_POST,
+        Voted::AsComment => answer::COMMENTED,
+        Voted::Counted(CommentKind::Boo, _) => answer::BOOED,
+        Voted::Counted(_, _) => answer::PUSHED,
+    }))
+}
+
+/// `list-post <board> --long`: the course's columns and `Push`.
+pub(super) async fn list_post_long<S: Store>(shared: &Shared<S>, board: &str, key: Option<&str>) -> Outcome {
+    let Some(posts) = shared.store.posts(board).await? else {
+        return Ok(Reply::text(answer::NO_SUCH_BOARD));
+    };
+    let counts = shared.store.push_counts(board).await?.unwrap_or_default();
+    let count_of = |id: PostId| counts.binary_search_by_key(&id, |(p, _)| *p).map_or(0, |i| counts[i].1);
+    let rows: Vec<Vec<String>> = posts
+        .into_iter()
+        .filter(|p| matches_key(key, &p.title))
+        .map(|p| {
+            let push = answer::push_column(count_of(p.id));
+            vec![p.id.to_string(), p.title, p.author, month_day(p.created_at), push]
+        })
+        .collect();
+    Ok(Reply::text(format_table(&["S/N", "Title", "Author", "Date", "Push"], &rows)))
+}
