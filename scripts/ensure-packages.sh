@@ -4,7 +4,8 @@
 #
 #   ensure-packages.sh COMMAND... -- PACKAGE...
 #
-# Does nothing when every COMMAND is on the PATH. Otherwise installs the
+# Does nothing when every COMMAND is on the PATH (a COMMAND may also be a
+# path, or a path pattern such as /usr/lib/postgresql/*/bin/initdb). Otherwise installs the
 # PACKAGEs with apt-get (as root, or through sudo), refreshing the package
 # lists only if the first attempt fails (a fresh machine has none).
 set -eu
@@ -20,6 +21,7 @@ if [ -z "$commands" ] || [ $# -eq 0 ]; then
     exit 2
 fi
 
+# Unquoted on purpose: a path pattern expands to what exists.
 missing=""
 for command in $commands; do
     command -v "$command" >/dev/null 2>&1 || missing="$missing $command"
@@ -43,5 +45,5 @@ if ! run apt-get install -y --no-install-recommends "$@"; then
     run apt-get install -y --no-install-recommends "$@"
 fi
 for command in $commands; do
-    command -v "$command" >/dev/null 2>&1
+    command -v "$command" >/dev/null 2>&1 || { echo "ensure-packages: still no $command" >&2; exit 1; }
 done
