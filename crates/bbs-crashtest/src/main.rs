@@ -180,12 +180,15 @@ struct Server {
 
 impl Server {
     /// Starts bbsd on a free port and waits for its "Listening on" line.
-    /// Login limits are raised: every round logs all writers in again.
+    /// Login limits are raised (every round logs all writers in again), and
+    /// so are the write limits (the load is many posts a second from one
+    /// address by design).
     fn start(bbsd: &Path, db: &Path) -> anyhow::Result<Server> {
         let mut child = Command::new(bbsd)
             .args(["0", "--bind", "127.0.0.1", "--db"])
             .arg(db)
             .args(["--login-rate-ip", "100000/1", "--login-rate-account", "100000/1"])
+            .args(["--write-rate-ip", "100000000/1", "--write-rate-account", "100000000/1"])
             .env("RUST_LOG", "warn,bbsd=info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -25,8 +25,14 @@ fn path(p: &Path) -> &str {
 fn a_backup_taken_while_twenty_connections_post_restores_every_acknowledged_post() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bbs.db");
-    // Twenty logins of one account at once: past the default login rate.
-    let config = Config { login_rate_per_account: Rate::new(100, Duration::from_secs(1)), ..Config::default() };
+    // Twenty logins of one account at once, and their posts: past the
+    // default login and write rates of one account and one address.
+    let config = Config {
+        login_rate_per_account: Rate::new(100, Duration::from_secs(1)),
+        write_rate_per_account: Rate::new(100_000, Duration::from_secs(1)),
+        write_rate_per_ip: Rate::new(100_000, Duration::from_secs(1)),
+        ..Config::default()
+    };
     let server = TestServer::start_on(&db, config);
     let mut admin = PlainClient::connect(server.addr);
     assert_eq!(admin.send("register ann ann@example.org pw"), answer::REGISTERED);
