@@ -13,24 +13,12 @@
 use std::fmt::Write;
 
 use bbs_storage::{
-    fold_case, Missed, NewPost, Notice, PostId, Result, SearchHit, SearchStore, Subscribed, SubscriptionKind,
+    fold_case, is_cjk, Missed, NewPost, Notice, PostId, Result, SearchHit, SearchStore, Subscribed, SubscriptionKind,
     SubscriptionRow, MISSED_KEPT,
 };
 use deadpool_postgres::Transaction;
 
 use crate::{commit, lock_user, signed, unsigned, OrBackend, PostgresStore};
-
-/// The scripts written without spaces between words.
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF      // Hiragana, Katakana
-        | 0x3400..=0x4DBF    // CJK Extension A
-        | 0x4E00..=0x9FFF    // CJK Unified Ideographs
-        | 0xAC00..=0xD7AF    // Hangul syllables
-        | 0xF900..=0xFAFF    // CJK Compatibility Ideographs
-        | 0x20000..=0x3134F  // CJK Extensions B–G
-    )
-}
 
 /// The tokens of `text`, in order: lower-cased runs of letters and digits
 /// outside CJK, and for each CJK run its pairs then its last character.

@@ -27,7 +27,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use bbs_storage::{
-    fold_case, Missed, NewPost, Notice, PostId, Result, SearchHit, SearchStore, Subscribed, SubscriptionKind,
+    fold_case, is_cjk, Missed, NewPost, Notice, PostId, Result, SearchHit, SearchStore, Subscribed, SubscriptionKind,
     SubscriptionRow, MISSED_KEPT,
 };
 
@@ -41,18 +41,6 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| Ok(index_text(&ctx.get::<String>(0)?)),
-    )
-}
-
-/// Whether `c` belongs to a script written without spaces between words.
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF      // Hiragana, Katakana
-        | 0x3400..=0x4DBF    // CJK Extension A
-        | 0x4E00..=0x9FFF    // CJK Unified Ideographs
-        | 0xAC00..=0xD7AF    // Hangul syllables
-        | 0xF900..=0xFAFF    // CJK Compatibility Ideographs
-        | 0x20000..=0x3134F  // CJK Extensions B–G
     )
 }
 

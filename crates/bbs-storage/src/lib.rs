@@ -31,7 +31,8 @@ pub use ssh_keys::{AddKey, KeyStore, NewSshKey, SshKeyRow};
 use std::future::Future;
 
 pub use search::{
-    fold_case, Missed, Notice, SearchHit, SearchStore, Subscribed, SubscriptionKind, SubscriptionRow, MISSED_KEPT,
+    fold_case, is_cjk, Missed, Notice, SearchHit, SearchStore, Subscribed, SubscriptionKind, SubscriptionRow,
+    MISSED_KEPT,
 };
 
 /// A post's serial number.

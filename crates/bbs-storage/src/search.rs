@@ -84,6 +84,20 @@ pub fn fold_case(text: &str) -> String {
     text.to_lowercase()
 }
 
+/// Whether `c` belongs to a script written without spaces between words
+/// (Chinese, Japanese, Korean). Search finds any two adjacent such
+/// characters, so every backend must draw this line in the same place.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF      // Hiragana, Katakana
+        | 0x3400..=0x4DBF    // CJK Extension A
+        | 0x4E00..=0x9FFF    // CJK Unified Ideographs
+        | 0xAC00..=0xD7AF    // Hangul syllables
+        | 0xF900..=0xFAFF    // CJK Compatibility Ideographs
+        | 0x20000..=0x3134F  // CJK Extensions B–G
+    )
+}
+
 /// Full-text search, subscriptions and missed notifications.
 pub trait SearchStore: Send + Sync {
     /// Posts whose title or content contain every one of `words`, newest
