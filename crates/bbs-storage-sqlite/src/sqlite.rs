@@ -276,6 +276,35 @@ impl SqliteStore {
         self.write_then(f, |_: &mut Cache, _: &T| {}).await
     }
 
+    /// Changes a post if `by` wrote it: `change` runs in the write, and once
+    /// it is committed the post and its board's listing leave the cache.
+    /// Edits and deletions share this so their checks and cache effects
+    /// cannot drift apart.
+    async fn change_own_post<F>(&self, id: PostId, by: &str, change: F) -> Result<PostChange>
+    where
+        F: FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
+    {
+        let by = by.to_owned();
+        let (outcome, _) = self
+            .write_then(
+                move |c| {
+                    let (outcome, board) = owned_post(c, id, &by)?;
+                    if outcome == PostChange::Done {
+                        change(c)?;
+                    }
+                    Ok((outcome, board))
+                },
+                move |cache, (_, board)| {
+                    if let Some(board) = board {
+                        cache.remove(&Key::Post(id));
+                        cache.remove(&Key::Listing(*board));
+                    }
+                },
+            )
+            .await?;
+        Ok(outcome)
+    }
+
     /// Like [`Self::write`], and applies `effect` to the cache once the
     /// batch is committed and flushed, before anybody is answered (not at
     /// all if the write or the commit failed).
@@ -799,57 +828,27 @@ impl Store for SqliteStore {
     }
 
     async fn delete_post(&self, id: PostId, by: &str) -> Result<PostChange> {
-        let by = by.to_owned();
-        let (outcome, _) = self
-            .write_then(
-                move |c| {
-                    let (outcome, board) = owned_post(c, id, &by)?;
-                    if outcome == PostChange::Done {
-                        c.prepare_cached("DELETE FROM comments WHERE post_id = ?1")?.execute([id])?;
-                        c.prepare_cached("DELETE FROM posts WHERE id = ?1")?.execute([id])?;
-                        search::post_deleted(c, id)?;
-                    }
-                    Ok((outcome, board))
-                },
-                move |cache, (_, board)| {
-                    if let Some(board) = board {
-                        cache.remove(&Key::Post(id));
-                        cache.remove(&Key::Listing(*board));
-                    }
-                },
-            )
-            .await?;
-        Ok(outcome)
+        self.change_own_post(id, by, move |c| {
+            c.prepare_cached("DELETE FROM comments WHERE post_id = ?1")?.execute([id])?;
+            c.prepare_cached("DELETE FROM posts WHERE id = ?1")?.execute([id])?;
+            search::post_deleted(c, id)
+        })
+        .await
     }
 
     async fn edit_post(&self, id: PostId, by: &str, edit: PostEdit) -> Result<PostChange> {
-        let by = by.to_owned();
-        let (outcome, _) = self
-            .write_then(
-                move |c| {
-                    let (outcome, board) = owned_post(c, id, &by)?;
-                    if outcome == PostChange::Done {
-                        match edit {
-                            PostEdit::Title(t) => c
-                                .prepare_cached("UPDATE posts SET title = ?2 WHERE id = ?1")?
-                                .execute(params![id, t])?,
-                            PostEdit::Content(t) => c
-                                .prepare_cached("UPDATE posts SET content = ?2 WHERE id = ?1")?
-                                .execute(params![id, t])?,
-                        };
-                        search::post_edited(c, id)?;
-                    }
-                    Ok((outcome, board))
-                },
-                move |cache, (_, board)| {
-                    if let Some(board) = board {
-                        cache.remove(&Key::Post(id));
-                        cache.remove(&Key::Listing(*board));
-                    }
-                },
-            )
-            .await?;
-        Ok(outcome)
+        self.change_own_post(id, by, move |c| {
+            match edit {
+                PostEdit::Title(t) => {
+                    c.prepare_cached("UPDATE posts SET title = ?2 WHERE id = ?1")?.execute(params![id, t])?
+                }
+                PostEdit::Content(t) => {
+                    c.prepare_cached("UPDATE posts SET content = ?2 WHERE id = ?1")?.execute(params![id, t])?
+                }
+            };
+            search::post_edited(c, id)
+        })
+        .await
     }
 
     async fn comment(&self, id: PostId, author: &str, text: &str, at: Timestamp) -> Result<bool> {
