@@ -29,7 +29,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 
 use crate::load::{Mix, Window};
-use crate::process::{CpuMeter, Spawned};
+use crate::process::{CpuMeter, CpuUse, Spawned};
 use crate::setup::Workload;
 use crate::stats::Stats;
 
@@ -429,11 +429,12 @@ async fn mix(args: MixArgs) -> anyhow::Result<()> {
         let canned = process::spawn_canned()?;
         let sessions = setup::open_sessions(canned.addr, args.connections, 1, false, 64).await?;
         let window = Window::starting_now(secs(args.warmup), secs(args.duration));
-        let cpu = CpuMeter::start(Some(canned.pid()));
+        let cpu = CpuUse::during(Some(canned.pid()), window);
         let stats = load::run_all(sessions, &args.mix, Workload::canned(args.read_boards), window, false).await?;
         stats.print(&format!("canned server, C={} (the generator's ceiling)", args.connections), args.duration);
-        cpu.print();
-        ceiling = Some(stats.total().len() as f64 / args.duration);
+        let cpu = cpu.await?;
+        cpu.print(stats.total().len());
+        ceiling = Some(Ceiling::of(&stats, &cpu, args.duration));
     }
     let server = args.target.start()?;
     let started = Instant::now();
@@ -451,15 +452,43 @@ async fn mix(args: MixArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     let window = Window::starting_now(secs(args.warmup), secs(args.duration));
-    let cpu = CpuMeter::start(server.pid);
+    let cpu = CpuUse::during(server.pid, window);
     let stats = load::run_all(sessions, &args.mix, workload, window, true).await?;
     stats.print(&format!("bbsd, C={}", args.connections), args.duration);
-    cpu.print();
-    let rate = stats.total().len() as f64 / args.duration;
+    let cpu = cpu.await?;
+    cpu.print(stats.total().len());
     if let Some(ceiling) = ceiling {
-        println!("bbsd / canned = {rate:.0} / {ceiling:.0} = {:.2}", rate / ceiling);
+        ceiling.compare(&Ceiling::of(&stats, &cpu, args.duration));
     }
     finish(&stats)
+}
+
+/// What the canned server achieved in the same run, to divide by.
+struct Ceiling {
+    rate: f64,
+    micros_per_command: Option<f64>,
+    p99_ms: f64,
+}
+
+impl Ceiling {
+    fn of(stats: &Stats, cpu: &CpuUse, seconds: f64) -> Ceiling {
+        let total = stats.total();
+        Ceiling {
+            rate: total.len() as f64 / seconds,
+            micros_per_command: cpu.server_micros_per_command(total.len()),
+            p99_ms: total.value_at_quantile(0.99) as f64 / 1000.0,
+        }
+    }
+
+    /// Prints bbsd's figures over the canned server's: the three ratios the
+    /// per-command-cost goal is about.
+    fn compare(&self, ours: &Ceiling) {
+        println!("commands/s, bbsd / canned = {:.0} / {:.0} = {:.2}", ours.rate, self.rate, ours.rate / self.rate);
+        if let (Some(ours), Some(canned)) = (ours.micros_per_command, self.micros_per_command) {
+            println!("server CPU per command, bbsd / canned = {ours:.2} / {canned:.2} µs = {:.2}", ours / canned);
+        }
+        println!("p99, bbsd / canned = {:.3} / {:.3} ms = {:.2}", ours.p99_ms, self.p99_ms, ours.p99_ms / self.p99_ms);
+    }
 }
 
 fn finish(stats: &Stats) -> anyhow::Result<()> {
@@ -481,7 +510,7 @@ async fn udp_round(
     title: &str,
 ) -> anyhow::Result<Stats> {
     let window = Window::starting_now(secs(args.warmup), secs(args.duration));
-    let cpu = CpuMeter::start(pid);
+    let cpu = CpuUse::during(pid, window);
     let mut tasks = tokio::task::JoinSet::new();
     for me in 0..args.requesters {
         tasks.spawn(udp_load::requester(addr, me, token.clone(), expect.clone(), window));
@@ -491,7 +520,7 @@ async fn udp_round(
         stats.merge(done??);
     }
     stats.print(title, args.duration);
-    cpu.print();
+    cpu.await?.print(stats.total().len());
     Ok(stats)
 }
 

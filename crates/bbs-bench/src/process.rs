@@ -168,3 +168,48 @@ impl CpuMeter {
         }
     }
 }
+
+/// CPU time of the server and of this generator over exactly a measured
+/// window (the warm-up excluded), so that it can be divided by the commands
+/// answered in that window.
+pub struct CpuUse {
+    /// Server seconds (user + system), if its pid is known.
+    pub server: Option<f64>,
+    pub generator: f64,
+    pub wall: f64,
+}
+
+impl CpuUse {
+    /// Samples both processes at the window's start and end.
+    pub fn during(pid: Option<u32>, window: crate::load::Window) -> tokio::task::JoinHandle<CpuUse> {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(window.measure_from.into()).await;
+            let meter = CpuMeter::start(pid);
+            tokio::time::sleep_until(window.until.into()).await;
+            let wall = meter.at.elapsed().as_secs_f64();
+            CpuUse {
+                server: pid.and_then(|p| cpu_seconds(p).ok()).map(|now| now - meter.start),
+                generator: cpu_seconds(std::process::id()).unwrap_or(0.0) - meter.own_start,
+                wall,
+            }
+        })
+    }
+
+    /// Server CPU in microseconds per command answered in the window.
+    pub fn server_micros_per_command(&self, commands: u64) -> Option<f64> {
+        self.server.filter(|_| commands > 0).map(|s| s * 1e6 / commands as f64)
+    }
+
+    /// Prints the shares of one core and the server's cost per command.
+    pub fn print(&self, commands: u64) {
+        let generator = self.generator / self.wall * 100.0;
+        match (self.server, self.server_micros_per_command(commands)) {
+            (Some(server), Some(per)) => println!(
+                "server CPU: {:.0} % of one core, {per:.2} µs per command; generator CPU: {generator:.0} % (over {:.1} s)",
+                server / self.wall * 100.0,
+                self.wall
+            ),
+            _ => println!("server CPU: unknown (no --server-pid); generator CPU: {generator:.0} %"),
+        }
+    }
+}

@@ -84,6 +84,12 @@ use crate::{schema, search, OpenError, OrBackend};
 /// The most writes committed together in one transaction.
 const MAX_BATCH: usize = 512;
 
+/// Prepared statements kept per connection. rusqlite keeps 16 by default,
+/// fewer than the distinct statements the writer runs (posts, comments,
+/// votes, mail, ledger, index, ...): past that, statements were evicted and
+/// parsed again in turn.
+const STATEMENT_CACHE: usize = 128;
+
 /// Read connections, each owned by a thread of its own. A fixed set of
 /// threads (rather than tokio's blocking pool, which grows with the load)
 /// keeps the memory of reading fixed too: their stacks, their allocator
@@ -210,6 +216,8 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "NORMAL").or_backend()?;
         conn.pragma_update(None, "foreign_keys", "ON").or_backend()?;
         schema::migrate(&mut conn).or_backend()?;
+        search::prepare_writer(&conn).or_backend()?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let cache = Arc::new(RwLock::new(Cache::new(options.cache_bytes)));
         let visibility = Arc::new(Visibility::default());
         // The WAL exists once a connection has read the database in WAL
@@ -395,6 +403,7 @@ fn open_reader(options: &SqliteOptions) -> Result<Connection> {
         Connection::open_with_flags(&options.path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .or_backend()?;
     conn.busy_timeout(options.busy_timeout).or_backend()?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 
@@ -534,7 +543,8 @@ fn write_loop(
         // is sure to see the raised number (module documentation).
         number += 1;
         visibility.begun.store(number, Ordering::SeqCst);
-        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        let commit =
+            search::flush_pending_index(&conn).and_then(|()| conn.execute_batch("COMMIT")).map_err(|e| e.to_string());
         if let Err(e) = &commit {
             tracing::error!(error = %e, writes = batch.len(), "commit failed; batch rolled back");
             let _ = conn.execute_batch("ROLLBACK");

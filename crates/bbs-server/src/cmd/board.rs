@@ -178,10 +178,7 @@ impl Apply for UpdatePost {
 impl Apply for Comment {
     async fn apply<S: Store>(self, shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
         let user = require!(logged_in(caller));
-        if shared.store.push_count(self.post).await?.is_none() {
-            return Ok(Reply::text(answer::NO_SUCH_POST));
-        }
-        if let Some(refused) = super::community::too_many_comments(shared, &user.name) {
+        if let Some(refused) = super::community::comment_allowance(shared, &user.name, self.post).await? {
             return Ok(refused);
         }
         let added = shared.store.comment(self.post, &user.name, &self.text, now()).await?;

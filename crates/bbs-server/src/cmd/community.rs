@@ -8,7 +8,7 @@ use bbs_protocol::Reply;
 use bbs_storage::{CommentKind, NewVote, PostId, Store, Voted};
 
 use super::board::month_day;
-use super::context::{logged_in, require, Apply, Caller, Outcome};
+use super::context::{logged_in, require, Apply, Caller, Failure, Outcome};
 use crate::state::Shared;
 
 /// Least seconds between two votes of one user on one post (PTT's rule
@@ -27,10 +27,22 @@ impl Apply for BooPost {
     }
 }
 
-/// The answer to a comment of any kind once the post is known to exist:
-/// `Some` refusal when the user made too many comments this minute.
-pub(super) fn too_many_comments<S>(shared: &Shared<S>, user: &str) -> Option<Reply> {
-    shared.comment_rate.check(&user.to_owned()).is_err().then(|| Reply::text(answer::TOO_MANY_COMMENTS))
+/// Takes one comment (of any kind) from the user's allowance for this
+/// minute; `Some(refusal)` when none is left. `Post does not exist.` still
+/// comes before the rate answer for a missing post, but the existence check
+/// runs only on that refused path: an allowed comment costs its write and
+/// nothing else (the write itself notices a missing post). An attempt on a
+/// missing post uses up allowance like any other attempt to write.
+pub(super) async fn comment_allowance<S: Store>(
+    shared: &Shared<S>,
+    user: &str,
+    post: PostId,
+) -> Result<Option<Reply>, Failure> {
+    if shared.comment_rate.check(&user.to_owned()).is_ok() {
+        return Ok(None);
+    }
+    let exists = shared.store.push_count(post).await?.is_some();
+    Ok(Some(Reply::text(if exists { answer::TOO_MANY_COMMENTS } else { answer::NO_SUCH_POST })))
 }
 
 async fn vote<S: Store>(
@@ -41,10 +53,7 @@ async fn vote<S: Store>(
     text: String,
 ) -> Outcome {
     let user = require!(logged_in(caller));
-    if shared.store.push_count(post).await?.is_none() {
-        return Ok(Reply::text(answer::NO_SUCH_POST));
-    }
-    if let Some(refused) = too_many_comments(shared, &user.name) {
+    if let Some(refused) = comment_allowance(shared, &user.name, post).await? {
         return Ok(refused);
     }
     let vote = NewVote {
@@ -57,7 +66,6 @@ async fn vote<S: Store>(
         sysops: shared.config.sysops.clone(),
     };
     Ok(Reply::text(match shared.store.vote(vote).await? {
-        // Deleted between the two steps.
         Voted::NoPost => answer::NO_SUCH_POST,
         Voted::AsComment => answer::COMMENTED,
         Voted::Counted(CommentKind::Boo, _) => answer::BOOED,
