@@ -271,16 +271,22 @@ fn kind_code(kind: SubscriptionKind) -> i64 {
 
 /// The distinct subscribers of `board` or of `author` with a keyword in
 /// `title`, never `author`: two lookups in `subscriptions_by_target`.
+/// (`UNION ALL` and the duplicates removed here: a plain `UNION` built a
+/// temporary B-tree for every new post, even when nobody matched.)
 fn matching_subscribers(c: &Connection, board: &str, author: &str, title: &str) -> rusqlite::Result<Vec<String>> {
-    c.prepare_cached(
-        "SELECT subscriber FROM subscriptions
-          WHERE kind = 0 AND target = ?1 AND subscriber <> ?2 AND instr(?3, folded) > 0
-         UNION
-         SELECT subscriber FROM subscriptions
-          WHERE kind = 1 AND target = ?2 AND subscriber <> ?2 AND instr(?3, folded) > 0",
-    )?
-    .query_map(params![board, author, fold_case(title)], |r| r.get(0))?
-    .collect()
+    let mut users: Vec<String> = c
+        .prepare_cached(
+            "SELECT subscriber FROM subscriptions
+              WHERE kind = 0 AND target = ?1 AND subscriber <> ?2 AND instr(?3, folded) > 0
+             UNION ALL
+             SELECT subscriber FROM subscriptions
+              WHERE kind = 1 AND target = ?2 AND subscriber <> ?2 AND instr(?3, folded) > 0",
+        )?
+        .query_map(params![board, author, fold_case(title)], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    users.sort_unstable();
+    users.dedup();
+    Ok(users)
 }
 
 impl SearchStore for SqliteStore {
