@@ -280,7 +280,7 @@ impl SqliteStore {
     /// it is committed the post and its board's listing leave the cache.
     /// Edits and deletions share this so their checks and cache effects
     /// cannot drift apart.
-    async fn change_own_post<F>(&self, id: PostId, by: &str, change: F) -> Result<PostChange>
+    pub(crate) async fn change_own_post<F>(&self, id: PostId, by: &str, change: F) -> Result<PostChange>
     where
         F: FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
     {
@@ -609,6 +609,18 @@ fn sync_loop(
     }
 }
 
+/// Adds a post inside a write (with its search index and subscribers'
+/// notices); `None` if the board does not exist.
+pub(crate) fn insert_post(c: &Connection, post: &NewPost) -> rusqlite::Result<Option<PostId>> {
+    let n = c
+        .prepare_cached(
+            "INSERT INTO posts (board_id, author, title, content, created_at)
+             SELECT id, ?2, ?3, ?4, ?5 FROM boards WHERE name = ?1",
+        )?
+        .execute(params![post.board, post.author, post.title, post.content, post.created_at])?;
+    search::post_created(c, (n == 1).then(|| c.last_insert_rowid() as PostId), post)
+}
+
 /// Checks that `by` may change post `id`; also gives the post's board.
 fn owned_post(conn: &Connection, id: PostId, by: &str) -> rusqlite::Result<(PostChange, Option<i64>)> {
     let row: Option<(String, i64)> = conn
@@ -662,8 +674,8 @@ impl Store for SqliteStore {
             move |c| {
                 let n = c
                     .prepare_cached(
-                        "INSERT INTO users (name, email, password_hash) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (name) DO NOTHING",
+                        "INSERT INTO users (name, email, password_hash, registered_at)
+                         VALUES (?1, ?2, ?3, unixepoch()) ON CONFLICT (name) DO NOTHING",
                     )?
                     .execute(params![user.name, user.email, user.password_hash])?;
                 Ok(n == 1)
@@ -728,12 +740,17 @@ impl Store for SqliteStore {
         let (boards, settled) = self
             .read_noting_settled(|c| {
                 let mut index = 0;
-                c.prepare_cached("SELECT name, moderator FROM boards ORDER BY id")?
-                    .query_map([], |r| {
-                        index += 1;
-                        Ok(BoardRow { index, name: r.get(0)?, moderator: r.get(1)? })
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()
+                // The owner, then the moderators the owner added, in order.
+                c.prepare_cached(
+                    "SELECT b.name, b.moderator || coalesce((SELECT '/' || group_concat(user, '/')
+                        FROM (SELECT user FROM board_moderators m WHERE m.board_id = b.id ORDER BY m.id)), '')
+                     FROM boards b ORDER BY b.id",
+                )?
+                .query_map([], |r| {
+                    index += 1;
+                    Ok(BoardRow { index, name: r.get(0)?, moderator: r.get(1)? })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
             })
             .await?;
         self.fill(Key::Boards, Value::Boards(Arc::new(boards.clone())), settled);
@@ -747,15 +764,7 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         self.write_then(
-            move |c| {
-                let n = c
-                    .prepare_cached(
-                        "INSERT INTO posts (board_id, author, title, content, created_at)
-                         SELECT id, ?2, ?3, ?4, ?5 FROM boards WHERE name = ?1",
-                    )?
-                    .execute(params![post.board, post.author, post.title, post.content, post.created_at])?;
-                search::post_created(c, (n == 1).then(|| c.last_insert_rowid() as PostId), &post)
-            },
+            move |c| insert_post(c, &post),
             move |cache, id| {
                 if id.is_some() {
                     cache.remove(&Key::Listing(board));
