@@ -479,3 +479,44 @@ fn a_sysop_suspends_ends_the_sessions_and_purges_posts() {
     assert_eq!(first_cells(&ann.send("list-post b")), ["4"]);
     assert_eq!(rows(&root.send("list-recycle b")).len(), 3);
 }
+
+/// A board too big to list whole is written in pieces: its pinned posts
+/// still come first, the columns as wide as every row needs, byte for byte
+/// the one table of all rows, in both dialects.
+#[test]
+fn pins_lead_a_listing_written_in_pieces() {
+    use bbs_storage::NewPost;
+    use bbs_storage_sqlite::bulk::BulkLoader;
+    let (_dir, db) = database_with_users(&["owner".to_owned()], PASSWORD);
+    let n = bbs_storage_sqlite::WHOLE_LISTING + 250;
+    let created_at = 1_700_000_000;
+    let mut loader = BulkLoader::open(&db).unwrap();
+    loader.boards([("big", "owner")]).unwrap();
+    let title =
+        |i: usize| if i == 1100 { "置頂公告置頂公告置頂公告".to_owned() } else { format!("Post {i}") };
+    loader
+        .posts((1..=n).map(|i| NewPost {
+            board: "big".into(),
+            author: "owner".into(),
+            title: title(i),
+            content: "c".into(),
+            created_at,
+        }))
+        .unwrap();
+    loader.finish().unwrap();
+    let server = TestServer::start_on(&db, Config::default());
+    let mut owner = login(&server, "owner");
+    for id in [1100, 7] {
+        assert_eq!(owner.send(&format!("pin-post {id}")), "Pin successfully.");
+    }
+    let date = chrono::Local.timestamp_opt(created_at, 0).unwrap().format("%m/%d").to_string();
+    let row = |i: usize, cell: String| vec![cell, title(i), "owner".to_owned(), date.clone()];
+    let rows: Vec<Vec<String>> = [1100, 7]
+        .into_iter()
+        .map(|i| row(i, format!("★{i}")))
+        .chain((1..=n).filter(|i| *i != 1100 && *i != 7).map(|i| row(i, i.to_string())))
+        .collect();
+    let expected = bbs_protocol::table::format_table(&["S/N", "Title", "Author", "Date"], &rows);
+    assert_eq!(owner.send("list-post big"), expected);
+    assert_eq!(server.client().call("list-post big").text, expected);
+}

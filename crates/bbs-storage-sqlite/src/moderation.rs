@@ -357,7 +357,8 @@ impl ModerationStore for SqliteStore {
                 if let Some(refusal) = member_refusal(c, &facts, &post.author, false, post.created_at, false, false)? {
                     return Ok(Err(refusal));
                 }
-                let id = insert_post(c, &post)?.expect("the board was just found");
+                // The board was found in this same transaction: it is there.
+                let id = insert_post(c, &post)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
                 Ok(Ok((id, facts.id)))
             },
             |cache, created| {
