@@ -1065,6 +1065,44 @@ mod tests {
     }
 
     #[test]
+    fn moderation_commands_take_their_reasons_as_typed_and_check_their_numbers() {
+        assert_eq!(
+            Command::parse("ban b bob 7  posting  spam ").unwrap(),
+            Command::Ban(Ban { board: "b".into(), user: "bob".into(), days: 7, reason: "posting  spam".into() })
+        );
+        for line in ["ban b bob 0 x", "ban b bob 3651 x", "ban b bob 7", "ban b bob +7 x"] {
+            assert_eq!(Command::parse(line), Err(ParseError::Usage("Usage: ban <board> <user> <days> <reason>")));
+        }
+        assert_eq!(
+            Command::parse("delete-post 3 --reason off  topic").unwrap(),
+            Command::DeletePost(DeletePost { post: 3, reason: Some("off  topic".into()) })
+        );
+        assert_eq!(Command::parse("delete-post 3").unwrap(), Command::DeletePost(DeletePost { post: 3, reason: None }));
+        for line in ["delete-post 3 --reason", "delete-post --reason x", "delete-post 3 4 --reason x"] {
+            assert_eq!(Command::parse(line), Err(ParseError::Usage("Usage: delete-post <post-S/N>")), "{line}");
+        }
+        assert_eq!(
+            Command::parse("set-board b --push-interval 5").unwrap(),
+            Command::SetBoard(SetBoard { board: "b".into(), setting: BoardSetting::PushInterval(5) })
+        );
+        assert!(Command::parse("set-board b --push-interval 4").is_err());
+        assert!(Command::parse("set-board b --no-boo on --min-days 3").is_err());
+        assert_eq!(
+            Command::parse("resolve-report 4 reject not  spam").unwrap(),
+            Command::ResolveReport(ResolveReport { report: 4, accept: false, note: "not  spam".into() })
+        );
+        assert_eq!(
+            Command::parse("resolve-report 4 accept").unwrap(),
+            Command::ResolveReport(ResolveReport { report: 4, accept: true, note: String::new() })
+        );
+        assert_eq!(Command::parse("mod-log b").unwrap(), Command::ModLog(ModLog { board: "b".into(), rows: 20 }));
+        assert_eq!(
+            Command::parse("list-report b --all").unwrap(),
+            Command::ListReport(ListReport { board: "b".into(), all: true })
+        );
+    }
+
+    #[test]
     fn unknown_and_empty_lines() {
         assert_eq!(Command::parse("   "), Err(ParseError::Empty));
         assert_eq!(Command::parse("hello there").unwrap_err().to_string(), "Unknown command: hello");
