@@ -6,8 +6,9 @@
 //! session, then latency of one active client), `logins` (a burst of logins
 //! while another session keeps working), `seed` (bulk data straight into a
 //! database file), `social` (`tell` latency, `yell` fan-out and `list-mail`
-//! with many sessions logged in), `canned` (the do-nothing server for the
-//! ceiling).
+//! with many sessions logged in), `community` (`list-post --long` on a big
+//! board, many users pushing one post), `canned` (the do-nothing server for
+//! the ceiling).
 
 mod canned;
 mod client;
