@@ -16,7 +16,7 @@ use bbs_storage::{
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::cache::Key;
+use crate::cache::{Cache, Key, Value};
 use crate::sqlite::insert_post;
 use crate::{search, SqliteStore};
 
@@ -506,60 +506,75 @@ impl ModerationStore for SqliteStore {
 
     async fn pin_post(&self, post: PostId, by: &Acting) -> Result<Pinning> {
         let by = by.clone();
-        self.write(move |c| {
-            let Some(facts) = post_facts(c, post)? else { return Ok(Pinning::NoPost) };
-            if !is_moderator(c, &facts.board, &by.user, by.sysop)? {
-                return Ok(Pinning::NotModerator);
-            }
-            if facts.pinned {
-                return Ok(Pinning::AlreadyPinned);
-            }
-            let (pinned, last): (usize, i64) = c
-                .prepare_cached(
-                    "SELECT count(*), coalesce(max(pinned_at), 0) FROM posts
+        self.write_then(
+            move |c| {
+                let Some(facts) = post_facts(c, post)? else { return Ok((Pinning::NoPost, 0)) };
+                if !is_moderator(c, &facts.board, &by.user, by.sysop)? {
+                    return Ok((Pinning::NotModerator, 0));
+                }
+                if facts.pinned {
+                    return Ok((Pinning::AlreadyPinned, 0));
+                }
+                let (pinned, last): (usize, i64) = c
+                    .prepare_cached(
+                        "SELECT count(*), coalesce(max(pinned_at), 0) FROM posts
                      WHERE board_id = ?1 AND pinned_at IS NOT NULL",
-                )?
-                .query_row([facts.board.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            if pinned >= MAX_PINNED {
-                return Ok(Pinning::TooMany);
-            }
-            c.prepare_cached("UPDATE posts SET pinned_at = ?2 WHERE id = ?1")?.execute(params![post, last + 1])?;
-            audit(c, Some(facts.board.id), &by, "pin", &post.to_string(), "")?;
-            Ok(Pinning::Done)
-        })
+                    )?
+                    .query_row([facts.board.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                if pinned >= MAX_PINNED {
+                    return Ok((Pinning::TooMany, 0));
+                }
+                c.prepare_cached("UPDATE posts SET pinned_at = ?2 WHERE id = ?1")?.execute(params![post, last + 1])?;
+                audit(c, Some(facts.board.id), &by, "pin", &post.to_string(), "")?;
+                Ok((Pinning::Done, facts.board.id))
+            },
+            forget_pins,
+        )
         .await
+        .map(|(pinning, _)| pinning)
     }
 
     async fn unpin_post(&self, post: PostId, by: &Acting) -> Result<Pinning> {
         let by = by.clone();
-        self.write(move |c| {
-            let Some(facts) = post_facts(c, post)? else { return Ok(Pinning::NoPost) };
-            if !is_moderator(c, &facts.board, &by.user, by.sysop)? {
-                return Ok(Pinning::NotModerator);
-            }
-            if !facts.pinned {
-                return Ok(Pinning::NotPinned);
-            }
-            c.prepare_cached("UPDATE posts SET pinned_at = NULL WHERE id = ?1")?.execute([post])?;
-            audit(c, Some(facts.board.id), &by, "unpin", &post.to_string(), "")?;
-            Ok(Pinning::Done)
-        })
+        self.write_then(
+            move |c| {
+                let Some(facts) = post_facts(c, post)? else { return Ok((Pinning::NoPost, 0)) };
+                if !is_moderator(c, &facts.board, &by.user, by.sysop)? {
+                    return Ok((Pinning::NotModerator, 0));
+                }
+                if !facts.pinned {
+                    return Ok((Pinning::NotPinned, 0));
+                }
+                c.prepare_cached("UPDATE posts SET pinned_at = NULL WHERE id = ?1")?.execute([post])?;
+                audit(c, Some(facts.board.id), &by, "unpin", &post.to_string(), "")?;
+                Ok((Pinning::Done, facts.board.id))
+            },
+            forget_pins,
+        )
         .await
+        .map(|(pinning, _)| pinning)
     }
 
     async fn pinned_posts(&self, board: &str) -> Result<Vec<PostSummary>> {
-        let board = board.to_owned();
-        self.read(move |c| {
-            c.prepare_cached(
-                "SELECT p.id, p.title, p.author, p.created_at FROM boards b JOIN posts p ON p.board_id = b.id
-                 WHERE b.name = ?1 AND p.pinned_at IS NOT NULL ORDER BY p.pinned_at",
-            )?
-            .query_map([board], |r| {
-                Ok(PostSummary { id: r.get(0)?, title: r.get(1)?, author: r.get(2)?, created_at: r.get(3)? })
-            })?
-            .collect()
-        })
-        .await
+        let Some(board) = self.board_id(board).await? else { return Ok(Vec::new()) };
+        let key = Key::Pinned(board);
+        if let Some(Value::Listing(posts)) = self.cached(&key) {
+            return Ok(posts.as_ref().clone());
+        }
+        let (posts, settled) = self
+            .read_noting_settled(move |c| {
+                c.prepare_cached(
+                    "SELECT id, title, author, created_at FROM posts
+                     WHERE board_id = ?1 AND pinned_at IS NOT NULL ORDER BY pinned_at",
+                )?
+                .query_map([board], |r| {
+                    Ok(PostSummary { id: r.get(0)?, title: r.get(1)?, author: r.get(2)?, created_at: r.get(3)? })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await?;
+        self.fill(key, Value::Listing(std::sync::Arc::new(posts.clone())), settled);
+        Ok(posts)
     }
 
     async fn edit_post_keeping_history(&self, post: PostId, by: &Acting, edit: PostEdit) -> Result<PostChange> {
@@ -773,11 +788,19 @@ impl ModerationStore for SqliteStore {
                     for &(post, board) in moved.iter().flatten() {
                         cache.remove(&Key::Post(post));
                         cache.remove(&Key::Listing(board));
+                        cache.remove(&Key::Pinned(board));
                     }
                 },
             )
             .await?;
         Ok(moved.map(|posts| posts.len() as u64))
+    }
+}
+
+/// After a pin or unpin: the board's pinned posts leave the cache.
+fn forget_pins(cache: &mut Cache, (pinning, board): &(Pinning, i64)) {
+    if *pinning == Pinning::Done {
+        cache.remove(&Key::Pinned(*board));
     }
 }
 

@@ -298,6 +298,8 @@ impl SqliteStore {
                     if let Some(board) = board {
                         cache.remove(&Key::Post(id));
                         cache.remove(&Key::Listing(*board));
+                        // A pinned post's new title.
+                        cache.remove(&Key::Pinned(*board));
                     }
                 },
             )
@@ -324,7 +326,7 @@ impl SqliteStore {
     }
 
     /// The cached value of `key`, if any.
-    fn cached(&self, key: &Key) -> Option<Value> {
+    pub(crate) fn cached(&self, key: &Key) -> Option<Value> {
         self.inner.cache.read().expect("cache lock").get(key)
     }
 
@@ -340,7 +342,7 @@ impl SqliteStore {
 
     /// [`Self::read`], also giving `settled` as it was before `f` ran, for
     /// [`Self::fill`].
-    async fn read_noting_settled<T, F>(&self, f: F) -> Result<(T, u64)>
+    pub(crate) async fn read_noting_settled<T, F>(&self, f: F) -> Result<(T, u64)>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -362,7 +364,7 @@ impl SqliteStore {
 
     /// Puts what a read found into the cache, unless a batch settled since
     /// the read began (it might have changed the value after the read).
-    fn fill(&self, key: Key, value: Value, settled_before: u64) {
+    pub(crate) fn fill(&self, key: Key, value: Value, settled_before: u64) {
         let mut cache = self.inner.cache.write().expect("cache lock");
         if self.inner.visibility.settled.load(Ordering::SeqCst) == settled_before && cache.fits(&key, &value) {
             cache.insert(key, value);
@@ -371,7 +373,7 @@ impl SqliteStore {
 
     /// The row number of a board, if it exists (boards are never removed,
     /// so a cached number stays right).
-    async fn board_id(&self, name: &str) -> Result<Option<i64>> {
+    pub(crate) async fn board_id(&self, name: &str) -> Result<Option<i64>> {
         let key = Key::Board(name.to_owned());
         if let Some(Value::Board(id)) = self.cached(&key) {
             return Ok(Some(id));

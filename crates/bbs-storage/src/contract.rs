@@ -1126,6 +1126,12 @@ pub async fn at_most_five_posts_are_pinned_however_pins_interleave<S: Store>(sto
     let order: Vec<PostId> = store.pinned_posts("b").await.unwrap().iter().map(|p| p.id).collect();
     assert_eq!(order[..4], pinned[1..].iter().map(|p| p.id).collect::<Vec<_>>()[..], "kept in pin order");
     assert_eq!(order[4], unpinned);
+    // A pinned post's edit shows in the pinned list too.
+    let edit = PostEdit::Title("now pinned".into());
+    let author = store.post(unpinned).await.unwrap().unwrap().author;
+    assert_eq!(store.edit_post_keeping_history(unpinned, &acting(&author, 1), edit).await.unwrap(), PostChange::Done);
+    assert_eq!(store.pinned_posts("b").await.unwrap()[4].title, "now pinned");
+    assert_eq!(store.pinned_posts("nope").await.unwrap(), vec![]);
 }
 
 /// Runs futures concurrently on the current runtime (as separate tasks).
