@@ -6,11 +6,13 @@
 //! session, then latency of one active client), `logins` (a burst of logins
 //! while another session keeps working), `seed` (bulk data straight into a
 //! database file), `social` (`tell` latency, `yell` fan-out and `list-mail`
-//! with many sessions logged in), `canned` (the do-nothing server for the
-//! ceiling).
+//! with many sessions logged in), `community` (`list-post --long` on a big
+//! board, many users pushing one post), `canned` (the do-nothing server for
+//! the ceiling).
 
 mod canned;
 mod client;
+mod community;
 mod files;
 mod load;
 mod process;
@@ -67,6 +69,9 @@ enum Mode {
     /// Run a lossy UDP relay in front of a server's UDP port until killed
     /// (point `bbs` at it with BBS_UDP_RELAY=<printed address>).
     Relay(RelayArgs),
+    /// The community area under load: `list-post --long` beside `list-post`
+    /// on one big board, then many users pushing one hot post at once.
+    Community(CommunityArgs),
     /// Run the canned server (fixed answer to everything) on 127.0.0.1.
     Canned {
         #[arg(long, default_value_t = 0)]
@@ -254,6 +259,31 @@ struct ScaleArgs {
 }
 
 #[derive(Debug, Args)]
+struct CommunityArgs {
+    /// The `bbsd` binary to start (default: next to this program).
+    #[arg(long)]
+    bbsd: Option<PathBuf>,
+    /// Extra arguments for `bbsd` (repeatable).
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+    /// Posts on the big board.
+    #[arg(long, default_value_t = 1_000_000)]
+    posts: usize,
+    /// Times each listing is measured.
+    #[arg(long, default_value_t = 20)]
+    iterations: usize,
+    /// Users pushing the hot post, each on a session of its own.
+    #[arg(long, default_value_t = 1000)]
+    voters: usize,
+    /// Pushes per user.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Where the temporary database goes (deleted at the end).
+    #[arg(long, default_value = ".")]
+    work_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
 struct FilesArgs {
     #[command(flatten)]
     target: Target,
@@ -380,6 +410,18 @@ fn main() -> anyhow::Result<()> {
                     spread_connections: args.spread_connections,
                     spread_seconds: args.spread_seconds,
                     list_board: args.list_board,
+                })
+                .await
+            }
+            Mode::Community(args) => {
+                community::run(community::Plan {
+                    bbsd: args.bbsd.unwrap_or_else(process::default_bbsd),
+                    server_args: args.server_args,
+                    posts: args.posts,
+                    iterations: args.iterations,
+                    voters: args.voters,
+                    rounds: args.rounds,
+                    work_dir: args.work_dir,
                 })
                 .await
             }

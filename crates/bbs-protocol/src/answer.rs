@@ -77,6 +77,79 @@ pub const PUSHED: &str = "Push successfully.";
 pub const BOOED: &str = "Boo successfully.";
 /// More than the comments (of any kind) a user may make a minute.
 pub const TOO_MANY_COMMENTS: &str = "Too many comments, please wait.";
+pub const NOT_BOARD_OWNER: &str = "Not the board owner.";
+pub const NOT_BOARD_MODERATOR: &str = "Not a board moderator.";
+pub const USER_DOES_NOT_EXIST: &str = "User does not exist.";
+pub const TOO_MANY_MODERATORS: &str = "Too many moderators.";
+pub const MODERATOR_ADDED: &str = "Add moderator successfully.";
+pub const MODERATOR_REMOVED: &str = "Remove moderator successfully.";
+/// `remove-moderator` of the board's owner, who always moderates it.
+pub const CANNOT_REMOVE_OWNER: &str = "The board owner cannot be removed.";
+pub const CANNOT_BAN_MODERATOR: &str = "Cannot ban a moderator.";
+pub const BANNED_DONE: &str = "Ban successfully.";
+pub const UNBANNED: &str = "Unban successfully.";
+pub const YOU_ARE_BANNED: &str = "You are banned from this board.";
+pub const NO_BOOS: &str = "This board does not allow boos.";
+pub const BOARD_UPDATED: &str = "Update successfully.";
+pub const REQUIREMENTS_NOT_MET: &str = "You do not meet this board's posting requirements.";
+pub const PINNED_CANNOT_BE_DELETED: &str = "Pinned posts cannot be deleted.";
+pub const NOT_IN_RECYCLE_BIN: &str = "Post is not in the recycle bin.";
+pub const RESTORED: &str = "Restore successfully.";
+pub const TOO_MANY_PINNED: &str = "Too many pinned posts.";
+pub const NOT_PINNED: &str = "Post is not pinned.";
+/// `pin-post` of a post that is pinned already: nothing changes.
+pub const ALREADY_PINNED: &str = "Post is already pinned.";
+pub const PINNED: &str = "Pin successfully.";
+pub const UNPINNED: &str = "Unpin successfully.";
+pub const CANNOT_REPORT_OWN: &str = "You cannot report your own post.";
+pub const ALREADY_REPORTED: &str = "You have already reported this post.";
+pub const TOO_MANY_REPORTS: &str = "Too many reports, please wait.";
+pub const REPORTED: &str = "Report successfully.";
+pub const NO_SUCH_REPORT: &str = "Report does not exist.";
+pub const REPORT_ALREADY_RESOLVED: &str = "Report is already resolved.";
+pub const RESOLVED: &str = "Resolve successfully.";
+pub const PERMISSION_DENIED: &str = "Permission denied.";
+pub const SUSPENDED_DONE: &str = "Suspend successfully.";
+pub const UNSUSPENDED: &str = "Unsuspend successfully.";
+/// How a pinned post's S/N is written in `list-post`.
+pub const PIN_MARK: &str = "★";
+
+pub fn already_moderator(user: &str) -> String {
+    format!("{user} is already a moderator.")
+}
+
+pub fn not_moderator(user: &str) -> String {
+    format!("{user} is not a moderator.")
+}
+
+pub fn already_banned(user: &str) -> String {
+    format!("{user} is already banned.")
+}
+
+pub fn not_banned(user: &str) -> String {
+    format!("{user} is not banned.")
+}
+
+/// What a suspended user sees: their sessions end with it, and logins
+/// answer it until the date.
+pub fn suspended(until: &str, reason: &str) -> String {
+    format!("Your account is suspended until {until}: {reason}")
+}
+
+pub fn purged(posts: u64) -> String {
+    format!("Purge successfully: {posts} posts moved to the recycle bin.")
+}
+
+/// The subject of the mail a banned user gets.
+pub fn ban_mail_subject(board: &str) -> String {
+    format!("You are banned from {board}")
+}
+
+/// The content of the mail a banned user gets: board, end, moderator, reason.
+pub fn ban_mail_content(board: &str, until: &str, by: &str, reason: &str) -> String {
+    format!("You are banned from the board {board} until {until} by {by}.\nReason: {reason}")
+}
+
 /// How `read` shows a push and a boo (a plain comment is `<user>: <text>`).
 pub const PUSH_MARK: &str = "推";
 pub const BOO_MARK: &str = "噓";

@@ -71,6 +71,9 @@ pub struct Config {
     pub comment_rate: Rate,
     /// Users who moderate every board (`bbsd --sysop NAME`).
     pub sysops: Vec<String>,
+    /// Days a deleted post stays in its board's recycle bin, restorable,
+    /// before it is purged (by the next write to the bin: no sweep runs).
+    pub recycle_days: u32,
     /// The time the community rules see (votes, and later bans and the
     /// recycle bin); a test gives a [`TestClock`](crate::clock::TestClock).
     pub clock: Arc<dyn Clock>,
@@ -146,6 +149,7 @@ impl Default for Config {
             register_rate_per_ip: Rate::new(50, Duration::from_secs(60 * 60)),
             comment_rate: Rate::new(60, Duration::from_secs(60)),
             sysops: Vec::new(),
+            recycle_days: 30,
             clock: Arc::new(SystemClock),
             data_dir: PathBuf::from("."),
             min_free_disk: 64 << 20,

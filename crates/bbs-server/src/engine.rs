@@ -146,6 +146,8 @@ enum End {
     /// Answers or pushes piled up and the peer did not take them.
     StoppedReading,
     Shutdown,
+    /// The server ended the user's sessions (a suspension).
+    Ended,
 }
 
 /// Which way the peer talks; decided by its first line.
@@ -292,6 +294,12 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
                 push = session.next_push(take_push), if session.has_inbox() => match push {
                     Some(push) => self.write_push(push),
                     None => {
+                        if let Some(why) = session.ended_because() {
+                            tracing::info!("session ended by the server; closing");
+                            let why = why.to_owned();
+                            self.close_with(&why).await?;
+                            return Ok(End::Ended);
+                        }
                         tracing::info!("too many pushes waiting; closing");
                         return Ok(End::StoppedReading);
                     }

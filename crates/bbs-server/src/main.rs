@@ -136,6 +136,9 @@ struct Args {
     /// A user who moderates every board (repeat for several).
     #[arg(long = "sysop", value_name = "NAME")]
     sysops: Vec<String>,
+    /// Days a deleted post stays restorable in its board's recycle bin.
+    #[arg(long, default_value_t = Config::default().recycle_days)]
+    recycle_days: u32,
     /// Registrations per IP address, as BURST/SECONDS.
     #[arg(long, default_value_t = Config::default().register_rate_per_ip)]
     register_rate_ip: Rate,
@@ -230,6 +233,7 @@ impl Args {
             register_rate_per_ip: self.register_rate_ip,
             comment_rate: self.comment_rate,
             sysops: self.sysops.clone(),
+            recycle_days: self.recycle_days,
             clock: Config::default().clock,
             data_dir: self.db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned(),
             min_free_disk: self.min_free_disk_mb.saturating_mul(1 << 20),
@@ -522,6 +526,7 @@ const RELOADABLE: &[&str] = &[
     "write_rate_ip",
     "comment_rate",
     "register_rate_ip",
+    "recycle_days",
 ];
 
 /// On each SIGHUP, reads the settings again (the configuration file may

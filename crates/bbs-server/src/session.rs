@@ -52,8 +52,11 @@ pub struct LoggedIn {
     /// registry entry: the engine stores, `list-online` loads, no lock.
     last_command: Arc<AtomicU64>,
     inbox: mpsc::Receiver<Push>,
-    /// Resolves when the registry lets go of this session.
-    evicted: oneshot::Receiver<()>,
+    /// Resolves when the registry lets go of this session, with the words
+    /// to close it with if it was ended on purpose ([`Sessions::end_user`]).
+    evicted: oneshot::Receiver<String>,
+    /// Those words, once `evicted` resolved with them.
+    ended_because: Option<String>,
     _entry: Registration,
 }
 
@@ -74,6 +77,15 @@ impl Session {
         }
     }
 
+    /// Why the server ended this session on purpose (a suspension), once
+    /// [`Session::next_push`] said it ended.
+    pub fn ended_because(&self) -> Option<&str> {
+        match self {
+            Session::LoggedIn(session) => session.ended_because.as_deref(),
+            Session::Anonymous | Session::Datagram(_) => None,
+        }
+    }
+
     /// Whether the session has an inbox to read pushes from.
     pub fn has_inbox(&self) -> bool {
         matches!(self, Session::LoggedIn(_))
@@ -86,11 +98,15 @@ impl Session {
     /// for a session without an inbox.
     pub async fn next_push(&mut self, take_push: bool) -> Option<Push> {
         match self {
-            Session::LoggedIn(session) => tokio::select! {
-                biased;
-                _ = &mut session.evicted => None,
-                Some(push) = session.inbox.recv(), if take_push => Some(push),
-            },
+            Session::LoggedIn(session) => {
+                let ended = tokio::select! {
+                    biased;
+                    why = &mut session.evicted => why,
+                    Some(push) = session.inbox.recv(), if take_push => return Some(push),
+                };
+                session.ended_because = ended.ok();
+                None
+            }
             Session::Anonymous | Session::Datagram(_) => std::future::pending().await,
         }
     }
@@ -135,8 +151,9 @@ struct InboxEntry {
     peer: SocketAddr,
     last_command: Arc<AtomicU64>,
     sender: mpsc::Sender<Push>,
-    /// Dropped with the entry, which wakes the session's `evicted`.
-    _evict: oneshot::Sender<()>,
+    /// Dropped with the entry, which wakes the session's `evicted`; or
+    /// sent the words to close it with.
+    evict: oneshot::Sender<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -199,12 +216,19 @@ impl Sessions {
                 peer,
                 last_command: Arc::clone(&last_command),
                 sender,
-                _evict: evict,
+                evict,
             });
             id
         };
         let entry = Registration { sessions: Arc::clone(self), id, name: name.to_owned(), token: token.clone() };
-        LoggedIn { user: User { name: name.to_owned(), token }, last_command, inbox, evicted, _entry: entry }
+        LoggedIn {
+            user: User { name: name.to_owned(), token },
+            last_command,
+            inbox,
+            evicted,
+            ended_because: None,
+            _entry: entry,
+        }
     }
 
     /// Every live session: who, from where, and when its last command came,
@@ -269,6 +293,17 @@ impl Sessions {
     pub fn push_everyone(&self, push: &Push) -> usize {
         let names: Vec<String> = self.lock().inboxes.keys().cloned().collect();
         names.iter().map(|name| self.push(name, push)).sum()
+    }
+
+    /// Ends every session of `name`: each connection closes with `why`.
+    /// Returns how many there were.
+    pub fn end_user(&self, name: &str, why: &str) -> usize {
+        let entries = self.lock().inboxes.remove(name).unwrap_or_default();
+        let ended = entries.len();
+        for entry in entries {
+            let _ = entry.evict.send(why.to_owned());
+        }
+        ended
     }
 
     /// How many sessions `name` has open now.

@@ -182,3 +182,41 @@ fn metrics_move_with_traffic() {
     let commits = "bbs_storage_commit_seconds_count";
     assert!(sample(&after, commits) > sample(&before, commits), "{after}");
 }
+
+/// The web pages show pushes and boos as `read` does, and the board page
+/// has `list-post --long`'s pinned posts first and its Push column.
+#[test]
+fn pages_show_push_marks_pins_and_counts() {
+    let server = TestServer::start_with_doors(Config::default());
+    let http = server.http_addr.unwrap();
+    let mut users = Vec::new();
+    for name in ["ann", "bob", "cy"] {
+        let mut plain = server.plain();
+        plain.send(&format!("register {name} {name}@example.org pw"));
+        assert_eq!(plain.send(&format!("login {name} pw")), format!("Welcome, {name}."));
+        users.push(plain);
+    }
+    assert_eq!(users[0].send("create-board b"), "Create board successfully.");
+    for title in ["one", "two"] {
+        assert_eq!(users[0].send(&format!("create-post b --title {title} --content c")), "Create post successfully.");
+    }
+    assert_eq!(users[1].send("push 1 nice"), "Push successfully.");
+    assert_eq!(users[2].send("boo 1 meh"), "Boo successfully.");
+    assert_eq!(users[2].send("comment 1 plain"), "Comment successfully.");
+    assert_eq!(users[1].send("push 2 good"), "Push successfully.");
+    assert_eq!(users[0].send("pin-post 2"), "Pin successfully.");
+
+    let (_, _, post) = get(http, "/posts/1");
+    assert!(post.contains("<li>推 <b>bob</b>: nice</li>"), "{post}");
+    assert!(post.contains("<li>噓 <b>cy</b>: meh</li>"), "{post}");
+    assert!(post.contains("<li><b>cy</b>: plain</li>"), "{post}");
+    let (_, _, board) = get(http, "/boards/b");
+    let pinned = board.find("<td>★2</td>").expect("the pinned post, marked");
+    let other = board.find("<td>1</td>").expect("the other post");
+    assert!(pinned < other, "pinned first: {board}");
+    assert!(board.contains("<th>Push</th>") && board.contains("<td>1</td></tr>"), "{board}");
+    let (_, _, json) = get(http, "/api/posts/1");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let kinds: Vec<&str> = json["comments"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["push", "boo", "comment"]);
+}

@@ -4,6 +4,7 @@
 
 use bbs_storage::{CommentKind, CommunityStore, NewVote, PostId, Result, Voted, MAX_PUSH_COUNT};
 
+use crate::moderation::{is_moderator, member_refusal, post_facts, Hold};
 use crate::{commit, signed, OrBackend, PostgresStore};
 
 impl CommunityStore for PostgresStore {
@@ -11,17 +12,14 @@ impl CommunityStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.or_backend()?;
         let post = signed(vote.post);
-        let found = tx
-            .query_opt(
-                "SELECT p.author, b.moderator FROM posts p JOIN boards b ON b.id = p.board_id
-                 WHERE p.id = $1 FOR UPDATE OF p",
-                &[&post],
-            )
-            .await
-            .or_backend()?;
-        let Some(found) = found else { return Ok(Voted::NoPost) };
-        let (author, owner): (String, String) = (found.get(0), found.get(1));
-        let moderator = vote.voter == owner || vote.sysops.contains(&vote.voter);
+        let Some(facts) = post_facts(&tx, vote.post, Hold::Shared).await? else { return Ok(Voted::NoPost) };
+        let sysop = vote.sysops.contains(&vote.voter);
+        let boo = vote.kind == CommentKind::Boo;
+        if let Some(refusal) = member_refusal(&tx, &facts.board, &vote.voter, sysop, vote.at, boo, true).await? {
+            return Ok(Voted::Refused(refusal));
+        }
+        let author = facts.author;
+        let moderator = is_moderator(&tx, &facts.board, &vote.voter, sysop).await?;
         let too_soon = !moderator
             && tx
                 .query_opt(

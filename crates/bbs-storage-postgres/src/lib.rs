@@ -15,6 +15,7 @@
 
 mod community;
 mod files;
+mod moderation;
 mod schema;
 mod search;
 mod social;

@@ -9,6 +9,8 @@
 use tokio_postgres::Client;
 
 /// Migration `n` (0-based) brings the schema from version `n` to `n + 1`.
+/// A new migration goes at the end, never between two others: a database
+/// made by an earlier build knows its version only by position.
 const MIGRATIONS: &[&str] = &[
     // 1: the course BBS. `search` is the full-text index of a post's title
     // and content (see search.rs), kept in the post's own row so that it
@@ -138,6 +140,90 @@ const MIGRATIONS: &[&str] = &[
         created_at BIGINT NOT NULL
      );
      CREATE INDEX files_by_owner ON files(owner);",
+    // Community: moderators, bans and settings of boards, the recycle bin,
+    // pins, edit history, the append-only audit log, reports, suspensions
+    // (the same tables as the SQLite backend's; see its schema).
+    "ALTER TABLE users ADD COLUMN registered_at BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE users ADD COLUMN suspended_until BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE users ADD COLUMN suspended_reason TEXT NOT NULL DEFAULT '';
+     ALTER TABLE boards ADD COLUMN no_boo BOOLEAN NOT NULL DEFAULT FALSE;
+     ALTER TABLE boards ADD COLUMN push_interval BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE boards ADD COLUMN min_days BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE posts ADD COLUMN pinned_at BIGINT;
+     CREATE INDEX posts_pinned ON posts(board_id, pinned_at) WHERE pinned_at IS NOT NULL;
+     CREATE INDEX comments_by_author ON comments(author, created_at);
+     CREATE TABLE board_moderators (
+        id       BIGSERIAL PRIMARY KEY,
+        board_id BIGINT NOT NULL REFERENCES boards(id),
+        username TEXT NOT NULL,
+        UNIQUE (board_id, username)
+     );
+     CREATE TABLE bans (
+        board_id BIGINT NOT NULL REFERENCES boards(id),
+        username TEXT NOT NULL,
+        until    BIGINT NOT NULL,
+        banned_by TEXT NOT NULL,
+        reason   TEXT NOT NULL,
+        PRIMARY KEY (board_id, username)
+     );
+     CREATE TABLE recycled_posts (
+        id         BIGINT PRIMARY KEY,
+        board_id   BIGINT NOT NULL REFERENCES boards(id),
+        author     TEXT NOT NULL,
+        title      TEXT NOT NULL,
+        content    TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        push_count BIGINT NOT NULL,
+        deleted_by TEXT NOT NULL,
+        deleted_at BIGINT NOT NULL,
+        reason     TEXT NOT NULL
+     );
+     CREATE INDEX recycled_by_board ON recycled_posts(board_id, deleted_at);
+     CREATE INDEX recycled_by_time ON recycled_posts(deleted_at);
+     CREATE TABLE recycled_comments (
+        id         BIGSERIAL PRIMARY KEY,
+        post_id    BIGINT NOT NULL REFERENCES recycled_posts(id) ON DELETE CASCADE,
+        author     TEXT NOT NULL,
+        text       TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        kind       BIGINT NOT NULL
+     );
+     CREATE INDEX recycled_comments_by_post ON recycled_comments(post_id, id);
+     CREATE TABLE post_revisions (
+        id      BIGSERIAL PRIMARY KEY,
+        post_id BIGINT NOT NULL,
+        at      BIGINT NOT NULL,
+        editor  TEXT NOT NULL,
+        title   TEXT NOT NULL,
+        content TEXT NOT NULL
+     );
+     CREATE INDEX revisions_by_post ON post_revisions(post_id, id);
+     CREATE TABLE mod_log (
+        id       BIGSERIAL PRIMARY KEY,
+        board_id BIGINT,
+        at       BIGINT NOT NULL,
+        actor    TEXT NOT NULL,
+        action   TEXT NOT NULL,
+        target   TEXT NOT NULL,
+        reason   TEXT NOT NULL
+     );
+     CREATE INDEX mod_log_by_board ON mod_log(board_id, id);
+     CREATE FUNCTION mod_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+     CREATE TRIGGER mod_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON mod_log
+        FOR EACH STATEMENT EXECUTE FUNCTION mod_log_is_append_only();
+     CREATE TABLE reports (
+        id       BIGSERIAL PRIMARY KEY,
+        post_id  BIGINT NOT NULL,
+        board_id BIGINT NOT NULL REFERENCES boards(id),
+        reporter TEXT NOT NULL,
+        reason   TEXT NOT NULL,
+        at       BIGINT NOT NULL,
+        status   BIGINT NOT NULL DEFAULT 0, -- 0 open, 1 accepted, 2 rejected
+        UNIQUE (post_id, reporter)
+     );
+     CREATE INDEX reports_by_board ON reports(board_id, status, id);
+     CREATE INDEX reports_by_reporter ON reports(reporter, at);",
 ];
 
 /// The advisory lock migrations hold (any constant both servers agree on).

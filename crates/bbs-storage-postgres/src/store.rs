@@ -40,7 +40,8 @@ impl Store for PostgresStore {
         let c = self.client().await?;
         let n = c
             .execute(
-                "INSERT INTO users (name, email, password_hash) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+                "INSERT INTO users (name, email, password_hash, registered_at)
+                 VALUES ($1, $2, $3, extract(epoch FROM now())::bigint) ON CONFLICT (name) DO NOTHING",
                 &[&user.name, &user.email, &user.password_hash],
             )
             .await
@@ -74,7 +75,16 @@ impl Store for PostgresStore {
 
     async fn boards(&self) -> Result<Vec<BoardRow>> {
         let c = self.client().await?;
-        let rows = c.query("SELECT name, moderator FROM boards ORDER BY id", &[]).await.or_backend()?;
+        // The owner, then the moderators the owner added, in order.
+        let rows = c
+            .query(
+                "SELECT b.name, b.moderator || coalesce((SELECT '/' || string_agg(m.username, '/' ORDER BY m.id)
+                    FROM board_moderators m WHERE m.board_id = b.id), '')
+                 FROM boards b ORDER BY b.id",
+                &[],
+            )
+            .await
+            .or_backend()?;
         Ok(rows.iter().zip(1..).map(|(r, index)| BoardRow { index, name: r.get(0), moderator: r.get(1) }).collect())
     }
 

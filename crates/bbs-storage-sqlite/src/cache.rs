@@ -44,6 +44,9 @@ pub(crate) enum Key {
     /// A board's whole post list (only boards with few posts), by the
     /// board's row number.
     Listing(i64),
+    /// A board's pinned posts (at most five), by the board's row number:
+    /// every `list-post` asks for them.
+    Pinned(i64),
     /// A board's row number.
     Board(String),
     /// Every board (while the list is small).
@@ -82,7 +85,7 @@ impl Value {
 impl Key {
     fn bytes(&self) -> usize {
         match self {
-            Key::Post(_) | Key::Boards | Key::Listing(_) => 0,
+            Key::Post(_) | Key::Boards | Key::Listing(_) | Key::Pinned(_) => 0,
             Key::Board(s) | Key::PasswordHash(s) => 2 * (STRING_OVERHEAD + s.len()),
         }
     }

@@ -7,6 +7,7 @@ use bbs_storage::{CommentKind, CommunityStore, NewVote, PostId, Result, Voted, M
 use rusqlite::{params, OptionalExtension};
 
 use crate::cache::Key;
+use crate::moderation::{is_moderator, member_refusal, post_facts};
 use crate::SqliteStore;
 
 impl CommunityStore for SqliteStore {
@@ -14,16 +15,16 @@ impl CommunityStore for SqliteStore {
         let post = vote.post;
         self.write_then(
             move |c| {
-                let found: Option<(String, String)> = c
-                    .prepare_cached(
-                        "SELECT p.author, b.moderator FROM posts p JOIN boards b ON b.id = p.board_id WHERE p.id = ?1",
-                    )?
-                    .query_row([post], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
-                let Some((author, owner)) = found else {
+                let Some(facts) = post_facts(c, post)? else {
                     return Ok(Voted::NoPost);
                 };
-                let moderator = vote.voter == owner || vote.sysops.contains(&vote.voter);
+                let sysop = vote.sysops.contains(&vote.voter);
+                let boo = vote.kind == CommentKind::Boo;
+                if let Some(refusal) = member_refusal(c, &facts.board, &vote.voter, sysop, vote.at, boo, true)? {
+                    return Ok(Voted::Refused(refusal));
+                }
+                let author = facts.author;
+                let moderator = is_moderator(c, &facts.board, &vote.voter, sysop)?;
                 let too_soon = !moderator
                     && c.prepare_cached(
                         "SELECT 1 FROM comments
@@ -49,7 +50,7 @@ impl CommunityStore for SqliteStore {
                 Ok(Voted::Counted(kind, count))
             },
             move |cache, voted| {
-                if *voted != Voted::NoPost {
+                if matches!(voted, Voted::AsComment | Voted::Counted(..)) {
                     cache.remove(&Key::Post(post));
                 }
             },

@@ -16,6 +16,7 @@ pub mod bulk;
 mod cache;
 mod community;
 mod files;
+mod moderation;
 mod schema;
 mod search;
 mod social;

@@ -7,6 +7,8 @@
 use rusqlite::Connection;
 
 /// Migration `n` (0-based) brings the schema from version `n` to `n + 1`.
+/// A new migration goes at the end, never between two others: a database
+/// made by an earlier build knows its version only by position.
 const MIGRATIONS: &[&str] = &[
     // 1: the course BBS.
     "CREATE TABLE users (
@@ -140,6 +142,91 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
      );
      CREATE INDEX files_by_owner ON files(owner);",
+    // Community: moderators, bans and settings of boards, the recycle bin,
+    // pins, edit history, the append-only audit log, reports, suspensions.
+    // `registered_at` is 0 for accounts made before it existed (old enough
+    // for any board); a pin's `pinned_at` is its place among the board's pins.
+    "ALTER TABLE users ADD COLUMN registered_at INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE users ADD COLUMN suspended_until INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE users ADD COLUMN suspended_reason TEXT NOT NULL DEFAULT '';
+     ALTER TABLE boards ADD COLUMN no_boo INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE boards ADD COLUMN push_interval INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE boards ADD COLUMN min_days INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE posts ADD COLUMN pinned_at INTEGER;
+     CREATE INDEX posts_pinned ON posts(board_id, pinned_at) WHERE pinned_at IS NOT NULL;
+     CREATE INDEX comments_by_author ON comments(author, created_at);
+     CREATE TABLE board_moderators (
+        id       INTEGER PRIMARY KEY,
+        board_id INTEGER NOT NULL REFERENCES boards(id),
+        user     TEXT NOT NULL,
+        UNIQUE (board_id, user)
+     );
+     CREATE TABLE bans (
+        board_id INTEGER NOT NULL REFERENCES boards(id),
+        user     TEXT NOT NULL,
+        until    INTEGER NOT NULL,
+        by       TEXT NOT NULL,
+        reason   TEXT NOT NULL,
+        PRIMARY KEY (board_id, user)
+     ) WITHOUT ROWID;
+     CREATE TABLE recycled_posts (
+        id         INTEGER PRIMARY KEY,
+        board_id   INTEGER NOT NULL REFERENCES boards(id),
+        author     TEXT NOT NULL,
+        title      TEXT NOT NULL,
+        content    TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        push_count INTEGER NOT NULL,
+        deleted_by TEXT NOT NULL,
+        deleted_at INTEGER NOT NULL,
+        reason     TEXT NOT NULL
+     );
+     CREATE INDEX recycled_by_board ON recycled_posts(board_id, deleted_at);
+     CREATE INDEX recycled_by_time ON recycled_posts(deleted_at);
+     CREATE TABLE recycled_comments (
+        id         INTEGER PRIMARY KEY,
+        post_id    INTEGER NOT NULL REFERENCES recycled_posts(id) ON DELETE CASCADE,
+        author     TEXT NOT NULL,
+        text       TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        kind       INTEGER NOT NULL
+     );
+     CREATE INDEX recycled_comments_by_post ON recycled_comments(post_id, id);
+     CREATE TABLE post_revisions (
+        id      INTEGER PRIMARY KEY,
+        post_id INTEGER NOT NULL,
+        at      INTEGER NOT NULL,
+        editor  TEXT NOT NULL,
+        title   TEXT NOT NULL,
+        content TEXT NOT NULL
+     );
+     CREATE INDEX revisions_by_post ON post_revisions(post_id, id);
+     CREATE TABLE mod_log (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        board_id INTEGER,
+        at       INTEGER NOT NULL,
+        actor    TEXT NOT NULL,
+        action   TEXT NOT NULL,
+        target   TEXT NOT NULL,
+        reason   TEXT NOT NULL
+     );
+     CREATE INDEX mod_log_by_board ON mod_log(board_id, id);
+     CREATE TRIGGER mod_log_no_update BEFORE UPDATE ON mod_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+     CREATE TRIGGER mod_log_no_delete BEFORE DELETE ON mod_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+     CREATE TABLE reports (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        post_id  INTEGER NOT NULL,
+        board_id INTEGER NOT NULL REFERENCES boards(id),
+        reporter TEXT NOT NULL,
+        reason   TEXT NOT NULL,
+        at       INTEGER NOT NULL,
+        status   INTEGER NOT NULL DEFAULT 0, -- 0 open, 1 accepted, 2 rejected
+        UNIQUE (post_id, reporter)
+     );
+     CREATE INDEX reports_by_board ON reports(board_id, status, id);
+     CREATE INDEX reports_by_reporter ON reports(reporter, at);",
 ];
 
 /// Brings the database up to the newest schema version.

@@ -288,7 +288,7 @@ impl SqliteStore {
     /// it is committed the post and its board's listing leave the cache.
     /// Edits and deletions share this so their checks and cache effects
     /// cannot drift apart.
-    async fn change_own_post<F>(&self, id: PostId, by: &str, change: F) -> Result<PostChange>
+    pub(crate) async fn change_own_post<F>(&self, id: PostId, by: &str, change: F) -> Result<PostChange>
     where
         F: FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
     {
@@ -306,6 +306,8 @@ impl SqliteStore {
                     if let Some(board) = board {
                         cache.remove(&Key::Post(id));
                         cache.remove(&Key::Listing(*board));
+                        // A pinned post's new title.
+                        cache.remove(&Key::Pinned(*board));
                     }
                 },
             )
@@ -332,7 +334,7 @@ impl SqliteStore {
     }
 
     /// The cached value of `key`, if any.
-    fn cached(&self, key: &Key) -> Option<Value> {
+    pub(crate) fn cached(&self, key: &Key) -> Option<Value> {
         self.inner.cache.read().expect("cache lock").get(key)
     }
 
@@ -348,7 +350,7 @@ impl SqliteStore {
 
     /// [`Self::read`], also giving `settled` as it was before `f` ran, for
     /// [`Self::fill`].
-    async fn read_noting_settled<T, F>(&self, f: F) -> Result<(T, u64)>
+    pub(crate) async fn read_noting_settled<T, F>(&self, f: F) -> Result<(T, u64)>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -370,7 +372,7 @@ impl SqliteStore {
 
     /// Puts what a read found into the cache, unless a batch settled since
     /// the read began (it might have changed the value after the read).
-    fn fill(&self, key: Key, value: Value, settled_before: u64) {
+    pub(crate) fn fill(&self, key: Key, value: Value, settled_before: u64) {
         let mut cache = self.inner.cache.write().expect("cache lock");
         if self.inner.visibility.settled.load(Ordering::SeqCst) == settled_before && cache.fits(&key, &value) {
             cache.insert(key, value);
@@ -379,7 +381,7 @@ impl SqliteStore {
 
     /// The row number of a board, if it exists (boards are never removed,
     /// so a cached number stays right).
-    async fn board_id(&self, name: &str) -> Result<Option<i64>> {
+    pub(crate) async fn board_id(&self, name: &str) -> Result<Option<i64>> {
         let key = Key::Board(name.to_owned());
         if let Some(Value::Board(id)) = self.cached(&key) {
             return Ok(Some(id));
@@ -619,6 +621,18 @@ fn sync_loop(
     }
 }
 
+/// Adds a post inside a write (with its search index and subscribers'
+/// notices); `None` if the board does not exist.
+pub(crate) fn insert_post(c: &Connection, post: &NewPost) -> rusqlite::Result<Option<PostId>> {
+    let n = c
+        .prepare_cached(
+            "INSERT INTO posts (board_id, author, title, content, created_at)
+             SELECT id, ?2, ?3, ?4, ?5 FROM boards WHERE name = ?1",
+        )?
+        .execute(params![post.board, post.author, post.title, post.content, post.created_at])?;
+    search::post_created(c, (n == 1).then(|| c.last_insert_rowid() as PostId), post)
+}
+
 /// Checks that `by` may change post `id`; also gives the post's board.
 fn owned_post(conn: &Connection, id: PostId, by: &str) -> rusqlite::Result<(PostChange, Option<i64>)> {
     let row: Option<(String, i64)> = conn
@@ -672,8 +686,8 @@ impl Store for SqliteStore {
             move |c| {
                 let n = c
                     .prepare_cached(
-                        "INSERT INTO users (name, email, password_hash) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (name) DO NOTHING",
+                        "INSERT INTO users (name, email, password_hash, registered_at)
+                         VALUES (?1, ?2, ?3, unixepoch()) ON CONFLICT (name) DO NOTHING",
                     )?
                     .execute(params![user.name, user.email, user.password_hash])?;
                 Ok(n == 1)
@@ -738,12 +752,17 @@ impl Store for SqliteStore {
         let (boards, settled) = self
             .read_noting_settled(|c| {
                 let mut index = 0;
-                c.prepare_cached("SELECT name, moderator FROM boards ORDER BY id")?
-                    .query_map([], |r| {
-                        index += 1;
-                        Ok(BoardRow { index, name: r.get(0)?, moderator: r.get(1)? })
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()
+                // The owner, then the moderators the owner added, in order.
+                c.prepare_cached(
+                    "SELECT b.name, b.moderator || coalesce((SELECT '/' || group_concat(user, '/')
+                        FROM (SELECT user FROM board_moderators m WHERE m.board_id = b.id ORDER BY m.id)), '')
+                     FROM boards b ORDER BY b.id",
+                )?
+                .query_map([], |r| {
+                    index += 1;
+                    Ok(BoardRow { index, name: r.get(0)?, moderator: r.get(1)? })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
             })
             .await?;
         self.fill(Key::Boards, Value::Boards(Arc::new(boards.clone())), settled);
@@ -757,15 +776,7 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         self.write_then(
-            move |c| {
-                let n = c
-                    .prepare_cached(
-                        "INSERT INTO posts (board_id, author, title, content, created_at)
-                         SELECT id, ?2, ?3, ?4, ?5 FROM boards WHERE name = ?1",
-                    )?
-                    .execute(params![post.board, post.author, post.title, post.content, post.created_at])?;
-                search::post_created(c, (n == 1).then(|| c.last_insert_rowid() as PostId), &post)
-            },
+            move |c| insert_post(c, &post),
             move |cache, id| {
                 if id.is_some() {
                     cache.remove(&Key::Listing(board));

@@ -71,6 +71,9 @@ pub enum Voted {
     /// Kept as a plain comment: the author's own vote, or one too soon
     /// after the voter's previous vote on the post.
     AsComment,
+    /// Not kept: the voter is banned from the board, falls short of its
+    /// requirements, or boos where boos are not allowed.
+    Refused(crate::Refusal),
 }
 
 /// Storage of the community area.

@@ -94,6 +94,16 @@ macro_rules! store_contract_tests {
             // Community.
             a_vote_moves_the_count_unless_it_is_the_authors_own_or_too_soon,
             the_count_is_clamped_and_a_missing_post_is_said,
+            the_owner_adds_up_to_three_moderators_listed_after_the_owner,
+            a_ban_refuses_a_members_writes_until_it_ends,
+            board_settings_hold_members_to_boos_the_interval_and_account_age,
+            a_deleted_post_goes_to_the_bin_and_comes_back_whole,
+            the_bin_keeps_a_post_for_its_time_and_no_longer,
+            at_most_five_posts_are_pinned_however_pins_interleave,
+            an_edit_keeps_every_revision,
+            every_moderator_action_is_logged_in_order,
+            reports_are_limited_and_resolved_once,
+            a_suspension_ends_by_itself_and_a_purge_empties_a_users_posts,
         );
     };
 }
@@ -891,6 +901,384 @@ pub async fn the_count_is_clamped_and_a_missing_post_is_said<S: Store>(store: S)
     assert_eq!(store.vote(vote(post + 1, "x", CommentKind::Push, 0)).await.unwrap(), Voted::NoPost);
     assert_eq!(store.push_count(post + 1).await.unwrap(), None);
     assert_eq!(store.push_counts("nope").await.unwrap(), None);
+}
+
+// ---------------------------------------------------------------------------
+// Community: moderators, bans, settings, recycle bin, pins, history, audit
+// log, reports, suspensions (`ModerationStore`).
+
+/// Seconds in a day, for the cases below.
+const DAY: i64 = 24 * 60 * 60;
+
+fn acting(user: &str, at: crate::Timestamp) -> crate::Acting {
+    crate::Acting { user: user.into(), sysop: user == "root", at }
+}
+
+/// A board `b` owned by `owner`, users `owner`, `mod`, `ann`, `bob`, `cy`,
+/// and a post of `ann`'s; gives its S/N.
+async fn moderated_board<S: Store>(store: &S) -> PostId {
+    for name in ["owner", "mod", "ann", "bob", "cy", "dee", "eve"] {
+        assert!(store.register(user(name)).await.unwrap());
+    }
+    assert!(store.create_board("b", "owner").await.unwrap());
+    store.create_post(post_in("b", "ann", "first")).await.unwrap().unwrap()
+}
+
+pub async fn the_owner_adds_up_to_three_moderators_listed_after_the_owner<S: Store>(store: S) {
+    use crate::ModeratorChange::*;
+    moderated_board(&store).await;
+    let owner = acting("owner", 10);
+    assert_eq!(store.add_moderator("nope", "mod", &owner).await.unwrap(), NoBoard);
+    assert_eq!(store.add_moderator("b", "bob", &acting("ann", 10)).await.unwrap(), NotOwner);
+    assert_eq!(store.add_moderator("b", "ghost", &owner).await.unwrap(), NoUser);
+    assert_eq!(store.add_moderator("b", "owner", &owner).await.unwrap(), AlreadyModerator);
+    for name in ["mod", "bob", "cy"] {
+        assert_eq!(store.add_moderator("b", name, &owner).await.unwrap(), Done);
+    }
+    assert_eq!(store.add_moderator("b", "mod", &owner).await.unwrap(), AlreadyModerator);
+    assert_eq!(store.add_moderator("b", "dee", &owner).await.unwrap(), TooMany);
+    assert_eq!(store.boards().await.unwrap()[0].moderator, "owner/mod/bob/cy");
+    assert_eq!(store.moderates("b", "bob", false).await.unwrap(), Some(true));
+    assert_eq!(store.moderates("b", "ann", false).await.unwrap(), Some(false));
+    assert_eq!(store.moderates("b", "ann", true).await.unwrap(), Some(true), "a sysop moderates every board");
+    assert_eq!(store.moderates("nope", "ann", false).await.unwrap(), None);
+    assert_eq!(store.remove_moderator("b", "bob", &acting("mod", 11)).await.unwrap(), NotOwner);
+    assert_eq!(store.remove_moderator("b", "owner", &owner).await.unwrap(), IsOwner);
+    assert_eq!(store.remove_moderator("b", "ann", &owner).await.unwrap(), NotModerator);
+    assert_eq!(store.remove_moderator("b", "bob", &owner).await.unwrap(), Done);
+    assert_eq!(store.boards().await.unwrap()[0].moderator, "owner/mod/cy");
+    assert_eq!(store.add_moderator("b", "dee", &owner).await.unwrap(), Done);
+}
+
+pub async fn a_ban_refuses_a_members_writes_until_it_ends<S: Store>(store: S) {
+    use crate::BanChange::*;
+    use crate::{NewBan, Refusal};
+    let post = moderated_board(&store).await;
+    let ban = |user: &str, until| NewBan { board: "b".into(), user: user.into(), until, reason: "spam".into() };
+    let owner = acting("owner", 1000);
+    assert_eq!(store.ban(ban("bob", 2000), &acting("ann", 1000)).await.unwrap(), NotModerator);
+    assert_eq!(store.ban(ban("ghost", 2000), &owner).await.unwrap(), NoUser);
+    assert_eq!(store.ban(ban("owner", 2000), &owner).await.unwrap(), IsModerator);
+    assert_eq!(store.ban(NewBan { board: "nope".into(), ..ban("bob", 2000) }, &owner).await.unwrap(), NoBoard);
+    assert_eq!(store.ban(ban("bob", 2000), &owner).await.unwrap(), Done);
+    assert_eq!(store.ban(ban("bob", 3000), &owner).await.unwrap(), AlreadyBanned);
+    let bans = store.bans("b", 1000).await.unwrap();
+    assert_eq!(
+        bans,
+        vec![crate::BanRow { user: "bob".into(), until: 2000, by: "owner".into(), reason: "spam".into() }]
+    );
+
+    let mut bobs = post_in("b", "bob", "by bob");
+    bobs.created_at = 1999;
+    assert_eq!(store.create_post_as_member(bobs.clone()).await.unwrap(), Err(Refusal::Banned));
+    assert_eq!(store.comment_as_member(post, "hi", &acting("bob", 1999)).await.unwrap(), Err(Refusal::Banned));
+    let push = NewVote { at: 1999, ..vote(post, "bob", CommentKind::Push, 1999) };
+    assert_eq!(store.vote(push.clone()).await.unwrap(), Voted::Refused(Refusal::Banned));
+    assert_eq!(store.report(post, "bad", &acting("bob", 1999)).await.unwrap(), crate::Reporting::Banned);
+    assert_eq!(store.post(post).await.unwrap().unwrap().comments, vec![], "nothing of a banned user is kept");
+    // Others are not held back; a missing board or post is said as such.
+    assert_eq!(store.comment_as_member(post, "hi", &acting("cy", 1999)).await.unwrap(), Ok(()));
+    assert_eq!(store.comment_as_member(post + 9, "hi", &acting("cy", 1999)).await.unwrap(), Err(Refusal::Missing));
+    assert_eq!(
+        store.create_post_as_member(NewPost { board: "nope".into(), ..bobs.clone() }).await.unwrap(),
+        Err(Refusal::Missing)
+    );
+
+    // At its end the ban stops counting, with no sweep in between.
+    bobs.created_at = 2000;
+    let id = store.create_post_as_member(bobs).await.unwrap().unwrap();
+    assert_eq!(store.post(id).await.unwrap().unwrap().author, "bob");
+    assert_eq!(store.vote(NewVote { at: 2000, ..push }).await.unwrap(), Voted::Counted(CommentKind::Push, 1));
+    assert_eq!(store.bans("b", 2000).await.unwrap(), vec![]);
+    assert_eq!(store.unban("b", "bob", "r", &acting("owner", 2000)).await.unwrap(), NotBanned);
+    // An ended ban is replaced by a new one; unban ends it early.
+    assert_eq!(store.ban(ban("bob", 5000), &acting("owner", 2000)).await.unwrap(), Done);
+    assert_eq!(store.unban("b", "bob", "sorry", &acting("ann", 2001)).await.unwrap(), NotModerator);
+    assert_eq!(store.unban("b", "bob", "sorry", &acting("owner", 2001)).await.unwrap(), Done);
+    assert_eq!(store.comment_as_member(post, "back", &acting("bob", 2002)).await.unwrap(), Ok(()));
+}
+
+pub async fn board_settings_hold_members_to_boos_the_interval_and_account_age<S: Store>(store: S) {
+    use crate::{BoardSetting, Moderated, Refusal};
+    let post = moderated_board(&store).await;
+    let owner = acting("owner", 0);
+    assert_eq!(
+        store.set_board("b", BoardSetting::NoBoo(true), &acting("ann", 0)).await.unwrap(),
+        Moderated::NotModerator
+    );
+    assert_eq!(store.set_board("nope", BoardSetting::NoBoo(true), &owner).await.unwrap(), Moderated::NoBoard);
+    assert_eq!(store.set_board("b", BoardSetting::NoBoo(true), &owner).await.unwrap(), Moderated::Done);
+    assert_eq!(store.vote(vote(post, "bob", CommentKind::Boo, 100)).await.unwrap(), Voted::Refused(Refusal::NoBoos));
+    assert_eq!(
+        store.vote(vote(post, "bob", CommentKind::Push, 100)).await.unwrap(),
+        Voted::Counted(CommentKind::Push, 1)
+    );
+
+    assert_eq!(store.set_board("b", BoardSetting::PushInterval(30), &owner).await.unwrap(), Moderated::Done);
+    assert_eq!(store.comment_as_member(post, "x", &acting("bob", 129)).await.unwrap(), Err(Refusal::Requirements));
+    assert_eq!(store.comment_as_member(post, "x", &acting("bob", 130)).await.unwrap(), Ok(()));
+    assert_eq!(store.comment_as_member(post, "x", &acting("owner", 130)).await.unwrap(), Ok(()));
+    assert_eq!(
+        store.comment_as_member(post, "x", &acting("owner", 131)).await.unwrap(),
+        Ok(()),
+        "moderators are not held"
+    );
+
+    // Accounts are registered now (the real time); 7 days later they may post.
+    assert_eq!(store.set_board("b", BoardSetting::MinDays(7), &owner).await.unwrap(), Moderated::Done);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let mut young = post_in("b", "cy", "young");
+    young.created_at = now;
+    assert_eq!(store.create_post_as_member(young.clone()).await.unwrap(), Err(Refusal::Requirements));
+    young.created_at = now + 7 * DAY + 60;
+    assert!(store.create_post_as_member(young).await.unwrap().is_ok());
+}
+
+pub async fn a_deleted_post_goes_to_the_bin_and_comes_back_whole<S: Store>(store: S) {
+    use crate::{Removal, Restoral};
+    let post = moderated_board(&store).await;
+    let keep = 30 * DAY;
+    assert!(store.comment(post, "bob", "first!", 1).await.unwrap());
+    assert!(matches!(store.vote(vote(post, "cy", CommentKind::Push, 2)).await.unwrap(), Voted::Counted(..)));
+    let before = store.post(post).await.unwrap().unwrap();
+    assert_eq!(store.recycle_post(post + 9, &acting("ann", 10), None, keep).await.unwrap(), Removal::NoPost);
+    assert_eq!(store.recycle_post(post, &acting("bob", 10), None, keep).await.unwrap(), Removal::NotOwner);
+    assert_eq!(store.recycle_post(post, &acting("bob", 10), Some("r"), keep).await.unwrap(), Removal::NotOwner);
+    assert_eq!(
+        store.recycle_post(post, &acting("owner", 10), None, keep).await.unwrap(),
+        Removal::NotOwner,
+        "a moderator deletes another's post only with a reason"
+    );
+    assert_eq!(store.recycle_post(post, &acting("owner", 10), Some("off topic"), keep).await.unwrap(), Removal::Done);
+    assert_eq!(store.post(post).await.unwrap(), None);
+    assert_eq!(ids(&store, "b").await, Vec::<PostId>::new());
+    assert!(!store.comment(post, "bob", "gone?", 11).await.unwrap());
+    let bin = store.recycled("b", 20, keep).await.unwrap().unwrap();
+    assert_eq!(
+        bin,
+        vec![crate::RecycledRow {
+            id: post,
+            title: "first".into(),
+            author: "ann".into(),
+            deleted_by: "owner".into(),
+            deleted_at: 10,
+            reason: "off topic".into()
+        }]
+    );
+    assert_eq!(store.recycled("nope", 20, keep).await.unwrap(), None);
+    assert_eq!(store.restore_post(post, &acting("ann", 20), keep).await.unwrap(), Restoral::NotModerator);
+    assert_eq!(store.restore_post(post, &acting("owner", 20), keep).await.unwrap(), Restoral::Done);
+    assert_eq!(store.restore_post(post, &acting("owner", 20), keep).await.unwrap(), Restoral::NotInBin);
+    assert_eq!(store.post(post).await.unwrap().unwrap(), before, "same S/N, comments and count");
+    assert_eq!(store.push_count(post).await.unwrap(), Some(1));
+    assert_eq!(ids(&store, "b").await, vec![post]);
+    assert_eq!(store.search(&["first".into()], 10).await.unwrap().len(), 1, "searchable again");
+    // The author deletes their own without a reason.
+    assert_eq!(store.recycle_post(post, &acting("ann", 30), None, keep).await.unwrap(), Removal::Done);
+    assert_eq!(store.recycled("b", 30, keep).await.unwrap().unwrap()[0].deleted_by, "ann");
+}
+
+pub async fn the_bin_keeps_a_post_for_its_time_and_no_longer<S: Store>(store: S) {
+    use crate::{Removal, Restoral};
+    let post = moderated_board(&store).await;
+    let other = store.create_post(post_in("b", "ann", "second")).await.unwrap().unwrap();
+    let keep = 100;
+    assert_eq!(store.recycle_post(post, &acting("ann", 1000), None, keep).await.unwrap(), Removal::Done);
+    assert_eq!(store.recycled("b", 1099, keep).await.unwrap().unwrap().len(), 1);
+    // Past its time it is no longer listed nor restorable, though nothing ran.
+    assert_eq!(store.recycled("b", 1100, keep).await.unwrap().unwrap(), vec![]);
+    assert_eq!(store.restore_post(post, &acting("owner", 1100), keep).await.unwrap(), Restoral::NotInBin);
+    // The next write to the bin purged it: a longer keep does not bring it back.
+    assert_eq!(store.recycle_post(other, &acting("ann", 1200), None, keep).await.unwrap(), Removal::Done);
+    assert_eq!(store.recycled("b", 1200, 1_000_000).await.unwrap().unwrap().len(), 1);
+    assert_eq!(store.restore_post(post, &acting("owner", 1200), 1_000_000).await.unwrap(), Restoral::NotInBin);
+}
+
+pub async fn at_most_five_posts_are_pinned_however_pins_interleave<S: Store>(store: S) {
+    use crate::{Pinning, Removal, MAX_PINNED};
+    let first = moderated_board(&store).await;
+    assert_eq!(store.add_moderator("b", "mod", &acting("owner", 0)).await.unwrap(), crate::ModeratorChange::Done);
+    let mut posts = vec![first];
+    for n in 0..11 {
+        posts.push(store.create_post(post_in("b", "bob", &format!("p{n}"))).await.unwrap().unwrap());
+    }
+    assert_eq!(store.pin_post(first, &acting("ann", 0)).await.unwrap(), Pinning::NotModerator);
+    assert_eq!(store.pin_post(9999, &acting("owner", 0)).await.unwrap(), Pinning::NoPost);
+    // Two moderators pin twelve posts at once.
+    let pins = posts.iter().enumerate().map(|(i, &post)| {
+        let store = store.clone();
+        let by = acting(if i % 2 == 0 { "owner" } else { "mod" }, 0);
+        async move { store.pin_post(post, &by).await.unwrap() }
+    });
+    let outcomes = futures_join_all(pins).await;
+    assert_eq!(outcomes.iter().filter(|o| **o == Pinning::Done).count(), MAX_PINNED);
+    assert_eq!(outcomes.iter().filter(|o| **o == Pinning::TooMany).count(), posts.len() - MAX_PINNED);
+    let pinned = store.pinned_posts("b").await.unwrap();
+    assert_eq!(pinned.len(), MAX_PINNED);
+    let one = pinned[0].id;
+    assert_eq!(store.pin_post(one, &acting("owner", 0)).await.unwrap(), Pinning::AlreadyPinned);
+    assert_eq!(store.recycle_post(one, &acting("owner", 0), Some("r"), 100).await.unwrap(), Removal::Pinned);
+    assert_eq!(store.unpin_post(one, &acting("ann", 0)).await.unwrap(), Pinning::NotModerator);
+    assert_eq!(store.unpin_post(one, &acting("owner", 0)).await.unwrap(), Pinning::Done);
+    assert_eq!(store.unpin_post(one, &acting("owner", 0)).await.unwrap(), Pinning::NotPinned);
+    let unpinned = *posts.iter().find(|p| !pinned.iter().any(|q| q.id == **p)).unwrap();
+    assert_eq!(store.pin_post(unpinned, &acting("root", 0)).await.unwrap(), Pinning::Done);
+    let order: Vec<PostId> = store.pinned_posts("b").await.unwrap().iter().map(|p| p.id).collect();
+    assert_eq!(order[..4], pinned[1..].iter().map(|p| p.id).collect::<Vec<_>>()[..], "kept in pin order");
+    assert_eq!(order[4], unpinned);
+    // A pinned post's edit shows in the pinned list too.
+    let edit = PostEdit::Title("now pinned".into());
+    let author = store.post(unpinned).await.unwrap().unwrap().author;
+    assert_eq!(store.edit_post_keeping_history(unpinned, &acting(&author, 1), edit).await.unwrap(), PostChange::Done);
+    assert_eq!(store.pinned_posts("b").await.unwrap()[4].title, "now pinned");
+    assert_eq!(store.pinned_posts("nope").await.unwrap(), vec![]);
+}
+
+/// Runs futures concurrently on the current runtime (as separate tasks).
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let tasks: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    outcomes
+}
+
+pub async fn an_edit_keeps_every_revision<S: Store>(store: S) {
+    let post = moderated_board(&store).await;
+    assert_eq!(store.post_history(post + 9).await.unwrap(), None);
+    let history = store.post_history(post).await.unwrap().unwrap();
+    assert_eq!((history.board.as_str(), history.author.as_str(), history.revisions.len()), ("b", "ann", 1));
+    let edit = |text: &str| PostEdit::Content(text.into());
+    assert_eq!(
+        store.edit_post_keeping_history(post, &acting("bob", 5), edit("x")).await.unwrap(),
+        PostChange::NotOwner
+    );
+    assert_eq!(store.edit_post_keeping_history(post, &acting("ann", 5), edit("v2")).await.unwrap(), PostChange::Done);
+    let title = PostEdit::Title("renamed".into());
+    assert_eq!(store.edit_post_keeping_history(post, &acting("ann", 6), title).await.unwrap(), PostChange::Done);
+    let revisions = store.post_history(post).await.unwrap().unwrap().revisions;
+    let seen: Vec<(i64, &str, &str, &str)> =
+        revisions.iter().map(|r| (r.at, r.editor.as_str(), r.title.as_str(), r.content.as_str())).collect();
+    assert_eq!(
+        seen,
+        vec![
+            (1_700_000_000, "ann", "first", "content of first"),
+            (5, "ann", "first", "v2"),
+            (6, "ann", "renamed", "v2"),
+        ]
+    );
+}
+
+pub async fn every_moderator_action_is_logged_in_order<S: Store>(store: S) {
+    use crate::{BoardSetting, NewBan};
+    let post = moderated_board(&store).await;
+    let owner = |at| acting("owner", at);
+    store.add_moderator("b", "mod", &owner(1)).await.unwrap();
+    store
+        .ban(NewBan { board: "b".into(), user: "bob".into(), until: 99, reason: "spam".into() }, &acting("mod", 2))
+        .await
+        .unwrap();
+    store.unban("b", "bob", "ok", &owner(3)).await.unwrap();
+    store.pin_post(post, &owner(4)).await.unwrap();
+    store.unpin_post(post, &owner(5)).await.unwrap();
+    store.set_board("b", BoardSetting::NoBoo(true), &owner(6)).await.unwrap();
+    store.recycle_post(post, &acting("mod", 7), Some("dup"), 100).await.unwrap();
+    store.restore_post(post, &acting("root", 8), 100).await.unwrap();
+    store.report(post, "bad", &acting("cy", 9)).await.unwrap();
+    let report = store.reports("b", false).await.unwrap()[0].id;
+    store.resolve_report(report, false, "fine", &owner(10)).await.unwrap();
+    store.remove_moderator("b", "mod", &owner(11)).await.unwrap();
+    // Members' own writes are not moderator actions.
+    store.recycle_post(post, &acting("ann", 12), None, 100).await.unwrap();
+    let log = store.mod_log("b", 100).await.unwrap();
+    let rows: Vec<(i64, &str, &str, &str, &str)> =
+        log.iter().map(|r| (r.at, r.actor.as_str(), r.action.as_str(), r.target.as_str(), r.reason.as_str())).collect();
+    let sn = post.to_string();
+    let resolved = format!("report {report} on {post}: rejected");
+    assert_eq!(
+        rows,
+        vec![
+            (1, "owner", "add-moderator", "mod", ""),
+            (2, "mod", "ban", "bob", "spam"),
+            (3, "owner", "unban", "bob", "ok"),
+            (4, "owner", "pin", sn.as_str(), ""),
+            (5, "owner", "unpin", sn.as_str(), ""),
+            (6, "owner", "set-board", "--no-boo on", ""),
+            (7, "mod", "delete", sn.as_str(), "dup"),
+            (8, "root", "restore", sn.as_str(), ""),
+            (10, "owner", "resolve-report", resolved.as_str(), "fine"),
+            (11, "owner", "remove-moderator", "mod", ""),
+        ]
+    );
+    assert_eq!(store.mod_log("b", 2).await.unwrap(), log[8..].to_vec(), "the latest n, oldest first");
+    assert_eq!(store.mod_log("nope", 2).await.unwrap(), vec![]);
+}
+
+pub async fn reports_are_limited_and_resolved_once<S: Store>(store: S) {
+    use crate::{Reporting, Resolution};
+    let post = moderated_board(&store).await;
+    assert_eq!(store.report(post + 99, "x", &acting("bob", 0)).await.unwrap(), Reporting::NoPost);
+    assert_eq!(store.report(post, "x", &acting("ann", 0)).await.unwrap(), Reporting::OwnPost);
+    assert_eq!(store.report(post, "rude", &acting("bob", 0)).await.unwrap(), Reporting::Done);
+    assert_eq!(store.report(post, "again", &acting("bob", 1)).await.unwrap(), Reporting::AlreadyReported);
+    let mut others = Vec::new();
+    for n in 0..10 {
+        others.push(store.create_post(post_in("b", "ann", &format!("p{n}"))).await.unwrap().unwrap());
+    }
+    for &other in &others[..9] {
+        assert_eq!(store.report(other, "x", &acting("bob", 100)).await.unwrap(), Reporting::Done);
+    }
+    assert_eq!(store.report(others[9], "x", &acting("bob", 100)).await.unwrap(), Reporting::TooMany, "10 a day");
+    assert_eq!(store.report(others[9], "x", &acting("bob", DAY + 1)).await.unwrap(), Reporting::Done, "a day later");
+    let open = store.reports("b", false).await.unwrap();
+    assert_eq!(open.len(), 11);
+    assert_eq!((open[0].post, open[0].reporter.as_str(), open[0].reason.as_str()), (post, "bob", "rude"));
+    assert_eq!(open[0].status, "open");
+    assert_eq!(store.resolve_report(9999, true, "", &acting("owner", 5)).await.unwrap(), Resolution::NoReport);
+    assert_eq!(store.resolve_report(open[1].id, true, "", &acting("cy", 5)).await.unwrap(), Resolution::NotModerator);
+    assert_eq!(store.resolve_report(open[1].id, true, "", &acting("owner", 5)).await.unwrap(), Resolution::Done);
+    assert_eq!(
+        store.resolve_report(open[1].id, false, "", &acting("owner", 5)).await.unwrap(),
+        Resolution::AlreadyResolved
+    );
+    // Deleting a post resolves its open reports.
+    store.recycle_post(post, &acting("ann", 6), None, 100).await.unwrap();
+    let all = store.reports("b", true).await.unwrap();
+    assert_eq!(all.len(), 11);
+    assert_eq!((all[0].status.as_str(), all[1].status.as_str()), ("accepted", "accepted"));
+    assert_eq!(store.reports("b", false).await.unwrap().len(), 9);
+}
+
+pub async fn a_suspension_ends_by_itself_and_a_purge_empties_a_users_posts<S: Store>(store: S) {
+    moderated_board(&store).await;
+    let root = acting("root", 100);
+    assert!(!store.suspend("ghost", 200, "x", &root).await.unwrap());
+    assert!(store.suspend("bob", 200, "spam", &root).await.unwrap());
+    assert_eq!(
+        store.suspension("bob", 199).await.unwrap(),
+        Some(crate::Suspension { until: 200, reason: "spam".into() })
+    );
+    assert_eq!(store.suspension("bob", 200).await.unwrap(), None);
+    assert_eq!(store.suspension("ann", 150).await.unwrap(), None);
+    assert!(store.unsuspend("bob", &root).await.unwrap());
+    assert_eq!(store.suspension("bob", 150).await.unwrap(), None);
+
+    assert!(store.create_board("c", "cy").await.unwrap());
+    for board in ["b", "c", "b"] {
+        store.create_post(post_in(board, "bob", "spam")).await.unwrap().unwrap();
+    }
+    let kept = store.create_post(post_in("c", "cy", "fine")).await.unwrap().unwrap();
+    assert_eq!(store.purge_user_posts("ghost", "x", &root, 100).await.unwrap(), None);
+    assert_eq!(store.purge_user_posts("bob", "spam", &root, 100).await.unwrap(), Some(3));
+    assert_eq!(ids(&store, "c").await, vec![kept]);
+    assert_eq!(store.recycled("b", 101, 100).await.unwrap().unwrap().len(), 2);
+    assert_eq!(store.mod_log("c", 10).await.unwrap()[0].action, "delete");
+    assert_eq!(store.purge_user_posts("bob", "spam", &root, 100).await.unwrap(), Some(0));
 }
 
 #[cfg(test)]

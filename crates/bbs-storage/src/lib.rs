@@ -19,12 +19,18 @@ mod community;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
 mod files;
+mod moderation;
 mod search;
 mod social;
 mod ssh_keys;
 
 pub use community::{CommentKind, CommunityStore, NewVote, Voted, MAX_PUSH_COUNT};
 pub use files::{FileRow, FileStore, FileUsage};
+pub use moderation::{
+    Acting, AuditRow, BanChange, BanRow, BoardSetting, Moderated, ModerationStore, ModeratorChange, NewBan, Pinning,
+    PostHistory, RecycledRow, Refusal, Removal, ReportRow, Reporting, Resolution, Restoral, Revision, Suspension,
+    MAX_ADDED_MODERATORS, MAX_PINNED, MAX_REPORTS_A_DAY,
+};
 pub use social::{AccountRow, BalanceChange, LedgerRow, Mail, MailSummary, NewMail, SocialStore, WaitingMessage};
 pub use ssh_keys::{AddKey, KeyStore, NewSshKey, SshKeyRow};
 
@@ -88,6 +94,8 @@ pub struct BoardRow {
     /// 1-based, in creation order.
     pub index: u64,
     pub name: String,
+    /// Every moderator: the owner first, then those the owner added in
+    /// the order added, joined by `/` (just the owner when there are none).
     pub moderator: String,
 }
 
@@ -185,7 +193,7 @@ impl std::fmt::Debug for PostListing {
 /// Everything the server keeps. Implementations must be cheap to clone
 /// (a handle) and safe to use from many connections at once.
 pub trait Store:
-    CommunityStore + KeyStore + SocialStore + SearchStore + FileStore + Clone + Send + Sync + 'static
+    CommunityStore + ModerationStore + KeyStore + SocialStore + SearchStore + FileStore + Clone + Send + Sync + 'static
 {
     /// Adds a user; `false` if the name is taken (the stored user is then
     /// left as it was).

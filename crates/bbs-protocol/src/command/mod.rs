@@ -12,7 +12,11 @@ use std::fmt;
 // Each area beyond the course's three parts keeps its command types in a
 // file of its own (and its table rows in its section of the table below).
 mod community;
-pub use community::{BooPost, PushPost};
+pub use community::{
+    AddModerator, Ban, BoardSetting, BooPost, ListBan, ListRecycle, ListReport, ModLog, PinPost, PostHistory,
+    PurgeUserPosts, PushPost, RemoveModerator, Report, ResolveReport, RestorePost, SetBoard, Suspend, Unban, UnpinPost,
+    Unsuspend, MAX_DAYS,
+};
 pub mod social;
 pub use social::{
     DeleteMail, Deposit, ListMail, ListOnline, MailTo, Mute, RetrMail, ShowAccounts, Tell, Unmute, Withdraw, Yell,
@@ -137,6 +141,9 @@ pub struct Read {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeletePost {
     pub post: PostId,
+    /// `--reason <text>`: a moderator deleting someone else's post must
+    /// give one (the community area's form).
+    pub reason: Option<String>,
 }
 
 /// What `update-post` changes.
@@ -346,11 +353,15 @@ command_table! {
     DeletePost {
         name: "delete-post",
         usage: "Usage: delete-post <post-S/N>",
-        summary: "delete one of your posts",
+        summary: "delete one of your posts (a moderator: any post of the board, with --reason <text>)",
         transport: Tcp,
         parse: |a| {
-            let [post] = a.exact()?;
-            Some(Command::DeletePost(DeletePost { post: post_id(post)? }))
+            let (rest, reason) = match a.split_at_flag("--reason") {
+                Some((rest, reason)) => (rest, Some(clean_text(reason?))),
+                None => (a.rest, None),
+            };
+            let [post] = Args { rest }.exact()?;
+            Some(Command::DeletePost(DeletePost { post: post_id(post)?, reason }))
         },
     },
     UpdatePost {
@@ -476,6 +487,208 @@ command_table! {
         parse: |a| {
             let (post, text) = a.first_and_rest()?;
             Some(Command::BooPost(BooPost { post: post_id(post)?, text: clean_text(text) }))
+        },
+    },
+    AddModerator {
+        name: "add-moderator",
+        usage: "Usage: add-moderator <board> <user>",
+        summary: "make a user a moderator of your board (at most 3 besides you)",
+        transport: Tcp,
+        parse: |a| {
+            let [board, user] = a.exact()?;
+            Some(Command::AddModerator(AddModerator { board: board.into(), user: user.into() }))
+        },
+    },
+    RemoveModerator {
+        name: "remove-moderator",
+        usage: "Usage: remove-moderator <board> <user>",
+        summary: "take a moderator of your board off it",
+        transport: Tcp,
+        parse: |a| {
+            let [board, user] = a.exact()?;
+            Some(Command::RemoveModerator(RemoveModerator { board: board.into(), user: user.into() }))
+        },
+    },
+    Ban {
+        name: "ban",
+        usage: "Usage: ban <board> <user> <days> <reason>",
+        summary: "moderators: keep a user from writing on the board for 1-3650 days",
+        transport: Tcp,
+        parse: |a| {
+            let ([board, user, days], reason) = a.words_and_rest()?;
+            let days = community::days(days)?;
+            Some(Command::Ban(Ban { board: board.into(), user: user.into(), days, reason: clean_text(reason) }))
+        },
+    },
+    Unban {
+        name: "unban",
+        usage: "Usage: unban <board> <user> <reason>",
+        summary: "moderators: end a ban early",
+        transport: Tcp,
+        parse: |a| {
+            let ([board, user], reason) = a.words_and_rest()?;
+            Some(Command::Unban(Unban { board: board.into(), user: user.into(), reason: clean_text(reason) }))
+        },
+    },
+    ListBan {
+        name: "list-ban",
+        usage: "Usage: list-ban <board>",
+        summary: "moderators: the bans in force on the board",
+        transport: Tcp,
+        parse: |a| {
+            let [board] = a.exact()?;
+            Some(Command::ListBan(ListBan { board: board.into() }))
+        },
+    },
+    SetBoard {
+        name: "set-board",
+        usage: "Usage: set-board <board> --no-boo on|off | --push-interval <seconds> | --min-days <days>",
+        summary: "moderators: allow boos or not, least seconds between comments (0 or 5-240), least account age",
+        transport: Tcp,
+        parse: |a| {
+            let words = a.words();
+            let (board, setting) = words.split_first()?;
+            let setting = community::board_setting(setting)?;
+            Some(Command::SetBoard(SetBoard { board: (*board).into(), setting }))
+        },
+    },
+    ListRecycle {
+        name: "list-recycle",
+        usage: "Usage: list-recycle <board>",
+        summary: "moderators: the board's deleted posts that can still be restored",
+        transport: Tcp,
+        parse: |a| {
+            let [board] = a.exact()?;
+            Some(Command::ListRecycle(ListRecycle { board: board.into() }))
+        },
+    },
+    RestorePost {
+        name: "restore-post",
+        usage: "Usage: restore-post <post-S/N>",
+        summary: "moderators: bring a post back from the recycle bin (same S/N, comments kept)",
+        transport: Tcp,
+        parse: |a| {
+            let [post] = a.exact()?;
+            Some(Command::RestorePost(RestorePost { post: post_id(post)? }))
+        },
+    },
+    PinPost {
+        name: "pin-post",
+        usage: "Usage: pin-post <post-S/N>",
+        summary: "moderators: list a post first (at most 5 per board)",
+        transport: Tcp,
+        parse: |a| {
+            let [post] = a.exact()?;
+            Some(Command::PinPost(PinPost { post: post_id(post)? }))
+        },
+    },
+    UnpinPost {
+        name: "unpin-post",
+        usage: "Usage: unpin-post <post-S/N>",
+        summary: "moderators: stop listing a post first",
+        transport: Tcp,
+        parse: |a| {
+            let [post] = a.exact()?;
+            Some(Command::UnpinPost(UnpinPost { post: post_id(post)? }))
+        },
+    },
+    PostHistory {
+        name: "post-history",
+        usage: "Usage: post-history <post-S/N>",
+        summary: "every revision of a post (its author and the board's moderators)",
+        transport: Tcp,
+        parse: |a| {
+            let [post] = a.exact()?;
+            Some(Command::PostHistory(PostHistory { post: post_id(post)? }))
+        },
+    },
+    ModLog {
+        name: "mod-log",
+        usage: "Usage: mod-log <board> [<n>]",
+        summary: "moderators: the latest n (20) moderator actions on the board",
+        transport: Tcp,
+        parse: |a| {
+            let (board, rows) = match a.words()[..] {
+                [board] => (board, 20),
+                [board, n] => (board, community::small_number(n).filter(|n| *n > 0)? as u64),
+                _ => return None,
+            };
+            Some(Command::ModLog(ModLog { board: board.into(), rows }))
+        },
+    },
+    Report {
+        name: "report",
+        usage: "Usage: report <post-S/N> <reason>",
+        summary: "tell the board's moderators about a post (10 a day)",
+        transport: Tcp,
+        parse: |a| {
+            let (post, reason) = a.first_and_rest()?;
+            Some(Command::Report(Report { post: post_id(post)?, reason: clean_text(reason) }))
+        },
+    },
+    ListReport {
+        name: "list-report",
+        usage: "Usage: list-report <board> [--all]",
+        summary: "moderators: the open reports on the board (--all: resolved ones too)",
+        transport: Tcp,
+        parse: |a| {
+            let (board, all) = match a.words()[..] {
+                [board] => (board, false),
+                [board, "--all"] => (board, true),
+                _ => return None,
+            };
+            Some(Command::ListReport(ListReport { board: board.into(), all }))
+        },
+    },
+    ResolveReport {
+        name: "resolve-report",
+        usage: "Usage: resolve-report <id> accept|reject [<note>]",
+        summary: "moderators: close a report",
+        transport: Tcp,
+        parse: |a| {
+            let words = a.words();
+            let (&[id, verdict], _) = words.split_first_chunk::<2>()?;
+            let accept = match verdict {
+                "accept" => true,
+                "reject" => false,
+                _ => return None,
+            };
+            let note = match a.words_and_rest::<2>() {
+                Some((_, note)) => clean_text(note),
+                None => String::new(),
+            };
+            Some(Command::ResolveReport(ResolveReport { report: post_id(id)?, accept, note }))
+        },
+    },
+    Suspend {
+        name: "suspend",
+        usage: "Usage: suspend <user> <days> <reason>",
+        summary: "sysops: keep a user from logging in for 1-3650 days",
+        transport: Tcp,
+        parse: |a| {
+            let ([user, days], reason) = a.words_and_rest()?;
+            let days = community::days(days)?;
+            Some(Command::Suspend(Suspend { user: user.into(), days, reason: clean_text(reason) }))
+        },
+    },
+    Unsuspend {
+        name: "unsuspend",
+        usage: "Usage: unsuspend <user>",
+        summary: "sysops: end a suspension",
+        transport: Tcp,
+        parse: |a| {
+            let [user] = a.exact()?;
+            Some(Command::Unsuspend(Unsuspend { user: user.into() }))
+        },
+    },
+    PurgeUserPosts {
+        name: "purge-user-posts",
+        usage: "Usage: purge-user-posts <user> <reason>",
+        summary: "sysops: move every post of a user to the recycle bin",
+        transport: Tcp,
+        parse: |a| {
+            let (user, reason) = a.first_and_rest()?;
+            Some(Command::PurgeUserPosts(PurgeUserPosts { user: user.into(), reason: clean_text(reason) }))
         },
     },
     // Social (who is online, messages, shared accounts, mail): rows here,
@@ -700,6 +913,35 @@ impl<'a> Args<'a> {
         self.rest.trim().is_empty().then_some(command)
     }
 
+    /// `N` words, then at least one more word taken as typed.
+    fn words_and_rest<const N: usize>(&self) -> Option<([&'a str; N], &'a str)> {
+        let mut rest = self.rest.trim_start();
+        let mut words = [""; N];
+        for word in &mut words {
+            let end = rest.find(char::is_whitespace)?;
+            *word = &rest[..end];
+            rest = rest[end..].trim_start();
+        }
+        let text = rest.trim();
+        (!text.is_empty()).then_some((words, text))
+    }
+
+    /// Splits at the whole word `flag`: the text before it, and the text
+    /// after it (`None` if empty). `None` when the flag is not there.
+    fn split_at_flag(&self, flag: &str) -> Option<(&'a str, Option<&'a str>)> {
+        let rest = self.rest;
+        let mut offset = 0;
+        for word in rest.split_whitespace() {
+            let start = offset + rest[offset..].find(word).expect("word comes from rest");
+            offset = start + word.len();
+            if word == flag {
+                let text = rest[offset..].trim();
+                return Some((&rest[..start], (!text.is_empty()).then_some(text)));
+            }
+        }
+        None
+    }
+
     /// One word, then at least one more word taken as typed.
     fn first_and_rest(&self) -> Option<(&'a str, &'a str)> {
         let rest = self.rest.trim_start();
@@ -820,6 +1062,44 @@ mod tests {
         for (line, usage) in cases {
             assert_eq!(Command::parse(line), Err(ParseError::Usage(usage)), "{line}");
         }
+    }
+
+    #[test]
+    fn moderation_commands_take_their_reasons_as_typed_and_check_their_numbers() {
+        assert_eq!(
+            Command::parse("ban b bob 7  posting  spam ").unwrap(),
+            Command::Ban(Ban { board: "b".into(), user: "bob".into(), days: 7, reason: "posting  spam".into() })
+        );
+        for line in ["ban b bob 0 x", "ban b bob 3651 x", "ban b bob 7", "ban b bob +7 x"] {
+            assert_eq!(Command::parse(line), Err(ParseError::Usage("Usage: ban <board> <user> <days> <reason>")));
+        }
+        assert_eq!(
+            Command::parse("delete-post 3 --reason off  topic").unwrap(),
+            Command::DeletePost(DeletePost { post: 3, reason: Some("off  topic".into()) })
+        );
+        assert_eq!(Command::parse("delete-post 3").unwrap(), Command::DeletePost(DeletePost { post: 3, reason: None }));
+        for line in ["delete-post 3 --reason", "delete-post --reason x", "delete-post 3 4 --reason x"] {
+            assert_eq!(Command::parse(line), Err(ParseError::Usage("Usage: delete-post <post-S/N>")), "{line}");
+        }
+        assert_eq!(
+            Command::parse("set-board b --push-interval 5").unwrap(),
+            Command::SetBoard(SetBoard { board: "b".into(), setting: BoardSetting::PushInterval(5) })
+        );
+        assert!(Command::parse("set-board b --push-interval 4").is_err());
+        assert!(Command::parse("set-board b --no-boo on --min-days 3").is_err());
+        assert_eq!(
+            Command::parse("resolve-report 4 reject not  spam").unwrap(),
+            Command::ResolveReport(ResolveReport { report: 4, accept: false, note: "not  spam".into() })
+        );
+        assert_eq!(
+            Command::parse("resolve-report 4 accept").unwrap(),
+            Command::ResolveReport(ResolveReport { report: 4, accept: true, note: String::new() })
+        );
+        assert_eq!(Command::parse("mod-log b").unwrap(), Command::ModLog(ModLog { board: "b".into(), rows: 20 }));
+        assert_eq!(
+            Command::parse("list-report b --all").unwrap(),
+            Command::ListReport(ListReport { board: "b".into(), all: true })
+        );
     }
 
     #[test]

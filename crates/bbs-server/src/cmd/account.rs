@@ -106,6 +106,9 @@ pub(crate) async fn check_password<S: Store>(
         return Ok(Err(Reply::text(answer::LOGIN_FAILED)));
     }
     shared.login_per_account.reset(&username.to_owned());
+    if let Some(refused) = super::moderation::suspended(shared, username).await? {
+        return Ok(Err(refused));
+    }
     Ok(Ok(()))
 }
 

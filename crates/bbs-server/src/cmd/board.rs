@@ -7,10 +7,11 @@ use bbs_protocol::command::{
 };
 use bbs_protocol::table::format_table;
 use bbs_protocol::Reply;
-use bbs_storage::{CommentKind, NewPost, PostChange, PostEdit, PostListing, Store};
+use bbs_storage::{CommentKind, NewPost, PostChange, PostEdit, PostId, PostListing, PostSummary, Removal, Store};
 use chrono::TimeZone;
 
-use super::context::{logged_in, now, require, Apply, Caller, Failure, Outcome};
+use super::context::{logged_in, require, Apply, Caller, Failure, Outcome};
+use super::moderation::{acting, keep_seconds, refusal_answer};
 use super::post_table::PostTable;
 use super::subscription;
 use super::Answer;
@@ -55,13 +56,16 @@ impl Apply for CreatePost {
             author: user.name.clone(),
             title: self.title,
             content: self.content,
-            created_at: now(),
+            created_at: shared.config.clock.now(),
         };
-        let created = shared.store.create_post(post.clone()).await?;
-        if let Some(id) = created {
-            subscription::announce_new_post(shared, id, post);
+        // Held to the board's bans and settings in the post's own write.
+        match shared.store.create_post_as_member(post.clone()).await? {
+            Ok(id) => {
+                subscription::announce_new_post(shared, id, post);
+                Ok(Reply::text(answer::POST_CREATED))
+            }
+            Err(refusal) => Ok(refusal_answer(refusal, answer::NO_SUCH_BOARD)),
         }
-        Ok(Reply::text(if created.is_some() { answer::POST_CREATED } else { answer::NO_SUCH_BOARD }))
     }
 }
 
@@ -95,12 +99,34 @@ impl Apply for ListPost {
         let Some(posts) = shared.store.posts(&self.board).await? else {
             return Ok(Reply::text(answer::NO_SUCH_BOARD));
         };
-        let rows: Vec<Vec<String>> = posts
-            .into_iter()
-            .filter(|p| matches_key(self.key.as_deref(), &p.title))
-            .map(|p| vec![p.id.to_string(), p.title, p.author, month_day(p.created_at)])
+        let pinned = shared.store.pinned_posts(&self.board).await?;
+        let rows: Vec<Vec<String>> = pinned_first(pinned, posts)
+            .filter(|(_, p)| matches_key(self.key.as_deref(), &p.title))
+            .map(|(pin, p)| vec![serial_cell(p.id, pin), p.title, p.author, month_day(p.created_at)])
             .collect();
         Ok(Reply::text(format_table(&["S/N", "Title", "Author", "Date"], &rows)))
+    }
+}
+
+/// A board's posts with its pinned ones first (in pin order, marked
+/// `true`), then the others by S/N.
+pub(super) fn pinned_first(
+    pinned: Vec<PostSummary>,
+    posts: Vec<PostSummary>,
+) -> impl Iterator<Item = (bool, PostSummary)> {
+    let ids: Vec<PostId> = pinned.iter().map(|p| p.id).collect();
+    pinned
+        .into_iter()
+        .map(|p| (true, p))
+        .chain(posts.into_iter().filter(move |p| !ids.contains(&p.id)).map(|p| (false, p)))
+}
+
+/// A post's S/N as `list-post` writes it: `★12` when pinned.
+pub(crate) fn serial_cell(id: PostId, pinned: bool) -> String {
+    if pinned {
+        format!("{}{id}", answer::PIN_MARK)
+    } else {
+        id.to_string()
     }
 }
 
@@ -108,17 +134,23 @@ impl Apply for ListPost {
 /// `in_pieces`, as a [`PostTable`] that the engine writes as its peer reads
 /// (UDP has no such peer: there the pages are gathered into one answer).
 pub(crate) async fn list_post<S: Store>(shared: &Shared<S>, board: &str, in_pieces: bool) -> Result<Answer, Failure> {
-    let posts = match shared.store.post_listing(board).await? {
+    let listing = shared.store.post_listing(board).await?;
+    // Pinned posts come first (few: read beside the listing, not in it).
+    let pinned = if listing.is_some() { shared.store.pinned_posts(board).await? } else { Vec::new() };
+    let posts = match listing {
         None => return Ok(Answer::Whole(Reply::text(answer::NO_SUCH_BOARD))),
-        Some(PostListing::Pages(pages)) if in_pieces => return Ok(Answer::PostTable(PostTable::open(pages).await?)),
+        Some(PostListing::Pages(pages)) if in_pieces => {
+            return Ok(Answer::PostTable(PostTable::open(pages, pinned).await?))
+        }
         Some(PostListing::Whole(posts)) => posts,
         Some(PostListing::Pages(pages)) => shared.store.posts(board).await.map(|posts| {
             drop(pages);
             posts.unwrap_or_default()
         })?,
     };
-    let rows: Vec<Vec<String>> =
-        posts.into_iter().map(|p| vec![p.id.to_string(), p.title, p.author, month_day(p.created_at)]).collect();
+    let rows: Vec<Vec<String>> = pinned_first(pinned, posts)
+        .map(|(pin, p)| vec![serial_cell(p.id, pin), p.title, p.author, month_day(p.created_at)])
+        .collect();
     Ok(Answer::Whole(Reply::text(format_table(&["S/N", "Title", "Author", "Date"], &rows))))
 }
 
@@ -157,9 +189,15 @@ fn change_answer(change: PostChange, done: &'static str) -> Reply {
 
 impl Apply for DeletePost {
     async fn apply<S: Store>(self, shared: &Shared<S>, caller: &mut Caller<'_>) -> Outcome {
-        let user = require!(logged_in(caller));
-        let change = shared.store.delete_post(self.post, &user.name).await?;
-        Ok(change_answer(change, answer::POST_DELETED))
+        let by = require!(acting(shared, caller));
+        // Soft: the post goes to its board's recycle bin.
+        let removal = shared.store.recycle_post(self.post, &by, self.reason.as_deref(), keep_seconds(shared)).await?;
+        Ok(Reply::text(match removal {
+            Removal::NoPost => answer::NO_SUCH_POST,
+            Removal::NotOwner => answer::NOT_POST_OWNER,
+            Removal::Pinned => answer::PINNED_CANNOT_BE_DELETED,
+            Removal::Done => answer::POST_DELETED,
+        }))
     }
 }
 
@@ -170,7 +208,10 @@ impl Apply for UpdatePost {
             Change::Title(t) => PostEdit::Title(t),
             Change::Content(c) => PostEdit::Content(c),
         };
-        let change = shared.store.edit_post(self.post, &user.name, edit).await?;
+        let _ = user;
+        let by = require!(acting(shared, caller));
+        // Every revision is kept for `post-history`.
+        let change = shared.store.edit_post_keeping_history(self.post, &by, edit).await?;
         Ok(change_answer(change, answer::POST_UPDATED))
     }
 }
@@ -181,7 +222,10 @@ impl Apply for Comment {
         if let Some(refused) = super::community::comment_allowance(shared, &user.name, self.post).await? {
             return Ok(refused);
         }
-        let added = shared.store.comment(self.post, &user.name, &self.text, now()).await?;
-        Ok(Reply::text(if added { answer::COMMENTED } else { answer::NO_SUCH_POST }))
+        let by = require!(acting(shared, caller));
+        Ok(match shared.store.comment_as_member(self.post, &self.text, &by).await? {
+            Ok(()) => Reply::text(answer::COMMENTED),
+            Err(refusal) => refusal_answer(refusal, answer::NO_SUCH_POST),
+        })
     }
 }

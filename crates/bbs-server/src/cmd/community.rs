@@ -7,8 +7,9 @@ use bbs_protocol::table::format_table;
 use bbs_protocol::Reply;
 use bbs_storage::{CommentKind, NewVote, PostId, Store, Voted};
 
-use super::board::month_day;
+use super::board::{month_day, pinned_first, serial_cell};
 use super::context::{logged_in, require, Apply, Caller, Failure, Outcome};
+use super::moderation::refusal_answer;
 use crate::state::Shared;
 
 /// Least seconds between two votes of one user on one post (PTT's rule
@@ -67,6 +68,7 @@ async fn vote<S: Store>(
     };
     Ok(Reply::text(match shared.store.vote(vote).await? {
         Voted::NoPost => answer::NO_SUCH_POST,
+        Voted::Refused(refusal) => return Ok(refusal_answer(refusal, answer::NO_SUCH_POST)),
         Voted::AsComment => answer::COMMENTED,
         Voted::Counted(CommentKind::Boo, _) => answer::BOOED,
         Voted::Counted(_, _) => answer::PUSHED,
@@ -79,13 +81,13 @@ pub(super) async fn list_post_long<S: Store>(shared: &Shared<S>, board: &str, ke
         return Ok(Reply::text(answer::NO_SUCH_BOARD));
     };
     let counts = shared.store.push_counts(board).await?.unwrap_or_default();
+    let pinned = shared.store.pinned_posts(board).await?;
     let count_of = |id: PostId| counts.binary_search_by_key(&id, |(p, _)| *p).map_or(0, |i| counts[i].1);
-    let rows: Vec<Vec<String>> = posts
-        .into_iter()
-        .filter(|p| matches_key(key, &p.title))
-        .map(|p| {
+    let rows: Vec<Vec<String>> = pinned_first(pinned, posts)
+        .filter(|(_, p)| matches_key(key, &p.title))
+        .map(|(pin, p)| {
             let push = answer::push_column(count_of(p.id));
-            vec![p.id.to_string(), p.title, p.author, month_day(p.created_at), push]
+            vec![serial_cell(p.id, pin), p.title, p.author, month_day(p.created_at), push]
         })
         .collect();
     Ok(Reply::text(format_table(&["S/N", "Title", "Author", "Date", "Push"], &rows)))

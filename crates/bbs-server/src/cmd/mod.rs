@@ -12,6 +12,7 @@ mod chatroom;
 mod community;
 mod context;
 mod files;
+mod moderation;
 mod post_table;
 mod search;
 mod social;
@@ -118,6 +119,24 @@ pub(crate) async fn execute<S: Store>(shared: &Shared<S>, caller: &mut Caller<'_
         // Community: arms here, commands in `community.rs`.
         Command::PushPost(c) => c.apply(shared, caller).await,
         Command::BooPost(c) => c.apply(shared, caller).await,
+        Command::AddModerator(c) => c.apply(shared, caller).await,
+        Command::RemoveModerator(c) => c.apply(shared, caller).await,
+        Command::Ban(c) => c.apply(shared, caller).await,
+        Command::Unban(c) => c.apply(shared, caller).await,
+        Command::ListBan(c) => c.apply(shared, caller).await,
+        Command::SetBoard(c) => c.apply(shared, caller).await,
+        Command::ListRecycle(c) => c.apply(shared, caller).await,
+        Command::RestorePost(c) => c.apply(shared, caller).await,
+        Command::PinPost(c) => c.apply(shared, caller).await,
+        Command::UnpinPost(c) => c.apply(shared, caller).await,
+        Command::PostHistory(c) => c.apply(shared, caller).await,
+        Command::ModLog(c) => c.apply(shared, caller).await,
+        Command::Report(c) => c.apply(shared, caller).await,
+        Command::ListReport(c) => c.apply(shared, caller).await,
+        Command::ResolveReport(c) => c.apply(shared, caller).await,
+        Command::Suspend(c) => c.apply(shared, caller).await,
+        Command::Unsuspend(c) => c.apply(shared, caller).await,
+        Command::PurgeUserPosts(c) => c.apply(shared, caller).await,
         // Social: arms here, commands in `social.rs`.
         Command::ListOnline(c) => c.apply(shared, caller).await,
         Command::Tell(c) => c.apply(shared, caller).await,

@@ -12,7 +12,7 @@
 use bbs_protocol::table::{cell_width, push_row};
 use bbs_storage::{PostId, PostPages, PostSummary, StoreError};
 
-use super::board::month_day;
+use super::board::{month_day, serial_cell};
 
 /// Rows read from the store at a time, and rows per piece of the answer.
 const PAGE_ROWS: usize = 1000;
@@ -23,6 +23,8 @@ const HEADERS: [&str; 4] = ["S/N", "Title", "Author", "Date"];
 pub(crate) struct PostTable {
     /// `None` only while a page is being read on the blocking pool.
     pages: Option<Box<dyn PostPages>>,
+    /// The board's pinned posts: written first, skipped among the pages.
+    pinned: Vec<PostSummary>,
     widths: [usize; 4],
     after: Option<PostId>,
     header_sent: bool,
@@ -37,16 +39,23 @@ impl std::fmt::Debug for PostTable {
 
 impl PostTable {
     /// Reads every row once for the column widths.
-    pub(crate) async fn open(pages: Box<dyn PostPages>) -> Result<PostTable, StoreError> {
+    pub(crate) async fn open(pages: Box<dyn PostPages>, pinned: Vec<PostSummary>) -> Result<PostTable, StoreError> {
+        let mut widths = HEADERS.map(cell_width);
+        for post in &pinned {
+            let cells = [cell_width(&serial_cell(post.id, true)), cell_width(&post.title), cell_width(&post.author), 5];
+            for (width, cell) in widths.iter_mut().zip(cells) {
+                *width = (*width).max(cell);
+            }
+        }
+        let pinned_ids: Vec<PostId> = pinned.iter().map(|p| p.id).collect();
         let (pages, widths) = blocking(move || {
             let mut pages = pages;
-            let mut widths = HEADERS.map(cell_width);
             let mut after = None;
             loop {
                 let page = pages.next_page(after, PAGE_ROWS)?;
                 let Some(last) = page.last() else { break };
                 after = Some(last.id);
-                for post in &page {
+                for post in page.iter().filter(|p| !pinned_ids.contains(&p.id)) {
                     let cells = [post.id.to_string().len(), cell_width(&post.title), cell_width(&post.author), 0];
                     for (width, cell) in widths.iter_mut().zip(cells) {
                         *width = (*width).max(cell);
@@ -58,7 +67,7 @@ impl PostTable {
             Ok((pages, widths))
         })
         .await?;
-        Ok(PostTable { pages: Some(pages), widths, after: None, header_sent: false, done: false })
+        Ok(PostTable { pages: Some(pages), pinned, widths, after: None, header_sent: false, done: false })
     }
 
     /// The next piece of the table's text (the header first, lines joined
@@ -72,6 +81,12 @@ impl PostTable {
         if !self.header_sent {
             self.header_sent = true;
             push_row(&mut text, &self.widths, &HEADERS);
+            for post in &self.pinned {
+                text.push('\n');
+                let cells =
+                    [serial_cell(post.id, true), post.title.clone(), post.author.clone(), month_day(post.created_at)];
+                push_row(&mut text, &self.widths, &cells);
+            }
         }
         let (pages, after) = (self.pages.take().expect("pages are back between pieces"), self.after);
         let (pages, page) = blocking(move || {
@@ -90,7 +105,7 @@ impl PostTable {
                 self.pages = None;
             }
         }
-        for post in page {
+        for post in page.into_iter().filter(|p| !self.pinned.iter().any(|pin| pin.id == p.id)) {
             text.push('\n');
             push_row(
                 &mut text,

@@ -29,6 +29,7 @@ fn write_of(command: &Command) -> Option<Write> {
         | Command::Comment(_)
         | Command::PushPost(_)
         | Command::BooPost(_)
+        | Command::Report(_)
         | Command::CreateBoard(_)
         | Command::MailTo(_) => Some(Write::Counted),
         Command::Register(_)
@@ -44,7 +45,19 @@ fn write_of(command: &Command) -> Option<Write> {
         | Command::DeleteMail(_)
         | Command::Subscribe(_)
         | Command::Unsubscribe(_)
-        | Command::SendFile(_) => Some(Write::Durable),
+        | Command::SendFile(_)
+        | Command::AddModerator(_)
+        | Command::RemoveModerator(_)
+        | Command::Ban(_)
+        | Command::Unban(_)
+        | Command::SetBoard(_)
+        | Command::RestorePost(_)
+        | Command::PinPost(_)
+        | Command::UnpinPost(_)
+        | Command::ResolveReport(_)
+        | Command::Suspend(_)
+        | Command::Unsuspend(_)
+        | Command::PurgeUserPosts(_) => Some(Write::Durable),
         _ => None,
     }
 }

@@ -14,7 +14,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::Router;
-use bbs_storage::{Post, PostSummary, Store, StoreError};
+use bbs_storage::{CommentKind, Post, PostSummary, Store, StoreError};
 use serde_json::json;
 
 use super::web::Web;
@@ -125,8 +125,38 @@ async fn boards_page<S: Store>(State(web): State<Arc<Web<S>>>) -> Response {
     page(StatusCode::OK, "Boards", &body)
 }
 
+/// A comment's kind in the JSON API.
+fn kind_name(kind: CommentKind) -> &'static str {
+    match kind {
+        CommentKind::Comment => "comment",
+        CommentKind::Push => "push",
+        CommentKind::Boo => "boo",
+    }
+}
+
+/// A board's posts as `list-post --long` has them: pinned ones first
+/// (marked), each with its count.
+async fn long_listing<S: Store>(web: &Web<S>, name: &str) -> Result<Option<Vec<(bool, PostSummary, i64)>>, StoreError> {
+    let store = &web.shared.store;
+    let Some(posts) = store.posts(name).await? else { return Ok(None) };
+    let pinned = store.pinned_posts(name).await?;
+    let counts = store.push_counts(name).await?.unwrap_or_default();
+    let count_of = |id| counts.binary_search_by_key(&id, |(p, _)| *p).map_or(0, |i| counts[i].1);
+    let ids: Vec<_> = pinned.iter().map(|p| p.id).collect();
+    let rows = pinned
+        .into_iter()
+        .map(|p| (true, p))
+        .chain(posts.into_iter().filter(|p| !ids.contains(&p.id)).map(|p| (false, p)))
+        .map(|(pin, p)| {
+            let count = count_of(p.id);
+            (pin, p, count)
+        })
+        .collect();
+    Ok(Some(rows))
+}
+
 async fn board_page<S: Store>(State(web): State<Arc<Web<S>>>, Path(name): Path<String>) -> Response {
-    let posts = match web.shared.store.posts(&name).await {
+    let posts = match long_listing(&web, &name).await {
         Ok(Some(posts)) => posts,
         Ok(None) => return not_found("Board does not exist."),
         Err(e) => return server_error(e),
@@ -135,16 +165,18 @@ async fn board_page<S: Store>(State(web): State<Arc<Web<S>>>, Path(name): Path<S
     if posts.is_empty() {
         body.push_str("<p>No posts yet.</p>");
     } else {
-        body.push_str("<table><tr><th>S/N</th><th>Title</th><th>Author</th><th>Date</th></tr>\n");
-        for post in posts {
+        body.push_str("<table><tr><th>S/N</th><th>Title</th><th>Author</th><th>Date</th><th>Push</th></tr>\n");
+        for (pinned, post, count) in posts {
             let _ = writeln!(
                 body,
-                "<tr><td>{}</td><td><a href=\"/posts/{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}{}</td><td><a href=\"/posts/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                if pinned { bbs_protocol::answer::PIN_MARK } else { "" },
                 post.id,
                 post.id,
                 escape(&post.title),
                 escape(&post.author),
-                date(post.created_at)
+                date(post.created_at),
+                bbs_protocol::answer::push_column(count)
             );
         }
         body.push_str("</table>");
@@ -170,7 +202,12 @@ async fn post_page<S: Store>(State(web): State<Arc<Web<S>>>, Path(id): Path<Stri
     if !post.comments.is_empty() {
         body.push_str("<h2>Comments</h2>\n<ul>\n");
         for comment in &post.comments {
-            let _ = writeln!(body, "<li><b>{}</b>: {}</li>", escape(&comment.author), escape(&comment.text));
+            let mark = match comment.kind {
+                CommentKind::Comment => "",
+                CommentKind::Push => "推 ",
+                CommentKind::Boo => "噓 ",
+            };
+            let _ = writeln!(body, "<li>{mark}<b>{}</b>: {}</li>", escape(&comment.author), escape(&comment.text));
         }
         body.push_str("</ul>");
     }
@@ -269,7 +306,11 @@ async fn post_json<S: Store>(State(web): State<Arc<Web<S>>>, Path(id): Path<Stri
             "title": post.title,
             "content": post.content,
             "created_at": post.created_at,
-            "comments": post.comments.iter().map(|c| json!({ "author": c.author, "text": c.text })).collect::<Vec<_>>(),
+            "comments": post
+                .comments
+                .iter()
+                .map(|c| json!({ "author": c.author, "text": c.text, "kind": kind_name(c.kind) }))
+                .collect::<Vec<_>>(),
         }))
         .into_response(),
         Ok(None) => json_error(StatusCode::NOT_FOUND, "Post does not exist."),

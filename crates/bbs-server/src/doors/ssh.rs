@@ -265,6 +265,16 @@ impl<S: Store> Connection<S> {
         if user == NEW_USER {
             return false;
         }
+        // A suspended account is not let in by its keys either.
+        let now = self.shared.config.clock.now();
+        match self.shared.store.suspension(user, now).await {
+            Ok(None) => {}
+            Ok(Some(_)) => return false,
+            Err(e) => {
+                tracing::warn!(user, error = %e, "reading the suspension failed");
+                return false;
+            }
+        }
         user_has_key(&self.shared, user, key).await.unwrap_or_else(|e| {
             tracing::warn!(user, error = %e, "reading SSH keys failed");
             false
