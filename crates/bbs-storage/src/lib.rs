@@ -15,6 +15,7 @@
 //! What the trait promises is checked by one suite, [`contract`], that every
 //! backend runs against itself with [`store_contract_tests!`].
 
+mod cluster;
 mod community;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
@@ -23,6 +24,10 @@ mod search;
 mod social;
 mod ssh_keys;
 
+pub use cluster::{
+    Beat, ClusterEvent, ClusterStore, EventAudience, EventFeed, LiveSession, NextEvent, NodeId, SessionChanges,
+    SessionRef,
+};
 pub use community::{CommentKind, CommunityStore, NewVote, Voted, MAX_PUSH_COUNT};
 pub use files::{FileRow, FileStore, FileUsage};
 pub use social::{AccountRow, BalanceChange, LedgerRow, Mail, MailSummary, NewMail, SocialStore, WaitingMessage};
@@ -185,7 +190,7 @@ impl std::fmt::Debug for PostListing {
 /// Everything the server keeps. Implementations must be cheap to clone
 /// (a handle) and safe to use from many connections at once.
 pub trait Store:
-    CommunityStore + KeyStore + SocialStore + SearchStore + FileStore + Clone + Send + Sync + 'static
+    ClusterStore + CommunityStore + KeyStore + SocialStore + SearchStore + FileStore + Clone + Send + Sync + 'static
 {
     /// Adds a user; `false` if the name is taken (the stored user is then
     /// left as it was).
