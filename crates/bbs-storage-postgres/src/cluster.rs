@@ -321,7 +321,10 @@ impl Listener {
     /// Connects, starts listening, and (after a reconnection) fetches what
     /// was missed since the connection broke.
     async fn connect(&mut self) -> Result<(tokio_postgres::Client, Notices)> {
-        let (client, mut connection) = self.config.connect(NoTls).await.or_backend()?;
+        let mut config = self.config.clone();
+        // Named, so an operator (or a test) can find it in pg_stat_activity.
+        config.application_name(&format!("bbs-events-{}", self.node));
+        let (client, mut connection) = config.connect(NoTls).await.or_backend()?;
         let (notify, notices) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
