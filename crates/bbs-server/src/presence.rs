@@ -81,5 +81,5 @@ pub(crate) async fn user_of_token<S: Store>(shared: &Shared<S>, token: &str, fro
         }
     };
     let ip = session.peer.parse::<SocketAddr>().ok()?.ip();
-    (ip == from).then(|| User { name: session.name, token: session.token, at: session.at })
+    (ip == from).then_some(User { name: session.name, token: session.token, at: session.at })
 }

@@ -323,7 +323,7 @@ impl Listener {
     async fn connect(&mut self) -> Result<(tokio_postgres::Client, Notices)> {
         let mut config = self.config.clone();
         // Named, so an operator (or a test) can find it in pg_stat_activity.
-        config.application_name(&format!("bbs-events-{}", self.node));
+        config.application_name(format!("bbs-events-{}", self.node));
         let (client, mut connection) = config.connect(NoTls).await.or_backend()?;
         let (notify, notices) = mpsc::unbounded_channel();
         tokio::spawn(async move {

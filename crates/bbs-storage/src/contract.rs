@@ -1037,7 +1037,7 @@ pub async fn events_reach_every_other_node_in_order<S: Store>(store: S) {
     let mut two = store.listen_events(2).await.unwrap();
     let event = |origin, n: usize| ClusterEvent {
         origin,
-        audience: if n % 2 == 0 { EventAudience::User("ann".into()) } else { EventAudience::Everyone },
+        audience: if n.is_multiple_of(2) { EventAudience::User("ann".into()) } else { EventAudience::Everyone },
         text: format!("event {n} from {origin}"),
     };
     for n in 0..20 {
