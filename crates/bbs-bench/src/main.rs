@@ -6,11 +6,13 @@
 //! session, then latency of one active client), `logins` (a burst of logins
 //! while another session keeps working), `seed` (bulk data straight into a
 //! database file), `social` (`tell` latency, `yell` fan-out and `list-mail`
-//! with many sessions logged in), `canned` (the do-nothing server for the
-//! ceiling).
+//! with many sessions logged in), `cluster` (the mix on SQLite, on
+//! PostgreSQL with one and with two `bbsd`), `canned` (the do-nothing server
+//! for the ceiling).
 
 mod canned;
 mod client;
+mod cluster;
 mod files;
 mod load;
 mod process;
@@ -67,6 +69,9 @@ enum Mode {
     /// Run a lossy UDP relay in front of a server's UDP port until killed
     /// (point `bbs` at it with BBS_UDP_RELAY=<printed address>).
     Relay(RelayArgs),
+    /// The command mix on SQLite with one `bbsd`, then on one throwaway
+    /// PostgreSQL (fsync on) with one and with two `bbsd`, in one run.
+    Cluster(ClusterArgs),
     /// Run the canned server (fixed answer to everything) on 127.0.0.1.
     Canned {
         #[arg(long, default_value_t = 0)]
@@ -158,6 +163,31 @@ struct MixArgs {
     /// Skip the UDP registration (users already seeded with `seed`).
     #[arg(long)]
     seeded: bool,
+}
+
+#[derive(Debug, Args)]
+struct ClusterArgs {
+    /// The `bbsd` binary to start (default: next to this program).
+    #[arg(long)]
+    bbsd: Option<PathBuf>,
+    /// Extra arguments for every started `bbsd` (repeatable).
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+    /// Concurrent logged-in sessions, split evenly over the servers.
+    #[arg(long, short = 'c', default_value_t = 100)]
+    connections: usize,
+    #[arg(long, default_value_t = 100)]
+    users: usize,
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    #[arg(long, default_value = "read=40,list-post=20,list-board=10,create-post=20,comment=10")]
+    mix: Mix,
+    #[arg(long, default_value_t = 10)]
+    read_boards: usize,
+    #[arg(long, default_value_t = 10)]
+    posts_per_board: usize,
 }
 
 #[derive(Debug, Args)]
@@ -341,6 +371,20 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.mode {
             Mode::Mix(args) => mix(args).await,
+            Mode::Cluster(args) => {
+                cluster::run(cluster::ClusterPlan {
+                    bbsd: args.bbsd.unwrap_or_else(process::default_bbsd),
+                    connections: args.connections,
+                    users: args.users,
+                    warmup: secs(args.warmup),
+                    duration: secs(args.duration),
+                    mix: args.mix,
+                    read_boards: args.read_boards,
+                    posts_per_board: args.posts_per_board,
+                    server_args: args.server_args,
+                })
+                .await
+            }
             Mode::Udp(args) => udp(args).await,
             Mode::Idle(args) => idle(args).await,
             Mode::Logins(args) => logins(args).await,
