@@ -59,11 +59,10 @@ pub(crate) async fn is_online<S: Store>(shared: &Shared<S>, name: &str) -> bool 
 
 /// Every user with at least one live session, once each.
 pub(crate) async fn users<S: Store>(shared: &Shared<S>) -> Vec<String> {
-    let mut names: BTreeSet<String> = shared.sessions.online_users().into_iter().collect();
-    if let Some(all) = everywhere(shared).await {
-        names.extend(all.into_iter().map(|s| s.name));
+    match everywhere(shared).await {
+        Some(all) => all.into_iter().map(|s| s.name).collect::<BTreeSet<String>>().into_iter().collect(),
+        None => shared.sessions.online_users(),
     }
-    names.into_iter().collect()
 }
 
 /// The user of a login token, if it is live on any process and used from

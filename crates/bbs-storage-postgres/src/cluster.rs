@@ -187,6 +187,13 @@ impl ClusterStore for PostgresStore {
         Ok(row.is_some())
     }
 
+    async fn online_among(&self, names: &[String]) -> Result<Vec<String>> {
+        let c = self.client().await?;
+        let rows =
+            c.query("SELECT DISTINCT name FROM cluster_sessions WHERE name = ANY($1)", &[&names]).await.or_backend()?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     async fn session_of_token(&self, token: &str) -> Result<Option<LiveSession>> {
         let c = self.client().await?;
         let sql = format!("SELECT {SESSION_COLUMNS} FROM cluster_sessions WHERE token = $1 LIMIT 1");

@@ -30,15 +30,36 @@ pub(crate) struct Nodes {
     sessions: BTreeMap<SessionRef, LiveSession>,
     /// Token → the session it belongs to.
     tokens: HashMap<String, SessionRef>,
+    /// User name → how many live sessions it has.
+    online: HashMap<String, usize>,
     /// Owner → (the session running the room, its key).
     rooms: HashMap<String, (SessionRef, String)>,
     feeds: Vec<(NodeId, mpsc::UnboundedSender<ClusterEvent>)>,
 }
 
 impl Nodes {
+    fn add_session(&mut self, session: LiveSession) {
+        if let Some(old) = self.sessions.insert(session.at, session.clone()) {
+            self.tokens.remove(&old.token);
+            self.forget_name(&old.name);
+        }
+        self.tokens.insert(session.token, session.at);
+        *self.online.entry(session.name).or_default() += 1;
+    }
+
+    fn forget_name(&mut self, name: &str) {
+        if let Some(count) = self.online.get_mut(name) {
+            *count -= 1;
+            if *count == 0 {
+                self.online.remove(name);
+            }
+        }
+    }
+
     fn remove_session(&mut self, at: SessionRef) {
         if let Some(session) = self.sessions.remove(&at) {
             self.tokens.remove(&session.token);
+            self.forget_name(&session.name);
         }
     }
 
@@ -110,8 +131,7 @@ impl ClusterStore for SqliteStore {
     async fn update_sessions(&self, node: NodeId, changes: SessionChanges) -> Result<()> {
         let mut nodes = self.nodes();
         for session in changes.arrivals {
-            nodes.tokens.insert(session.token.clone(), session.at);
-            nodes.sessions.insert(session.at, session);
+            nodes.add_session(session);
         }
         for (session, at) in changes.touched {
             if let Some(live) = nodes.sessions.get_mut(&SessionRef { node, session }) {
@@ -129,7 +149,13 @@ impl ClusterStore for SqliteStore {
     }
 
     async fn is_online(&self, name: &str) -> Result<bool> {
-        Ok(self.nodes().sessions.values().any(|s| s.name == name))
+        Ok(self.nodes().online.contains_key(name))
+    }
+
+    async fn online_among(&self, names: &[String]) -> Result<Vec<String>> {
+        let nodes = self.nodes();
+        let unique: HashSet<&String> = names.iter().filter(|name| nodes.online.contains_key(*name)).collect();
+        Ok(unique.into_iter().cloned().collect())
     }
 
     async fn session_of_token(&self, token: &str) -> Result<Option<LiveSession>> {

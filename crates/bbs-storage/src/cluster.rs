@@ -128,6 +128,9 @@ pub trait ClusterStore: Send + Sync {
     fn live_sessions(&self) -> impl Future<Output = Result<Vec<LiveSession>>> + Send;
     /// Whether `name` has a live session on any node.
     fn is_online(&self, name: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// Those of `names` with a live session on any node, each once, in
+    /// any order.
+    fn online_among(&self, names: &[String]) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// The live session a login token belongs to.
     fn session_of_token(&self, token: &str) -> impl Future<Output = Result<Option<LiveSession>>> + Send;
 

@@ -936,6 +936,9 @@ pub async fn a_session_and_its_token_are_seen_from_every_node<S: Store>(store: S
     assert_eq!(other.session_of_token("nope").await.unwrap(), None);
     assert!(other.is_online("bob").await.unwrap());
     assert!(!other.is_online("cy").await.unwrap());
+    let mut among = other.online_among(&["cy".into(), "bob".into(), "ann".into()]).await.unwrap();
+    among.sort();
+    assert_eq!(among, ["ann", "bob"], "ann once, though logged in twice");
 
     let touch = SessionChanges { touched: vec![(1, T0 / 1000 + 300)], ..SessionChanges::default() };
     store.update_sessions(1, touch).await.unwrap();

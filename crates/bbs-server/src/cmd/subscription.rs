@@ -97,11 +97,8 @@ pub(crate) fn announce_new_post<S: Store>(shared: &Shared<S>, id: PostId, post: 
         // Those online now see it live, so it is not missed: their entries
         // go first, so that a notification seen live is never shown again
         // at a login that follows it.
-        let online: Vec<String> = match store.live_sessions().await {
-            Ok(sessions) => {
-                let names: std::collections::HashSet<String> = sessions.into_iter().map(|s| s.name).collect();
-                users.iter().filter(|user| names.contains(*user)).cloned().collect()
-            }
+        let online: Vec<String> = match store.online_among(&users).await {
+            Ok(online) => online,
             Err(e) => {
                 tracing::warn!(error = %e, post = id, "cannot tell who is online");
                 Vec::new()
