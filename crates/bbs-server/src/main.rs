@@ -244,7 +244,9 @@ impl Args {
             comment_rate: self.comment_rate,
             sysops: self.sysops.clone(),
             clock: Config::default().clock,
-            data_dir: self.db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned(),
+            // The disk guard's directory: with PostgreSQL, the current one
+            // (a URL's "parent" is no directory, so its free space was unknown).
+            data_dir: self.data_dir(),
             min_free_disk: self.min_free_disk_mb.saturating_mul(1 << 20),
             max_subscriptions: self.max_subscriptions,
             max_keyword: self.max_keyword,
