@@ -2,8 +2,8 @@
 //! share about live sessions, in the `cluster_*` tables, and live events
 //! through `LISTEN/NOTIFY`.
 //!
-//! Sessions, heartbeats and room keys describe the present only: their
-//! writes run with `synchronous_commit` off (no wait for the WAL flush), so
+//! Sessions, heartbeats, room keys and events describe the present only:
+//! their writes run with `synchronous_commit` off (no wait for the WAL flush), so
 //! a login costs one cheap round trip. If PostgreSQL lost the last of them
 //! in a crash, the next heartbeat of each node would find its row gone and
 //! the node would announce its sessions again.
@@ -257,8 +257,11 @@ impl ClusterStore for PostgresStore {
             EventAudience::Users(names) => (1, names),
             EventAudience::Everyone => (2, Vec::new()),
         };
-        let c = self.client().await?;
-        c.execute(
+        // Live delivery only (see the module documentation): no wait for the
+        // WAL flush.
+        let mut c = self.client().await?;
+        let tx = relaxed(&mut c).await?;
+        tx.execute(
             "WITH e AS (
                 INSERT INTO cluster_events (origin, kind, names, text, at_ms)
                 VALUES ($1, $2, $3, $4, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
@@ -268,7 +271,7 @@ impl ClusterStore for PostgresStore {
         )
         .await
         .or_backend()?;
-        Ok(())
+        commit(tx).await
     }
 
     async fn listen_events(&self, node: NodeId) -> Result<Box<dyn EventFeed>> {

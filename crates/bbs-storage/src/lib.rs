@@ -239,8 +239,9 @@ pub trait Store:
     /// Marks `owner`'s chatroom closed (no-op if it has none: no row is
     /// created).
     fn close_chatroom(&self, owner: &str) -> impl Future<Output = Result<()>> + Send;
-    /// Marks every chatroom closed: used at start-up, when no owner can
-    /// still be connected.
+    /// Marks every chatroom closed (a reset for tools; the server closes at
+    /// start-up only the rooms nobody runs:
+    /// [`ClusterStore::close_orphaned_chatrooms`]).
     fn close_all_chatrooms(&self) -> impl Future<Output = Result<()>> + Send;
     /// `owner`'s chatroom, open or closed; `None` if it never had one.
     fn chatroom(&self, owner: &str) -> impl Future<Output = Result<Option<ChatroomRow>>> + Send;
