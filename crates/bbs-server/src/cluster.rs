@@ -133,23 +133,22 @@ async fn beat<S: Store>(shared: &Shared<S>, recorded: &mut HashMap<u64, i64>) {
     if !beat.reaped.is_empty() {
         tracing::info!(nodes = ?beat.reaped, "removed server processes that stopped answering");
     }
-    let live = shared.sessions.live();
+    let idle = shared.sessions.idle_times();
     let mut changes = SessionChanges::default();
     if beat.rejoined {
-        tracing::warn!(sessions = live.len(), "this process had been taken for dead: announcing its sessions again");
-        changes.arrivals = live.clone();
+        changes.arrivals = shared.sessions.live();
+        tracing::warn!(
+            sessions = changes.arrivals.len(),
+            "this process had been taken for dead: announcing its sessions again"
+        );
     } else {
-        changes.touched = live
-            .iter()
-            .filter(|s| recorded.get(&s.at.session) != Some(&s.last_command))
-            .map(|s| (s.at.session, s.last_command))
-            .collect();
+        changes.touched = idle.iter().filter(|(id, at)| recorded.get(id) != Some(at)).copied().collect();
     }
     if changes.is_empty() {
         return;
     }
     match shared.store.update_sessions(node, changes).await {
-        Ok(()) => *recorded = live.iter().map(|s| (s.at.session, s.last_command)).collect(),
+        Ok(()) => *recorded = idle.into_iter().collect(),
         Err(e) => tracing::warn!(error = %e, "cannot record idle times"),
     }
 }

@@ -260,6 +260,18 @@ impl Sessions {
         live
     }
 
+    /// The last-command time of every live session of this process, by
+    /// its number (for the heartbeat: no names or tokens copied).
+    pub(crate) fn idle_times(&self) -> Vec<(u64, i64)> {
+        let registry = self.lock();
+        registry
+            .inboxes
+            .values()
+            .flatten()
+            .map(|entry| (entry.session, i64::try_from(entry.last_command.load(Ordering::Relaxed)).unwrap_or(i64::MAX)))
+            .collect()
+    }
+
     fn describe(&self, name: &str, entry: &InboxEntry) -> LiveSession {
         LiveSession {
             at: SessionRef { node: self.node, session: entry.session },
