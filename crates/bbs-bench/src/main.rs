@@ -7,11 +7,13 @@
 //! while another session keeps working), `seed` (bulk data straight into a
 //! database file), `social` (`tell` latency, `yell` fan-out and `list-mail`
 //! with many sessions logged in), `community` (`list-post --long` on a big
-//! board, many users pushing one post), `canned` (the do-nothing server for
-//! the ceiling).
+//! board, many users pushing one post), `cluster` (the mix on SQLite, on
+//! PostgreSQL with one and with two `bbsd`), `canned` (the do-nothing server
+//! for the ceiling).
 
 mod canned;
 mod client;
+mod cluster;
 mod community;
 mod files;
 mod load;
@@ -72,6 +74,9 @@ enum Mode {
     /// The community area under load: `list-post --long` beside `list-post`
     /// on one big board, then many users pushing one hot post at once.
     Community(CommunityArgs),
+    /// The command mix on SQLite with one `bbsd`, then on one throwaway
+    /// PostgreSQL (fsync on) with one and with two `bbsd`, in one run.
+    Cluster(ClusterArgs),
     /// Run the canned server (fixed answer to everything) on 127.0.0.1.
     Canned {
         #[arg(long, default_value_t = 0)]
@@ -163,6 +168,31 @@ struct MixArgs {
     /// Skip the UDP registration (users already seeded with `seed`).
     #[arg(long)]
     seeded: bool,
+}
+
+#[derive(Debug, Args)]
+struct ClusterArgs {
+    /// The `bbsd` binary to start (default: next to this program).
+    #[arg(long)]
+    bbsd: Option<PathBuf>,
+    /// Extra arguments for every started `bbsd` (repeatable).
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+    /// Concurrent logged-in sessions, split evenly over the servers.
+    #[arg(long, short = 'c', default_value_t = 100)]
+    connections: usize,
+    #[arg(long, default_value_t = 100)]
+    users: usize,
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    #[arg(long, default_value = "read=40,list-post=20,list-board=10,create-post=20,comment=10")]
+    mix: Mix,
+    #[arg(long, default_value_t = 10)]
+    read_boards: usize,
+    #[arg(long, default_value_t = 10)]
+    posts_per_board: usize,
 }
 
 #[derive(Debug, Args)]
@@ -371,6 +401,20 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.mode {
             Mode::Mix(args) => mix(args).await,
+            Mode::Cluster(args) => {
+                cluster::run(cluster::ClusterPlan {
+                    bbsd: args.bbsd.unwrap_or_else(process::default_bbsd),
+                    connections: args.connections,
+                    users: args.users,
+                    warmup: secs(args.warmup),
+                    duration: secs(args.duration),
+                    mix: args.mix,
+                    read_boards: args.read_boards,
+                    posts_per_board: args.posts_per_board,
+                    server_args: args.server_args,
+                })
+                .await
+            }
             Mode::Udp(args) => udp(args).await,
             Mode::Idle(args) => idle(args).await,
             Mode::Logins(args) => logins(args).await,

@@ -50,6 +50,12 @@ pub struct Config {
     /// session whose peer stops reading fills its output, then this queue;
     /// past it the session is closed instead of slowing the sender.
     pub push_queue: usize,
+    /// How often this process tells the database it is alive (and records
+    /// its sessions' idle times), when several share one database.
+    pub heartbeat_interval: Duration,
+    /// How long after its last heartbeat a server process is taken for
+    /// dead: its sessions leave `list-online` and its chatrooms close.
+    pub node_lease: Duration,
     /// Largest reply datagram to a logged-in sender; longer answers go out
     /// in numbered parts (see the protocol crate's `udp` module).
     pub max_udp_reply: usize,
@@ -136,6 +142,8 @@ impl Default for Config {
             udp_rate_per_ip: Rate::new(100, Duration::from_secs(1)),
             max_udp_reply: bbs_protocol::udp::MAX_REPLY,
             push_queue: 256,
+            heartbeat_interval: Duration::from_secs(5),
+            node_lease: Duration::from_secs(15),
             max_message: 1000,
             tell_rate: Rate::new(30, Duration::from_secs(60)),
             yell_rate: Rate::new(5, Duration::from_secs(60)),

@@ -4,9 +4,10 @@
 //! Commands publish to an [`Audience`]; they never hold a list of sessions.
 //! An [`EventBus`] delivers what is published to every live session of that
 //! audience, in every server process: [`LocalBus`] does it inside one
-//! process, through the session registry's inboxes; a bus shared by several
-//! processes (PostgreSQL `LISTEN/NOTIFY`) implements the same trait, so
-//! command code does not change when the server grows past one machine.
+//! process, through the session registry's inboxes; [`ClusterBus`] does that
+//! too and hands the event to the store for the other server processes of
+//! the BBS (PostgreSQL `LISTEN/NOTIFY`; see [`crate::cluster`]), so command
+//! code does not change when the server grows past one machine.
 //!
 //! Publishing never waits for a slow session (see [`crate::session`]) and
 //! keeps the order of what one publisher sends to one user. It is live
@@ -19,6 +20,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bbs_protocol::Push;
+use bbs_storage::{ClusterEvent, EventAudience, NodeId, Store};
 
 use crate::session::Sessions;
 
@@ -69,6 +71,37 @@ impl EventBus for LocalBus {
     fn publish(&self, to: Audience, push: Push) -> Publishing<'_> {
         self.deliver(&to, &push);
         Box::pin(std::future::ready(()))
+    }
+}
+
+/// Delivers to this process's sessions at once, and hands the event to the
+/// store for the sessions of every other process.
+pub(crate) struct ClusterBus<S> {
+    local: LocalBus,
+    store: S,
+    node: NodeId,
+}
+
+impl<S> ClusterBus<S> {
+    pub(crate) fn new(local: LocalBus, store: S, node: NodeId) -> ClusterBus<S> {
+        ClusterBus { local, store, node }
+    }
+}
+
+impl<S: Store> EventBus for ClusterBus<S> {
+    fn publish(&self, to: Audience, push: Push) -> Publishing<'_> {
+        self.local.deliver(&to, &push);
+        let audience = match to {
+            Audience::User(name) => EventAudience::User(name),
+            Audience::Users(names) => EventAudience::Users(names),
+            Audience::Everyone => EventAudience::Everyone,
+        };
+        let event = ClusterEvent { origin: self.node, audience, text: push.text };
+        Box::pin(async move {
+            if let Err(e) = self.store.publish_event(event).await {
+                tracing::warn!(error = %e, "cannot hand a live event to the other server processes");
+            }
+        })
     }
 }
 

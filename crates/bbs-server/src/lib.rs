@@ -20,6 +20,7 @@
 
 pub mod auth;
 pub mod clock;
+mod cluster;
 mod cmd;
 pub mod config;
 pub mod disk_guard;
@@ -146,8 +147,9 @@ impl<S: Store> Server<S> {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServerError> {
         let shared = self.shared;
-        // No chatroom owner can still be connected to a server that just started.
-        shared.store.close_all_chatrooms().await?;
+        // This process joins the others on the database (with SQLite it is
+        // alone): rooms whose owner's session is gone are closed.
+        let feed = cluster::join(&shared).await?;
         for dir in [&shared.files.complete, &shared.files.partial] {
             std::fs::create_dir_all(dir)?;
         }
@@ -156,6 +158,7 @@ impl<S: Store> Server<S> {
         shared.transfers.attach(udp.clone());
         let connections = Arc::clone(&shared.connections);
         let (stop, stopped) = watch::channel(false);
+        let cluster_task = tokio::spawn(cluster::run(Arc::clone(&shared), feed, stopped.clone()));
         let mut tasks = JoinSet::new();
         for socket in udp {
             tasks.spawn(udp::serve(Arc::clone(&shared), socket, stopped.clone()));
@@ -208,6 +211,12 @@ impl<S: Store> Server<S> {
         let _ = stop.send(true);
         if tokio::time::timeout(DRAIN_TIME, async { while tasks.join_next().await.is_some() {} }).await.is_err() {
             tasks.abort_all();
+        }
+        let _ = cluster_task.await;
+        // The other processes forget this one's sessions at once, rather
+        // than after its lease.
+        if let Err(e) = shared.store.leave_cluster(shared.sessions.node()).await {
+            tracing::warn!(error = %e, "cannot leave the other server processes");
         }
         Ok(())
     }

@@ -112,6 +112,14 @@ struct Args {
     /// falls further behind is closed.
     #[arg(long, default_value_t = Config::default().push_queue)]
     push_queue: usize,
+    /// Seconds between heartbeats of this process in the database (several
+    /// processes on one PostgreSQL).
+    #[arg(long, default_value_t = Config::default().heartbeat_interval.as_secs_f64())]
+    heartbeat_interval: f64,
+    /// Seconds without a heartbeat after which a server process is taken
+    /// for dead and its sessions leave `list-online`.
+    #[arg(long, default_value_t = Config::default().node_lease.as_secs_f64())]
+    node_lease: f64,
     /// Longest `tell` or `yell` message, in bytes.
     #[arg(long, default_value_t = Config::default().max_message)]
     max_message: usize,
@@ -200,6 +208,9 @@ impl Args {
                 .filter(|d| !d.is_zero())
                 .with_context(|| format!("--{name} must be a number of seconds above 0"))
         };
+        if self.node_lease <= self.heartbeat_interval {
+            anyhow::bail!("--node-lease must be longer than --heartbeat-interval");
+        }
         if self.push_queue == 0 {
             anyhow::bail!("--push-queue must be at least 1");
         }
@@ -223,6 +234,8 @@ impl Args {
             udp_rate_per_ip: self.udp_rate_ip,
             max_udp_reply: self.max_udp_reply,
             push_queue: self.push_queue,
+            heartbeat_interval: seconds("heartbeat-interval", self.heartbeat_interval)?,
+            node_lease: seconds("node-lease", self.node_lease)?,
             max_message: self.max_message,
             tell_rate: self.tell_rate,
             yell_rate: self.yell_rate,
@@ -235,7 +248,9 @@ impl Args {
             sysops: self.sysops.clone(),
             recycle_days: self.recycle_days,
             clock: Config::default().clock,
-            data_dir: self.db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned(),
+            // The disk guard's directory: with PostgreSQL, the current one
+            // (a URL's "parent" is no directory, so its free space was unknown).
+            data_dir: self.data_dir(),
             min_free_disk: self.min_free_disk_mb.saturating_mul(1 << 20),
             max_subscriptions: self.max_subscriptions,
             max_keyword: self.max_keyword,

@@ -8,6 +8,11 @@
 //! once, so no code path can leave a token alive or a dead inbox
 //! registered.
 //!
+//! Every login and logout is also told, in order, to the cluster task
+//! ([`crate::cluster`]), which records it in the store, so the other server
+//! processes of the BBS see the session (presence, its UDP token). A login
+//! waits until that is done ([`LoggedIn::announced`]); a logout does not.
+//!
 //! Each inbox is a bounded channel. [`Sessions::push`] never waits: a
 //! session whose inbox is full (its peer stopped reading, so its connection
 //! stopped draining the inbox) loses its registration, which wakes
@@ -20,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bbs_protocol::Push;
+use bbs_storage::{LiveSession, NodeId, SessionRef};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::auth::new_token;
@@ -42,6 +48,8 @@ pub struct User {
     pub name: String,
     /// The UDP token given at login; dies with the session.
     pub token: String,
+    /// The session, among those of every server process.
+    pub at: SessionRef,
 }
 
 /// A logged-in session: its user, and what the server pushes to it.
@@ -57,7 +65,19 @@ pub struct LoggedIn {
     evicted: oneshot::Receiver<String>,
     /// Those words, once `evicted` resolved with them.
     ended_because: Option<String>,
+    /// Resolves once the store knows of the session (see [`Sessions`]).
+    announced: Option<oneshot::Receiver<()>>,
     _entry: Registration,
+}
+
+impl LoggedIn {
+    /// Waits until every server process can see this session (its token
+    /// works on any of them), or the cluster task gave up on telling them.
+    pub async fn announced(&mut self) {
+        if let Some(announced) = self.announced.take() {
+            let _ = announced.await;
+        }
+    }
 }
 
 impl Session {
@@ -128,12 +148,34 @@ fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// Every live logged-in session: login tokens (for the UDP side) and push
-/// inboxes by user name.
+/// Unix time now, in milliseconds.
+pub(crate) fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Every live logged-in session of this process: login tokens (for the
+/// UDP side) and push inboxes by user name.
 #[derive(Debug)]
 pub struct Sessions {
     inner: Mutex<Registry>,
     inbox_capacity: usize,
+    /// This process among the server processes of the BBS.
+    node: NodeId,
+    /// Logins and logouts, in order, for the cluster task.
+    changes: mpsc::UnboundedSender<Change>,
+    /// The receiving end, until the cluster task takes it.
+    pending: Mutex<Option<mpsc::UnboundedReceiver<Change>>>,
+}
+
+/// A login or a logout of this process, as the cluster task learns of it.
+#[derive(Debug)]
+pub(crate) enum Change {
+    /// A new session; the sender is answered once the store knows it.
+    Arrived(LiveSession, oneshot::Sender<()>),
+    /// A session ended (by this process's number for it).
+    Departed(u64),
 }
 
 #[derive(Debug, Default)]
@@ -149,6 +191,9 @@ struct InboxEntry {
     session: u64,
     /// The peer's address as the server saw it.
     peer: SocketAddr,
+    token: String,
+    /// Unix time of the login, in milliseconds.
+    login_ms: i64,
     last_command: Arc<AtomicU64>,
     sender: mpsc::Sender<Push>,
     /// Dropped with the entry, which wakes the session's `evicted`; or
@@ -160,6 +205,7 @@ struct InboxEntry {
 struct TokenOwner {
     name: String,
     ip: IpAddr,
+    session: u64,
 }
 
 /// A session's place in the registry; removes it when dropped.
@@ -176,6 +222,8 @@ impl Drop for Registration {
         let mut registry = self.sessions.lock();
         registry.tokens.remove(&self.token);
         registry.remove_inbox(&self.name, self.id);
+        drop(registry);
+        let _ = self.sessions.changes.send(Change::Departed(self.id));
     }
 }
 
@@ -192,8 +240,64 @@ impl Registry {
 
 impl Sessions {
     /// An empty registry whose inboxes hold `inbox_capacity` pushes each.
+    /// The process's node id is chosen at random.
     pub fn new(inbox_capacity: usize) -> Arc<Sessions> {
-        Arc::new(Sessions { inner: Mutex::default(), inbox_capacity: inbox_capacity.max(1) })
+        let (changes, pending) = mpsc::unbounded_channel();
+        // Positive, to read well in the database.
+        let node = i64::try_from(rand::random::<u64>() >> 1).unwrap_or(1);
+        Arc::new(Sessions {
+            inner: Mutex::default(),
+            inbox_capacity: inbox_capacity.max(1),
+            node,
+            changes,
+            pending: Mutex::new(Some(pending)),
+        })
+    }
+
+    /// This process's node id.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The logins and logouts to tell the store about, once (for the
+    /// cluster task).
+    pub(crate) fn take_changes(&self) -> Option<mpsc::UnboundedReceiver<Change>> {
+        self.pending.lock().expect("pending changes lock").take()
+    }
+
+    /// Every live session of this process as the store records it.
+    pub(crate) fn live(&self) -> Vec<LiveSession> {
+        let registry = self.lock();
+        let mut live: Vec<LiveSession> = registry
+            .inboxes
+            .iter()
+            .flat_map(|(name, entries)| entries.iter().map(move |entry| self.describe(name, entry)))
+            .collect();
+        live.sort_unstable_by_key(|s| s.at.session);
+        live
+    }
+
+    /// The last-command time of every live session of this process, by
+    /// its number (for the heartbeat: no names or tokens copied).
+    pub(crate) fn idle_times(&self) -> Vec<(u64, i64)> {
+        let registry = self.lock();
+        registry
+            .inboxes
+            .values()
+            .flatten()
+            .map(|entry| (entry.session, i64::try_from(entry.last_command.load(Ordering::Relaxed)).unwrap_or(i64::MAX)))
+            .collect()
+    }
+
+    fn describe(&self, name: &str, entry: &InboxEntry) -> LiveSession {
+        LiveSession {
+            at: SessionRef { node: self.node, session: entry.session },
+            name: name.to_owned(),
+            token: entry.token.clone(),
+            peer: entry.peer.to_string(),
+            login_ms: entry.login_ms,
+            last_command: i64::try_from(entry.last_command.load(Ordering::Relaxed)).unwrap_or(i64::MAX),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Registry> {
@@ -206,27 +310,36 @@ impl Sessions {
         let (sender, inbox) = mpsc::channel(self.inbox_capacity);
         let (evict, evicted) = oneshot::channel();
         let last_command = Arc::new(AtomicU64::new(unix_now()));
+        let (announce, announced) = oneshot::channel();
         let id = {
             let mut registry = self.lock();
             let id = registry.next_id;
             registry.next_id += 1;
-            registry.tokens.insert(token.clone(), TokenOwner { name: name.to_owned(), ip: peer.ip() });
-            registry.inboxes.entry(name.to_owned()).or_default().push(InboxEntry {
+            registry.tokens.insert(token.clone(), TokenOwner { name: name.to_owned(), ip: peer.ip(), session: id });
+            let entry = InboxEntry {
                 session: id,
                 peer,
+                token: token.clone(),
+                login_ms: unix_now_ms(),
                 last_command: Arc::clone(&last_command),
                 sender,
                 evict,
-            });
+            };
+            // Sent under the lock, so the cluster task learns of logins
+            // and logouts in the order they happened.
+            let _ = self.changes.send(Change::Arrived(self.describe(name, &entry), announce));
+            registry.inboxes.entry(name.to_owned()).or_default().push(entry);
             id
         };
         let entry = Registration { sessions: Arc::clone(self), id, name: name.to_owned(), token: token.clone() };
+        let at = SessionRef { node: self.node, session: id };
         LoggedIn {
-            user: User { name: name.to_owned(), token },
+            user: User { name: name.to_owned(), token, at },
             last_command,
             inbox,
             evicted,
             ended_because: None,
+            announced: Some(announced),
             _entry: entry,
         }
     }
@@ -259,9 +372,13 @@ impl Sessions {
 
     /// The user of a token, if it is live and used from the address that
     /// logged in (a token seen on the wire is useless elsewhere).
-    pub fn user_of_token(&self, token: &str, from: IpAddr) -> Option<String> {
+    pub fn user_of_token(&self, token: &str, from: IpAddr) -> Option<User> {
         let registry = self.lock();
-        registry.tokens.get(token).filter(|owner| owner.ip == from).map(|owner| owner.name.clone())
+        registry.tokens.get(token).filter(|owner| owner.ip == from).map(|owner| User {
+            name: owner.name.clone(),
+            token: token.to_owned(),
+            at: SessionRef { node: self.node, session: owner.session },
+        })
     }
 
     /// Delivers `push` to every live session of `name`, without waiting;
@@ -322,7 +439,7 @@ mod tests {
         let ip: SocketAddr = "127.0.0.1:4000".parse().unwrap();
         let mut session = Session::LoggedIn(sessions.open("ann", ip));
         let token = session.user().unwrap().token.clone();
-        assert_eq!(sessions.user_of_token(&token, ip.ip()).as_deref(), Some("ann"));
+        assert_eq!(sessions.user_of_token(&token, ip.ip()).map(|u| u.name).as_deref(), Some("ann"));
         assert_eq!(sessions.user_of_token(&token, "127.0.0.2".parse().unwrap()), None);
         assert_eq!(sessions.push("ann", &Push::new("hi")), 1);
         assert_eq!(session.next_push(true).await, Some(Push::new("hi")));

@@ -5,7 +5,9 @@ use std::sync::{Arc, RwLock};
 use crate::auth::Hasher;
 use crate::config::Config;
 use crate::disk_guard::DiskGuard;
-use crate::events::{EventBus, LocalBus};
+use bbs_storage::Store;
+
+use crate::events::{ClusterBus, EventBus, LocalBus};
 use crate::rate::{ClientKey, ConnectionCount, RateLimiter};
 use crate::rooms::LiveRooms;
 use crate::session::Sessions;
@@ -25,7 +27,8 @@ pub(crate) struct Shared<S> {
     pub(crate) udp_per_ip: RateLimiter<ClientKey>,
     /// Live sessions: tokens, and the inboxes pushes go to.
     pub(crate) sessions: Arc<Sessions>,
-    /// Where commands publish what other people must see at once.
+    /// Where commands publish what other people must see at once: this
+    /// process's sessions directly, the others' through the store.
     pub(crate) events: Arc<dyn EventBus>,
     pub(crate) hasher: Hasher,
     pub(crate) login_per_ip: RateLimiter<ClientKey>,
@@ -42,7 +45,8 @@ pub(crate) struct Shared<S> {
     pub(crate) register_per_ip: RateLimiter<ClientKey>,
     /// Refuses writes while the data directory's disk is short of space.
     pub(crate) disk: Arc<DiskGuard>,
-    /// Running chatrooms' keys and owners (the registry itself is stored).
+    /// Ports sessions of this process were told to bind for a chatroom
+    /// (the registry and the running rooms' keys are in the store).
     pub(crate) rooms: LiveRooms,
     /// Open file transfers (their datagrams come through the UDP door).
     pub(crate) transfers: Arc<Transfers>,
@@ -50,12 +54,13 @@ pub(crate) struct Shared<S> {
     pub(crate) files: FileArea,
 }
 
-impl<S> Shared<S> {
+impl<S: Store> Shared<S> {
     pub(crate) fn new(store: S, config: Config) -> Shared<S> {
         let sessions = Sessions::new(config.push_queue);
+        let events = ClusterBus::new(LocalBus::new(Arc::clone(&sessions)), store.clone(), sessions.node());
         Shared {
             store,
-            events: Arc::new(LocalBus::new(Arc::clone(&sessions))),
+            events: Arc::new(events),
             sessions,
             hasher: Hasher::new(config.hash_workers, config.hash_queue),
             live: RwLock::new(Arc::new(config.clone())),

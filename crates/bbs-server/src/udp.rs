@@ -48,8 +48,9 @@ use tokio::sync::watch;
 
 use crate::cmd::{execute, Caller, Via};
 use crate::listen::{canonical, wire_address};
+use crate::presence;
 use crate::rate::ClientKey;
-use crate::session::{Session, User};
+use crate::session::Session;
 use crate::state::Shared;
 
 /// Most bytes sent to an unproven address per byte received from it
@@ -125,10 +126,11 @@ pub(crate) async fn serve<S: Store>(
         let Some(request) = UdpRequest::parse(text) else {
             continue;
         };
-        let mut session = match request.token.and_then(|t| Some((t, shared.sessions.user_of_token(t, peer.ip())?))) {
-            Some((token, name)) => Session::Datagram(User { name, token: token.to_owned() }),
-            None => Session::Anonymous,
+        let user = match request.token {
+            Some(token) => presence::user_of_token(&shared, token, peer.ip()).await,
+            None => None,
         };
+        let mut session = user.map_or(Session::Anonymous, Session::Datagram);
         let to = Recipient {
             peer,
             id: request.id.map(str::to_owned),

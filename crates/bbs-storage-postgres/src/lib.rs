@@ -13,6 +13,7 @@
 //! with a pool and nothing else. (`sqlx` would bring its own runtime glue,
 //! macros and drivers for other databases that the BBS does not use.)
 
+mod cluster;
 mod community;
 mod files;
 mod moderation;
@@ -35,6 +36,12 @@ use bbs_storage::{Result, StoreError};
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// Where to connect again: the event listener keeps a connection of
+    /// its own, outside the pool, and reopens it when it breaks.
+    config: std::sync::Arc<tokio_postgres::Config>,
+    /// The `NOTIFY` channel of live events: one per schema, as channels
+    /// are database-wide and the tests give each case a schema.
+    channel: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -68,14 +75,18 @@ impl PostgresStore {
     /// Like [`PostgresStore::connect`], from a parsed configuration (the
     /// tests set a `search_path` to give every case a schema of its own).
     pub async fn connect_with(config: tokio_postgres::Config, max_connections: usize) -> Result<PostgresStore> {
+        let shared_config = std::sync::Arc::new(config.clone());
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(max_connections.max(1))
             .build()
             .map_err(|e| StoreError::backend(OpenError::Pool(e.to_string())))?;
-        let store = PostgresStore { pool };
-        let mut client = store.client().await?;
+        let mut client = pool.get().await.map_err(|e| StoreError::backend(e.to_string()))?;
         schema::migrate(&mut client).await.or_backend()?;
+        let channel: String =
+            client.query_one("SELECT 'bbs_events_' || current_schema()", &[]).await.or_backend()?.get(0);
+        drop(client);
+        let store = PostgresStore { pool, config: shared_config, channel: channel.into() };
         Ok(store)
     }
 

@@ -224,6 +224,41 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX reports_by_board ON reports(board_id, status, id);
      CREATE INDEX reports_by_reporter ON reports(reporter, at);",
+    // Cluster (several bbsd on one database): live nodes, their sessions
+    // and tokens, the keys of running chatrooms, and recent live events
+    // (fetched by id after a NOTIFY, kept a minute for listeners that
+    // reconnect). None of it needs to survive PostgreSQL itself: a node
+    // whose row is gone announces its sessions again.
+    "CREATE TABLE cluster_nodes (
+        id      BIGINT PRIMARY KEY,
+        seen_ms BIGINT NOT NULL
+     );
+     CREATE TABLE cluster_sessions (
+        node         BIGINT NOT NULL REFERENCES cluster_nodes(id) ON DELETE CASCADE,
+        session      BIGINT NOT NULL,
+        name         TEXT NOT NULL,
+        token        TEXT NOT NULL,
+        peer         TEXT NOT NULL,
+        login_ms     BIGINT NOT NULL,
+        last_command BIGINT NOT NULL,
+        PRIMARY KEY (node, session)
+     );
+     CREATE INDEX cluster_sessions_by_token ON cluster_sessions(token);
+     CREATE INDEX cluster_sessions_by_name ON cluster_sessions(name);
+     CREATE TABLE cluster_rooms (
+        owner    TEXT PRIMARY KEY,
+        node     BIGINT NOT NULL,
+        session  BIGINT NOT NULL,
+        room_key TEXT NOT NULL
+     );
+     CREATE TABLE cluster_events (
+        id     BIGSERIAL PRIMARY KEY,
+        origin BIGINT NOT NULL,
+        kind   SMALLINT NOT NULL, -- 0 one user, 1 several, 2 everyone
+        names  TEXT[] NOT NULL,
+        text   TEXT NOT NULL,
+        at_ms  BIGINT NOT NULL
+     );",
 ];
 
 /// The advisory lock migrations hold (any constant both servers agree on).

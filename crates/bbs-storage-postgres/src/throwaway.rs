@@ -19,7 +19,9 @@
 //!
 //! The server runs with `fsync=off`: its data is thrown away anyway, and
 //! every test database creation would otherwise wait for the disk.
-//! `synchronous_commit` stays on, as in production.
+//! `synchronous_commit` stays on, as in production. A benchmark that
+//! compares with SQLite's durable writes starts one with
+//! [`ThrowawayServer::start_durable`] instead (fsync on, as in production).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -66,10 +68,10 @@ pub struct ThrowawayServer {
 /// The script that runs the server and stops it when its stdin closes.
 const WATCHER: &str = r#"
 set -u
-bin=$1 dir=$2 port=$3
+bin=$1 dir=$2 port=$3 sync=$4
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 as_pg "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1 \
-    -c fsync=off -c full_page_writes=off -c max_connections=200 </dev/null >"$dir/log" 2>&1 &
+    -c fsync=$sync -c full_page_writes=$sync -c max_connections=200 </dev/null >"$dir/log" 2>&1 &
 cat >/dev/null
 as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1
 wait
@@ -137,8 +139,18 @@ fn as_postgres(program: PathBuf, root: bool) -> Command {
 }
 
 impl ThrowawayServer {
-    /// Starts a server and waits until it accepts connections.
+    /// Starts a server (fsync off) and waits until it accepts connections.
     pub fn start() -> Result<ThrowawayServer, ThrowawayError> {
+        ThrowawayServer::start_with_fsync(false)
+    }
+
+    /// Starts a server whose commits reach the disk (fsync on), for
+    /// benchmarks.
+    pub fn start_durable() -> Result<ThrowawayServer, ThrowawayError> {
+        ThrowawayServer::start_with_fsync(true)
+    }
+
+    fn start_with_fsync(fsync: bool) -> Result<ThrowawayServer, ThrowawayError> {
         let bin = ensure_installed()?;
         let root = running_as_root();
         static STARTED: AtomicU64 = AtomicU64::new(0);
@@ -175,6 +187,7 @@ impl ThrowawayServer {
             .arg(&bin)
             .arg(&dir)
             .arg(port.to_string())
+            .arg(if fsync { "on" } else { "off" })
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -14,6 +14,7 @@
 pub mod backup;
 pub mod bulk;
 mod cache;
+mod cluster;
 mod community;
 mod files;
 mod moderation;

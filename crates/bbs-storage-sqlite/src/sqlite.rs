@@ -145,6 +145,9 @@ struct Inner {
     read_threads: Mutex<Vec<JoinHandle<()>>>,
     cache: Arc<RwLock<Cache>>,
     visibility: Arc<Visibility>,
+    /// Live sessions, tokens, room keys and event feeds: in memory, as one
+    /// process is the only node of a SQLite BBS (see cluster.rs).
+    pub(crate) cluster: Mutex<crate::cluster::Nodes>,
 }
 
 /// Which committed batches readers may see (see the module documentation).
@@ -200,6 +203,11 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
+    /// The in-memory state of the cluster (sessions, room keys, feeds).
+    pub(crate) fn nodes(&self) -> std::sync::MutexGuard<'_, crate::cluster::Nodes> {
+        self.inner.cluster.lock().expect("cluster lock")
+    }
+
     /// Opens (creating if needed) the database and migrates its schema.
     /// Reads no data: the cache starts empty.
     pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
@@ -267,6 +275,7 @@ impl SqliteStore {
                 read_threads: Mutex::new(read_threads),
                 cache,
                 visibility,
+                cluster: Mutex::default(),
             }),
         })
     }

@@ -9,8 +9,7 @@ use bbs_storage_sqlite::{SqliteOptions, SqliteStore};
 const POSTS: u64 = 200;
 
 async fn hits(store: &SqliteStore, word: &str) -> Vec<u64> {
-    let mut ids: Vec<u64> =
-        store.search(&[word.to_owned()], 10_000).await.unwrap().into_iter().map(|h| h.id as u64).collect();
+    let mut ids: Vec<u64> = store.search(&[word.to_owned()], 10_000).await.unwrap().into_iter().map(|h| h.id).collect();
     ids.sort_unstable();
     ids
 }
@@ -34,7 +33,7 @@ async fn writes_batched_together_leave_the_index_right() {
                 content: "body".into(),
                 created_at: 0,
             };
-            (n, store.create_post(post).await.unwrap().unwrap() as u64)
+            (n, store.create_post(post).await.unwrap().unwrap())
         });
     }
     // The id of the post titled `unique{n}`, at index n.
@@ -54,9 +53,9 @@ async fn writes_batched_together_leave_the_index_right() {
             match n % 3 {
                 0 => {
                     let edit = PostEdit::Title(format!("edited unique{n}"));
-                    assert_eq!(store.edit_post(id as _, "u", edit).await.unwrap(), PostChange::Done);
+                    assert_eq!(store.edit_post(id, "u", edit).await.unwrap(), PostChange::Done);
                 }
-                1 => assert_eq!(store.delete_post(id as _, "u").await.unwrap(), PostChange::Done),
+                1 => assert_eq!(store.delete_post(id, "u").await.unwrap(), PostChange::Done),
                 _ => {
                     let post = NewPost {
                         board: "b".into(),
@@ -86,6 +85,6 @@ async fn writes_batched_together_leave_the_index_right() {
         assert_eq!(hits(&store, &format!("unique{n}")).await, expected, "post {id}");
     }
     // Every post that exists is found by its body, and nothing else is.
-    let posts: Vec<u64> = store.posts("b").await.unwrap().unwrap().into_iter().map(|p| p.id as u64).collect();
+    let posts: Vec<u64> = store.posts("b").await.unwrap().unwrap().into_iter().map(|p| p.id).collect();
     assert_eq!(hits(&store, "body").await, posts);
 }

@@ -37,6 +37,7 @@ use crate::{
     NewPost, NewSshKey, NewUser, NewVote, Notice, Post, PostChange, PostEdit, PostId, PostSummary, SshKeyRow, Store,
     Subscribed, SubscriptionKind, SubscriptionRow, UserRow, Voted, WaitingMessage, MISSED_KEPT,
 };
+use crate::{Beat, ClusterEvent, EventAudience, LiveSession, SessionChanges, SessionRef};
 
 /// Runs the whole contract suite against a backend: one `#[tokio::test]`
 /// per case. See the [module documentation](crate::contract).
@@ -104,6 +105,12 @@ macro_rules! store_contract_tests {
             every_moderator_action_is_logged_in_order,
             reports_are_limited_and_resolved_once,
             a_suspension_ends_by_itself_and_a_purge_empties_a_users_posts,
+            // Cluster (several server processes on one store).
+            a_session_and_its_token_are_seen_from_every_node,
+            a_node_that_stops_beating_loses_its_sessions_and_rooms,
+            a_room_key_is_released_only_by_the_session_that_runs_it,
+            start_up_closes_only_the_rooms_nobody_runs,
+            events_reach_every_other_node_in_order,
         );
     };
 }
@@ -1279,6 +1286,165 @@ pub async fn a_suspension_ends_by_itself_and_a_purge_empties_a_users_posts<S: St
     assert_eq!(store.recycled("b", 101, 100).await.unwrap().unwrap().len(), 2);
     assert_eq!(store.mod_log("c", 10).await.unwrap()[0].action, "delete");
     assert_eq!(store.purge_user_posts("bob", "spam", &root, 100).await.unwrap(), Some(0));
+}
+
+// ---------------------------------------------------------------------------
+// Cluster (several server processes on one store).
+
+fn live(node: i64, session: u64, name: &str, login_ms: i64) -> LiveSession {
+    LiveSession {
+        at: SessionRef { node, session },
+        name: name.into(),
+        token: format!("token-{node}-{session}"),
+        peer: format!("127.0.0.{session}:4000"),
+        login_ms,
+        last_command: login_ms / 1000,
+    }
+}
+
+fn arrivals(sessions: Vec<LiveSession>) -> SessionChanges {
+    SessionChanges { arrivals: sessions, ..SessionChanges::default() }
+}
+
+const T0: i64 = 1_700_000_000_000;
+const LEASE: i64 = 10_000;
+
+/// A login recorded by one node is seen, with its token, by every node;
+/// touches move its idle time; a departure removes it and its token.
+pub async fn a_session_and_its_token_are_seen_from_every_node<S: Store>(store: S) {
+    store.join_cluster(1, T0).await.unwrap();
+    store.join_cluster(2, T0).await.unwrap();
+    assert!(store.live_sessions().await.unwrap().is_empty());
+    store.update_sessions(1, arrivals(vec![live(1, 0, "ann", T0), live(1, 1, "bob", T0 + 2)])).await.unwrap();
+    store.update_sessions(2, arrivals(vec![live(2, 0, "ann", T0 + 1)])).await.unwrap();
+    let other = store.clone();
+    let names: Vec<(String, i64)> =
+        other.live_sessions().await.unwrap().into_iter().map(|s| (s.name, s.at.node)).collect();
+    assert_eq!(names, [("ann".to_owned(), 1), ("ann".to_owned(), 2), ("bob".to_owned(), 1)], "login order");
+    assert_eq!(other.session_of_token("token-1-1").await.unwrap(), Some(live(1, 1, "bob", T0 + 2)));
+    assert_eq!(other.session_of_token("nope").await.unwrap(), None);
+    assert!(other.is_online("bob").await.unwrap());
+    assert!(!other.is_online("cy").await.unwrap());
+    let mut among = other.online_among(&["cy".into(), "bob".into(), "ann".into()]).await.unwrap();
+    among.sort();
+    assert_eq!(among, ["ann", "bob"], "ann once, though logged in twice");
+
+    let touch = SessionChanges { touched: vec![(1, T0 / 1000 + 300)], ..SessionChanges::default() };
+    store.update_sessions(1, touch).await.unwrap();
+    let bob = other.session_of_token("token-1-1").await.unwrap().unwrap();
+    assert_eq!(bob.last_command, T0 / 1000 + 300);
+
+    let gone = SessionChanges { departures: vec![1], ..SessionChanges::default() };
+    store.update_sessions(1, gone).await.unwrap();
+    assert_eq!(other.session_of_token("token-1-1").await.unwrap(), None);
+    assert!(!other.is_online("bob").await.unwrap());
+    // A session that arrives and leaves in one batch leaves nothing behind.
+    let both = SessionChanges { arrivals: vec![live(2, 5, "cy", T0)], departures: vec![5], ..Default::default() };
+    store.update_sessions(2, both).await.unwrap();
+    assert!(!other.is_online("cy").await.unwrap());
+    assert_eq!(other.live_sessions().await.unwrap().len(), 2);
+}
+
+/// A node whose heartbeat is older than the lease is removed by the next
+/// heartbeat of another node, with its sessions, tokens and running rooms;
+/// if it comes back it is told to announce its sessions again.
+pub async fn a_node_that_stops_beating_loses_its_sessions_and_rooms<S: Store>(store: S) {
+    store.join_cluster(1, T0).await.unwrap();
+    store.join_cluster(2, T0).await.unwrap();
+    store.update_sessions(1, arrivals(vec![live(1, 0, "ann", T0)])).await.unwrap();
+    store.update_sessions(2, arrivals(vec![live(2, 0, "bob", T0)])).await.unwrap();
+    store.open_chatroom("bob", "127.0.0.1", 9000).await.unwrap();
+    store.claim_room("bob", SessionRef { node: 2, session: 0 }, "ab").await.unwrap();
+
+    // Within the lease nothing is removed.
+    assert_eq!(store.heartbeat(1, T0 + LEASE, LEASE).await.unwrap(), Beat::default());
+    assert!(store.is_online("bob").await.unwrap());
+    // Node 2 stayed silent past its lease.
+    let beat = store.heartbeat(1, T0 + LEASE + 1, LEASE).await.unwrap();
+    assert_eq!(beat, Beat { rejoined: false, reaped: vec![2] });
+    assert!(!store.is_online("bob").await.unwrap());
+    assert_eq!(store.session_of_token("token-2-0").await.unwrap(), None);
+    assert_eq!(store.room_key("bob").await.unwrap(), None);
+    assert_eq!(store.chatroom("bob").await.unwrap(), Some(room("bob", "127.0.0.1", 9000, false)));
+    assert!(store.is_online("ann").await.unwrap(), "the live node keeps its sessions");
+
+    // Node 2 wakes up: its row is back, empty.
+    assert_eq!(store.heartbeat(2, T0 + LEASE + 2, LEASE).await.unwrap(), Beat { rejoined: true, reaped: vec![] });
+    assert_eq!(store.heartbeat(2, T0 + LEASE + 3, LEASE).await.unwrap(), Beat::default());
+
+    // An orderly exit removes a node at once.
+    store.leave_cluster(1).await.unwrap();
+    assert!(store.live_sessions().await.unwrap().is_empty());
+}
+
+/// The room key of a running room is readable by every node; only the
+/// session that runs the room can release it, which closes the room.
+pub async fn a_room_key_is_released_only_by_the_session_that_runs_it<S: Store>(store: S) {
+    store.join_cluster(1, T0).await.unwrap();
+    store.join_cluster(2, T0).await.unwrap();
+    let owner = SessionRef { node: 1, session: 7 };
+    store.update_sessions(1, arrivals(vec![live(1, 7, "ann", T0)])).await.unwrap();
+    assert_eq!(store.room_key("ann").await.unwrap(), None);
+    store.open_chatroom("ann", "10.0.0.1", 9000).await.unwrap();
+    store.claim_room("ann", owner, "k1").await.unwrap();
+    assert_eq!(store.clone().room_key("ann").await.unwrap().as_deref(), Some("k1"));
+    assert!(!store.release_room("ann", SessionRef { node: 2, session: 7 }).await.unwrap());
+    assert!(!store.release_room("ann", SessionRef { node: 1, session: 8 }).await.unwrap());
+    assert!(store.chatroom("ann").await.unwrap().unwrap().open);
+    assert!(store.release_room("ann", owner).await.unwrap());
+    assert_eq!(store.room_key("ann").await.unwrap(), None);
+    assert_eq!(store.chatroom("ann").await.unwrap(), Some(room("ann", "10.0.0.1", 9000, false)));
+    assert!(!store.release_room("ann", owner).await.unwrap(), "released once");
+}
+
+/// Start-up closes the open rooms no live session runs, and keeps the
+/// others open with their keys.
+pub async fn start_up_closes_only_the_rooms_nobody_runs<S: Store>(store: S) {
+    store.join_cluster(1, T0).await.unwrap();
+    store.update_sessions(1, arrivals(vec![live(1, 0, "ann", T0)])).await.unwrap();
+    store.open_chatroom("ann", "10.0.0.1", 9000).await.unwrap();
+    store.claim_room("ann", SessionRef { node: 1, session: 0 }, "k").await.unwrap();
+    store.open_chatroom("bob", "10.0.0.2", 9001).await.unwrap();
+    store.open_chatroom("cy", "10.0.0.3", 9002).await.unwrap();
+    store.close_chatroom("cy").await.unwrap();
+    store.close_orphaned_chatrooms().await.unwrap();
+    assert_eq!(
+        store.chatrooms().await.unwrap(),
+        [
+            room("ann", "10.0.0.1", 9000, true),
+            room("bob", "10.0.0.2", 9001, false),
+            room("cy", "10.0.0.3", 9002, false)
+        ]
+    );
+    assert_eq!(store.room_key("ann").await.unwrap().as_deref(), Some("k"));
+}
+
+/// What one node publishes reaches every other node's feed, in the order
+/// published, and never comes back to the node that published it.
+pub async fn events_reach_every_other_node_in_order<S: Store>(store: S) {
+    use std::time::Duration;
+    store.join_cluster(1, T0).await.unwrap();
+    store.join_cluster(2, T0).await.unwrap();
+    let mut one = store.listen_events(1).await.unwrap();
+    let mut two = store.listen_events(2).await.unwrap();
+    let event = |origin, n: usize| ClusterEvent {
+        origin,
+        audience: if n.is_multiple_of(2) { EventAudience::User("ann".into()) } else { EventAudience::Everyone },
+        text: format!("event {n} from {origin}"),
+    };
+    for n in 0..20 {
+        store.publish_event(event(1, n)).await.unwrap();
+    }
+    let users =
+        ClusterEvent { origin: 2, audience: EventAudience::Users(vec!["a".into(), "b".into()]), text: "x".into() };
+    store.clone().publish_event(users.clone()).await.unwrap();
+    for n in 0..20 {
+        let got = tokio::time::timeout(Duration::from_secs(10), two.next()).await.expect("in time");
+        assert_eq!(got, Some(event(1, n)));
+    }
+    let got = tokio::time::timeout(Duration::from_secs(10), one.next()).await.expect("in time");
+    assert_eq!(got, Some(users), "node 1 gets node 2's event and none of its own");
+    assert!(tokio::time::timeout(Duration::from_millis(200), two.next()).await.is_err(), "nothing of its own");
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 //! What the trait promises is checked by one suite, [`contract`], that every
 //! backend runs against itself with [`store_contract_tests!`].
 
+mod cluster;
 mod community;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
@@ -24,6 +25,10 @@ mod search;
 mod social;
 mod ssh_keys;
 
+pub use cluster::{
+    Beat, ClusterEvent, ClusterStore, EventAudience, EventFeed, LiveSession, NextEvent, NodeId, SessionChanges,
+    SessionRef,
+};
 pub use community::{CommentKind, CommunityStore, NewVote, Voted, MAX_PUSH_COUNT};
 pub use files::{FileRow, FileStore, FileUsage};
 pub use moderation::{
@@ -193,7 +198,17 @@ impl std::fmt::Debug for PostListing {
 /// Everything the server keeps. Implementations must be cheap to clone
 /// (a handle) and safe to use from many connections at once.
 pub trait Store:
-    CommunityStore + ModerationStore + KeyStore + SocialStore + SearchStore + FileStore + Clone + Send + Sync + 'static
+    ClusterStore
+    + CommunityStore
+    + ModerationStore
+    + KeyStore
+    + SocialStore
+    + SearchStore
+    + FileStore
+    + Clone
+    + Send
+    + Sync
+    + 'static
 {
     /// Adds a user; `false` if the name is taken (the stored user is then
     /// left as it was).
@@ -242,8 +257,9 @@ pub trait Store:
     /// Marks `owner`'s chatroom closed (no-op if it has none: no row is
     /// created).
     fn close_chatroom(&self, owner: &str) -> impl Future<Output = Result<()>> + Send;
-    /// Marks every chatroom closed: used at start-up, when no owner can
-    /// still be connected.
+    /// Marks every chatroom closed (a reset for tools; the server closes at
+    /// start-up only the rooms nobody runs:
+    /// [`ClusterStore::close_orphaned_chatrooms`]).
     fn close_all_chatrooms(&self) -> impl Future<Output = Result<()>> + Send;
     /// `owner`'s chatroom, open or closed; `None` if it never had one.
     fn chatroom(&self, owner: &str) -> impl Future<Output = Result<Option<ChatroomRow>>> + Send;

@@ -60,7 +60,9 @@ pub(crate) async fn open_session<S: Store>(shared: &Shared<S>, name: &str, peer:
     // (from then on new ones are pushed live); waiting messages after it
     // (a message sent from now on is pushed, one sent before is here).
     let missed = missed_notices(shared, name).await;
-    let session = shared.sessions.open(name, peer);
+    let mut session = shared.sessions.open(name, peer);
+    // Its token must work on every server process before the client has it.
+    session.announced().await;
     let messages = login_notices(shared, name).await;
     let mut text = answer::welcome(name);
     for notices in [messages, missed] {

@@ -1,6 +1,7 @@
-//! Chatrooms (spec §7), the server's side: the registry lives in the store;
-//! the room keys of running rooms, and which session owns each, live in
-//! [`crate::rooms`].
+//! Chatrooms (spec §7), the server's side: the registry, the room keys of
+//! running rooms and which session runs each live in the store (so any
+//! server process of the BBS can hand out a ticket); the binds in progress
+//! of this process's sessions in [`crate::rooms`].
 //!
 //! A room is open in the registry exactly while its owner's session has
 //! announced a bound port and has not closed it or gone away: the cleanup
@@ -15,7 +16,6 @@ use bbs_protocol::{Event, Reply};
 use bbs_storage::{Store, StoreError};
 
 use super::context::{logged_in, now, require, Apply, Caller, Outcome};
-use crate::rooms::LiveRoom;
 use crate::session::User;
 use crate::state::Shared;
 
@@ -61,8 +61,8 @@ impl Apply for JoinChatroom {
             // request gets the same advice.
             return Ok(Reply::text("This is your own chatroom: use attach."));
         }
-        let ticket = match shared.rooms.lock().rooms.get(&room.owner) {
-            Some(live) => Ticket::issue(&live.key, &user.name, &room.owner, now()),
+        let ticket = match shared.store.room_key(&room.owner).await?.as_deref().and_then(RoomKey::from_hex) {
+            Some(key) => Ticket::issue(&key, &user.name, &room.owner, now()),
             None => return Ok(Reply::text(answer::NO_SUCH_ROOM)),
         };
         let event = Event::ChatroomTicket { address: room.address, port: room.port, ticket: Box::new(ticket) };
@@ -96,7 +96,7 @@ pub(crate) async fn room_opened<S: Store>(shared: &Shared<S>, caller: &mut Calle
         return Ok(Reply::text(answer::ROOM_STILL_RUNNING));
     }
     let key = RoomKey::random();
-    shared.rooms.lock().rooms.insert(user.name.clone(), LiveRoom { owner_token: user.token.clone(), key: key.clone() });
+    shared.store.claim_room(&user.name, user.at, &key.to_hex()).await?;
     shared.store.open_chatroom(&user.name, &caller.peer.ip().to_string(), port).await?;
     tracing::info!(owner = %user.name, port, "chatroom opened");
     Ok(Reply::with_event(answer::ROOM_STARTING, Event::ChatroomOpened { port, key: key.to_hex() }))
@@ -117,22 +117,12 @@ pub(super) async fn owns_open_room<S: Store>(shared: &Shared<S>, user: &User) ->
     Ok(shared.store.chatroom(&user.name).await?.is_some_and(|room| room.open))
 }
 
-/// Closes `user`'s room if this session (its token) is the one running
-/// it; `false` otherwise. A bind never confirmed is forgotten as well.
+/// Closes `user`'s room if this session is the one running it; `false`
+/// otherwise. A bind never confirmed is forgotten as well.
 async fn close_if_owned<S: Store>(shared: &Shared<S>, user: &User) -> Result<bool, StoreError> {
-    let owned = {
-        let mut live = shared.rooms.lock();
-        live.binding.remove(&user.token);
-        match live.rooms.get(&user.name) {
-            Some(room) if room.owner_token == user.token => {
-                live.rooms.remove(&user.name);
-                true
-            }
-            _ => false,
-        }
-    };
+    shared.rooms.lock().binding.remove(&user.token);
+    let owned = shared.store.release_room(&user.name, user.at).await?;
     if owned {
-        shared.store.close_chatroom(&user.name).await?;
         tracing::info!(owner = %user.name, "chatroom closed");
     }
     Ok(owned)

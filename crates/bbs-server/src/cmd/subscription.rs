@@ -83,7 +83,6 @@ impl Apply for ListSub {
 pub(crate) fn announce_new_post<S: Store>(shared: &Shared<S>, id: PostId, post: NewPost) {
     let store = shared.store.clone();
     let events = std::sync::Arc::clone(&shared.events);
-    let sessions = std::sync::Arc::clone(&shared.sessions);
     tokio::spawn(async move {
         let users = match store.subscribers_of(&post.board, &post.author, &post.title).await {
             Ok(users) if users.is_empty() => return,
@@ -98,7 +97,13 @@ pub(crate) fn announce_new_post<S: Store>(shared: &Shared<S>, id: PostId, post: 
         // Those online now see it live, so it is not missed: their entries
         // go first, so that a notification seen live is never shown again
         // at a login that follows it.
-        let online: Vec<String> = users.iter().filter(|user| sessions.online(user) > 0).cloned().collect();
+        let online: Vec<String> = match store.online_among(&users).await {
+            Ok(online) => online,
+            Err(e) => {
+                tracing::warn!(error = %e, post = id, "cannot tell who is online");
+                Vec::new()
+            }
+        };
         if let Err(e) = store.delivered(id, online).await {
             // At worst an online subscriber sees it again at the next login.
             tracing::warn!(error = %e, post = id, "cannot mark notifications as delivered");

@@ -1,0 +1,3 @@
+//! What several test files of the server share.
+
+pub mod section9;
