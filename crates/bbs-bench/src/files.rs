@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use bbs_testkit::relay::{Impairment, LossyRelay};
 
+use crate::plot::{Sampler, Series};
+
 /// A plain TCP copy: file → socket → file, on loopback.
 pub fn tcp_copy(from: &Path, to: &Path) -> anyhow::Result<Duration> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -101,6 +103,17 @@ pub struct FilesPlan {
     pub size: u64,
     pub losses: Vec<f64>,
     pub work_dir: PathBuf,
+    /// The server's file area (its partial files show an upload's progress).
+    pub files_dir: PathBuf,
+    /// Where to draw throughput over time, if anywhere.
+    pub plot: Option<PathBuf>,
+}
+
+/// The machine's load averages (1, 5, 15 minutes), as the kernel says.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// Measures every case against the server at `server` (whose file area
@@ -111,7 +124,9 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
     let source = up.path().join("source.bin");
     write_test_file(&source, plan.size)?;
     let mib = plan.size as f64 / (1 << 20) as f64;
-    println!("file: {mib:.0} MiB");
+    println!("file: {mib:.0} MiB; load average {}", load_average());
+    let mut series = Vec::new();
+    let sampler = |dir: PathBuf, wanted: fn(&str) -> bool| plan.plot.is_some().then(|| Sampler::start(dir, wanted));
 
     let copy = down.path().join("tcp-copy.bin");
     let took = tcp_copy(&source, &copy)?;
@@ -133,20 +148,28 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
         let via = relay.as_ref().map(|r| r.addr);
         let name = format!("file-{i}.bin");
         std::fs::rename(&source, up.path().join(&name))?;
+        let label = if loss > 0.0 { format!("{:.0}% loss (relay)", loss * 100.0) } else { "no loss (direct)".into() };
+        let sampling = sampler(plan.files_dir.join("partial"), |_| true);
         let (screen, took_up) =
             run_bbs(&plan.bbs, server, via, up.path(), &format!("login bench pw\nsend-file {name}\n"))?;
+        if let Some(sampling) = sampling {
+            series.push(Series { label: format!("send-file, {label}"), points: sampling.finish(plan.size) });
+        }
         if !screen.contains(&format!("Sent {name} ({} bytes).", plan.size)) {
             bail!("send-file failed: {screen}");
         }
+        let sampling = sampler(down.path().to_owned(), |name| name.ends_with(".bbs-download"));
         let (screen, took_down) =
             run_bbs(&plan.bbs, server, via, down.path(), &format!("login bench pw\nget-file {name}\n"))?;
+        if let Some(sampling) = sampling {
+            series.push(Series { label: format!("get-file, {label}"), points: sampling.finish(plan.size) });
+        }
         if !screen.contains(&format!("Received {name} ({} bytes).", plan.size)) {
             bail!("get-file failed: {screen}");
         }
         std::fs::remove_file(down.path().join(&name))?;
         std::fs::rename(up.path().join(&name), &source)?;
         let (up_rate, down_rate) = (rate(plan.size, took_up), rate(plan.size, took_down));
-        let label = if loss > 0.0 { format!("{:.0}% loss (relay)", loss * 100.0) } else { "no loss (direct)".into() };
         print!(
             "{label}: send-file {:.2} s, {up_rate:.0} MiB/s ({:.2}x TCP); get-file {:.2} s, {down_rate:.0} MiB/s ({:.2}x TCP)",
             took_up.as_secs_f64(),
@@ -167,6 +190,12 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
             let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
             println!("  relay: {} forwarded, {} dropped", get(&c.forwarded), get(&c.dropped));
         }
+    }
+    println!("load average after: {}", load_average());
+    if let Some(path) = &plan.plot {
+        let title = format!("bbs-bench files: {mib:.0} MiB on loopback (TCP copy {tcp:.0} MiB/s)");
+        crate::plot::write_svg(path, &title, &series)?;
+        println!("plot: {}", path.display());
     }
     Ok(())
 }
