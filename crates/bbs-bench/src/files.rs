@@ -107,6 +107,8 @@ pub struct FilesPlan {
     pub files_dir: PathBuf,
     /// Where to draw throughput over time, if anywhere.
     pub plot: Option<PathBuf>,
+    /// A 0 after the first entry of `losses` goes through the relay.
+    pub relay_lossless: bool,
 }
 
 /// The machine's load averages (1, 5, 15 minutes), as the kernel says.
@@ -139,8 +141,11 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
         bail!("registering failed: {screen}");
     }
     let mut lossless = None;
+    // The same through the relay without loss, if measured: what the
+    // relay's own cost leaves, to tell it from what loss costs.
+    let mut relayed = None;
     for (i, &loss) in plan.losses.iter().enumerate() {
-        let relay = if loss > 0.0 {
+        let relay = if loss > 0.0 || (plan.relay_lossless && i > 0) {
             Some(LossyRelay::start(server, Impairment { loss, duplicate: 0.0, reorder: 0.0, seed: i as u64 })?)
         } else {
             None
@@ -148,7 +153,10 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
         let via = relay.as_ref().map(|r| r.addr);
         let name = format!("file-{i}.bin");
         std::fs::rename(&source, up.path().join(&name))?;
-        let label = if loss > 0.0 { format!("{:.0}% loss (relay)", loss * 100.0) } else { "no loss (direct)".into() };
+        let label = match (loss, &relay) {
+            (_, Some(_)) => format!("{:.0}% loss (relay)", loss * 100.0),
+            (_, None) => "no loss (direct)".to_owned(),
+        };
         let sampling = sampler(plan.files_dir.join("partial"), |_| true);
         let (screen, took_up) =
             run_bbs(&plan.bbs, server, via, up.path(), &format!("login bench pw\nsend-file {name}\n"))?;
@@ -177,13 +185,25 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
             took_down.as_secs_f64(),
             down_rate / tcp
         );
-        match lossless {
-            None if loss == 0.0 => {
+        match (lossless, relayed) {
+            (None, _) if loss == 0.0 => {
                 lossless = Some((up_rate, down_rate));
                 println!();
             }
-            Some((u, d)) => println!("; of the lossless rate: up {:.2}, down {:.2}", up_rate / u, down_rate / d),
-            None => println!(),
+            (Some((u, d)), None) if loss == 0.0 => {
+                relayed = Some((up_rate, down_rate));
+                println!("; of the direct rate: up {:.2}, down {:.2}", up_rate / u, down_rate / d);
+            }
+            (Some((u, d)), relayed) => {
+                print!("; of the lossless rate: up {:.2}, down {:.2}", up_rate / u, down_rate / d);
+                match relayed {
+                    Some((ru, rd)) => {
+                        println!(" (of the lossless relay: up {:.2}, down {:.2})", up_rate / ru, down_rate / rd)
+                    }
+                    None => println!(),
+                }
+            }
+            (None, _) => println!(),
         }
         if let Some(relay) = relay {
             let c = &relay.counts;

@@ -12,8 +12,8 @@
 mod canned;
 mod client;
 mod files;
-mod plot;
 mod load;
+mod plot;
 mod process;
 mod scale;
 mod seed;
@@ -273,6 +273,10 @@ struct FilesArgs {
     /// Draws throughput over time of every transfer into this SVG file.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// A loss of 0 after the first goes through the relay too (its own
+    /// cost, told apart from what loss costs): `--loss 0,0,0.01,0.1`.
+    #[arg(long)]
+    relay_lossless: bool,
 }
 
 #[derive(Debug, Args)]
@@ -412,6 +416,7 @@ async fn files_mode(mut args: FilesArgs) -> anyhow::Result<()> {
         work_dir: args.work_dir,
         files_dir: area_path,
         plot: args.plot,
+        relay_lossless: args.relay_lossless,
     };
     let addr = server.addr;
     tokio::task::spawn_blocking(move || files::measure(addr, &plan)).await?

@@ -110,12 +110,8 @@ pub fn write_svg(path: &Path, title: &str, series: &[Series]) -> std::io::Result
             y = y(r)
         );
         let t = t_max * i as f64 / 5.0;
-        let _ = writeln!(
-            svg,
-            r#"<text x="{:.1}" y="{}" text-anchor="middle">{t:.1}</text>"#,
-            x(t),
-            height - bottom + 16.0
-        );
+        let _ =
+            writeln!(svg, r#"<text x="{:.1}" y="{}" text-anchor="middle">{t:.1}</text>"#, x(t), height - bottom + 16.0);
     }
     let _ = writeln!(
         svg,

@@ -80,8 +80,8 @@
 //! it, at most once per round trip: queuing delay (the smoothed round trip
 //! over twice the smallest one seen, plus [`DELAY_SLACK_US`]) cuts it by 30%,
 //! as a queue building up at a bottleneck is the earliest sign of
-//! congestion; a loss while the round trip shows a queue (see
-//! [`QUEUE_SLACK_US`]) cuts it by 30%, as that queue overflowed; and losses
+//! congestion; a loss while every round trip of the last round shows a
+//! queue (see [`QUEUE_SLACK_US`]) cuts it by 30%, as that queue overflowed; and losses
 //! above [`LOSS_TOLERANCE`] of a round trip's datagrams halve it. A few
 //! percent of random loss (a radio link, or the lossy relay of our tests)
 //! therefore costs retransmissions but not speed, while a path that really
@@ -502,8 +502,16 @@ pub struct Sender {
     loss_rate: f64,
     /// A cut already happened in this round.
     round_cut: bool,
+    /// The smallest round trip sampled in this round, and in the last one
+    /// (a queue raises every sample of a round; a busy scheduler only some).
+    round_min_rtt: u64,
+    last_round_min_rtt: Option<u64>,
     /// The window before a timeout cut it, while it may prove spurious.
     undo: Option<Undo>,
+    /// The timer fired: the chunk it declared lost goes out even if the
+    /// window is full (of chunks lost unnoticed: waiting for them to be
+    /// acknowledged would stall until the next, doubled, timeout).
+    probe: bool,
     /// Datagrams sent again (for the figures).
     pub retransmissions: u64,
     /// What shrank the window, and how often (for the figures).
@@ -548,6 +556,8 @@ impl Sender {
             round_acked: 0,
             round_lost: 0,
             round_cut: false,
+            round_min_rtt: u64::MAX,
+            last_round_min_rtt: None,
             loss_rate: 0.0,
             retransmissions: 0,
             delay_cuts: 0,
@@ -556,6 +566,7 @@ impl Sender {
             timeouts: 0,
             spurious_timeouts: 0,
             undo: None,
+            probe: false,
         }
     }
 
@@ -594,7 +605,8 @@ impl Sender {
     /// The next chunk to send now, if the window allows one: a lost chunk
     /// first, else a new one. The caller sends it, stamped with `now`.
     pub fn next_to_send(&mut self, now: u64) -> Option<u64> {
-        if self.in_flight.len() as f64 >= self.window.floor() {
+        let probing = std::mem::take(&mut self.probe) && !self.lost.is_empty();
+        if !probing && self.in_flight.len() as f64 >= self.window.floor() {
             return None;
         }
         let chunk = if let Some(chunk) = self.lost.pop_first() {
@@ -716,6 +728,7 @@ impl Sender {
 
     fn sample_rtt(&mut self, rtt: u64) {
         self.min_rtt = self.min_rtt.min(rtt);
+        self.round_min_rtt = self.round_min_rtt.min(rtt);
         match self.srtt {
             None => {
                 self.srtt = Some(rtt);
@@ -756,6 +769,9 @@ impl Sender {
     fn end_round(&mut self) {
         self.round_end = self.next_tx;
         self.round_cut = false;
+        if self.round_min_rtt != u64::MAX {
+            self.last_round_min_rtt = Some(std::mem::replace(&mut self.round_min_rtt, u64::MAX));
+        }
         // The loss rate is judged over enough datagrams to mean something.
         let seen = self.round_acked + self.round_lost;
         if seen < LOSS_SAMPLE {
@@ -777,13 +793,13 @@ impl Sender {
         (self.min_rtt / 4).clamp(REORDER_MIN_US, REORDER_MAX_US)
     }
 
-    /// Whether the smoothed round trip shows a queue on the path: above
-    /// the smallest one seen by a quarter of it, and by at least
-    /// [`QUEUE_SLACK_US`] (a scheduler's hiccup on a quick path is no
-    /// queue).
+    /// Whether the path holds a queue: every round trip of the last round
+    /// was above the smallest one ever seen by an eighth of it, and by at
+    /// least [`QUEUE_SLACK_US`]. (A busy scheduler delays some datagrams
+    /// of a round, a standing queue all of them.)
     fn queuing(&self) -> bool {
-        let Some(srtt) = self.srtt else { return false };
-        srtt > self.min_rtt.saturating_add((self.min_rtt / 4).max(QUEUE_SLACK_US))
+        let Some(recent) = self.last_round_min_rtt else { return false };
+        recent > self.min_rtt.saturating_add((self.min_rtt / 8).max(QUEUE_SLACK_US))
     }
 
     /// The retransmission timeout now, in µs: RFC 6298's smoothed round
@@ -818,6 +834,7 @@ impl Sender {
         if let Some((_, chunk)) = self.by_tx.pop_first() {
             self.in_flight.remove(&chunk);
             self.lost.insert(chunk);
+            self.probe = true;
         }
         self.timeouts += 1;
         self.backoff += 1;
@@ -990,10 +1007,10 @@ mod tests {
 
     #[test]
     fn a_slow_bottleneck_sees_no_sustained_overflow() {
-        // 100 µs a datagram (about 11 MiB/s), a queue of 10 ms, 20 ms
-        // round trip: 200 datagrams fill the path, 100 more its queue.
-        let path = Path { per_datagram: 100, queue: 10_000, one_way: 10_000, loss: 0.0 };
-        let chunks = 40_000;
+        // 100 µs a datagram (about 11 MiB/s), a queue of 5 ms, 20 ms
+        // round trip: 200 datagrams fill the path, 50 more its queue.
+        let path = Path { per_datagram: 100, queue: 5_000, one_way: 10_000, loss: 0.0 };
+        let chunks = 60_000;
         let simulated = simulate_path(chunks * CHUNK as u64, path, 8);
         assert_eq!(simulated.delivered, chunks * CHUNK as u64);
         // Slow start may overshoot once; after that the queue overflows
@@ -1030,6 +1047,26 @@ mod tests {
         let (_, sender) = simulate(20_000 * CHUNK as u64, 0.1, 7);
         // The path holds 100 datagrams in flight (10 µs each, 1 ms round trip).
         assert!(sender.window() > 50.0, "window {}: {}", sender.window(), sender.summary());
+    }
+
+    #[test]
+    fn the_timeout_s_probe_goes_out_through_a_full_window() {
+        // A window full of chunks whose datagrams (or acknowledgements) were
+        // all lost: only the timeout can tell, and its probe must go out.
+        let mut sender = Sender::new(100 * CHUNK as u64, 0);
+        while sender.next_to_send(0).is_some() {}
+        assert_eq!(sender.in_flight.len() as f64, INITIAL_WINDOW);
+        let deadline = sender.deadline().unwrap();
+        sender.on_timeout(deadline);
+        assert_eq!(sender.next_to_send(deadline), Some(0), "the probe");
+        assert_eq!(sender.next_to_send(deadline), None, "nothing more beyond the window");
+        // The probe is lost too: the second expiry halves the window, far
+        // below what is in flight, and the next probe still goes.
+        let deadline = sender.deadline().unwrap();
+        sender.on_timeout(deadline);
+        assert!((sender.in_flight.len() as f64) > sender.window());
+        assert_eq!(sender.next_to_send(deadline), Some(1), "the second probe");
+        assert_eq!(sender.next_to_send(deadline), None);
     }
 
     #[test]
