@@ -82,7 +82,7 @@ fn rates(points: &[(f64, u64)]) -> Vec<(f64, f64)> {
     out
 }
 
-const COLOURS: [&str; 6] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
+const COLOURS: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
 
 /// Writes the figure of every series to `path`.
 pub fn write_svg(path: &Path, title: &str, series: &[Series]) -> std::io::Result<()> {
