@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use bbs_testkit::relay::{Impairment, LossyRelay};
 
+use crate::plot::{Sampler, Series};
+
 /// A plain TCP copy: file → socket → file, on loopback.
 pub fn tcp_copy(from: &Path, to: &Path) -> anyhow::Result<Duration> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -101,6 +103,19 @@ pub struct FilesPlan {
     pub size: u64,
     pub losses: Vec<f64>,
     pub work_dir: PathBuf,
+    /// The server's file area (its partial files show an upload's progress).
+    pub files_dir: PathBuf,
+    /// Where to draw throughput over time, if anywhere.
+    pub plot: Option<PathBuf>,
+    /// A 0 after the first entry of `losses` goes through the relay.
+    pub relay_lossless: bool,
+}
+
+/// The machine's load averages (1, 5, 15 minutes), as the kernel says.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// Measures every case against the server at `server` (whose file area
@@ -111,7 +126,9 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
     let source = up.path().join("source.bin");
     write_test_file(&source, plan.size)?;
     let mib = plan.size as f64 / (1 << 20) as f64;
-    println!("file: {mib:.0} MiB");
+    println!("file: {mib:.0} MiB; load average {}", load_average());
+    let mut series = Vec::new();
+    let sampler = |dir: PathBuf, wanted: fn(&str) -> bool| plan.plot.is_some().then(|| Sampler::start(dir, wanted));
 
     let copy = down.path().join("tcp-copy.bin");
     let took = tcp_copy(&source, &copy)?;
@@ -124,8 +141,11 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
         bail!("registering failed: {screen}");
     }
     let mut lossless = None;
+    // The same through the relay without loss, if measured: what the
+    // relay's own cost leaves, to tell it from what loss costs.
+    let mut relayed = None;
     for (i, &loss) in plan.losses.iter().enumerate() {
-        let relay = if loss > 0.0 {
+        let relay = if loss > 0.0 || (plan.relay_lossless && i > 0) {
             Some(LossyRelay::start(server, Impairment { loss, duplicate: 0.0, reorder: 0.0, seed: i as u64 })?)
         } else {
             None
@@ -133,20 +153,31 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
         let via = relay.as_ref().map(|r| r.addr);
         let name = format!("file-{i}.bin");
         std::fs::rename(&source, up.path().join(&name))?;
+        let label = match (loss, &relay) {
+            (_, Some(_)) => format!("{:.0}% loss (relay)", loss * 100.0),
+            (_, None) => "no loss (direct)".to_owned(),
+        };
+        let sampling = sampler(plan.files_dir.join("partial"), |_| true);
         let (screen, took_up) =
             run_bbs(&plan.bbs, server, via, up.path(), &format!("login bench pw\nsend-file {name}\n"))?;
+        if let Some(sampling) = sampling {
+            series.push(Series { label: format!("send-file, {label}"), points: sampling.finish(plan.size) });
+        }
         if !screen.contains(&format!("Sent {name} ({} bytes).", plan.size)) {
             bail!("send-file failed: {screen}");
         }
+        let sampling = sampler(down.path().to_owned(), |name| name.ends_with(".bbs-download"));
         let (screen, took_down) =
             run_bbs(&plan.bbs, server, via, down.path(), &format!("login bench pw\nget-file {name}\n"))?;
+        if let Some(sampling) = sampling {
+            series.push(Series { label: format!("get-file, {label}"), points: sampling.finish(plan.size) });
+        }
         if !screen.contains(&format!("Received {name} ({} bytes).", plan.size)) {
             bail!("get-file failed: {screen}");
         }
         std::fs::remove_file(down.path().join(&name))?;
         std::fs::rename(up.path().join(&name), &source)?;
         let (up_rate, down_rate) = (rate(plan.size, took_up), rate(plan.size, took_down));
-        let label = if loss > 0.0 { format!("{:.0}% loss (relay)", loss * 100.0) } else { "no loss (direct)".into() };
         print!(
             "{label}: send-file {:.2} s, {up_rate:.0} MiB/s ({:.2}x TCP); get-file {:.2} s, {down_rate:.0} MiB/s ({:.2}x TCP)",
             took_up.as_secs_f64(),
@@ -154,19 +185,37 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
             took_down.as_secs_f64(),
             down_rate / tcp
         );
-        match lossless {
-            None if loss == 0.0 => {
+        match (lossless, relayed) {
+            (None, _) if loss == 0.0 => {
                 lossless = Some((up_rate, down_rate));
                 println!();
             }
-            Some((u, d)) => println!("; of the lossless rate: up {:.2}, down {:.2}", up_rate / u, down_rate / d),
-            None => println!(),
+            (Some((u, d)), None) if loss == 0.0 => {
+                relayed = Some((up_rate, down_rate));
+                println!("; of the direct rate: up {:.2}, down {:.2}", up_rate / u, down_rate / d);
+            }
+            (Some((u, d)), relayed) => {
+                print!("; of the lossless rate: up {:.2}, down {:.2}", up_rate / u, down_rate / d);
+                match relayed {
+                    Some((ru, rd)) => {
+                        println!(" (of the lossless relay: up {:.2}, down {:.2})", up_rate / ru, down_rate / rd)
+                    }
+                    None => println!(),
+                }
+            }
+            (None, _) => println!(),
         }
         if let Some(relay) = relay {
             let c = &relay.counts;
             let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
             println!("  relay: {} forwarded, {} dropped", get(&c.forwarded), get(&c.dropped));
         }
+    }
+    println!("load average after: {}", load_average());
+    if let Some(path) = &plan.plot {
+        let title = format!("bbs-bench files: {mib:.0} MiB on loopback (TCP copy {tcp:.0} MiB/s)");
+        crate::plot::write_svg(path, &title, &series)?;
+        println!("plot: {}", path.display());
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ mod cluster;
 mod community;
 mod files;
 mod load;
+mod plot;
 mod process;
 mod scale;
 mod seed;
@@ -329,6 +330,13 @@ struct FilesArgs {
     /// Where the test files go (needs three times the size free).
     #[arg(long, default_value = ".")]
     work_dir: PathBuf,
+    /// Draws throughput over time of every transfer into this SVG file.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// A loss of 0 after the first goes through the relay too (its own
+    /// cost, told apart from what loss costs): `--loss 0,0,0.01,0.1`.
+    #[arg(long)]
+    relay_lossless: bool,
 }
 
 #[derive(Debug, Args)]
@@ -481,12 +489,20 @@ async fn files_mode(mut args: FilesArgs) -> anyhow::Result<()> {
     for flag in ["--max-file-size", "--file-quota-user", "--file-quota-total"] {
         args.target.server_args.extend([flag.to_owned(), (4 * size).to_string()]);
     }
+    // The file area where the bench can watch an upload arrive; removed
+    // (with the uploaded files) at the end.
+    let area = tempfile::Builder::new().prefix("bbs-bench-area").tempdir_in(&args.work_dir)?;
+    let area_path = area.path().canonicalize()?;
+    args.target.server_args.extend(["--files-dir".to_owned(), area_path.display().to_string()]);
     let server = args.target.start()?;
     let plan = files::FilesPlan {
         bbs: args.bbs.unwrap_or_else(|| process::default_bbsd().with_file_name("bbs")),
         size,
         losses: args.loss,
         work_dir: args.work_dir,
+        files_dir: area_path,
+        plot: args.plot,
+        relay_lossless: args.relay_lossless,
     };
     let addr = server.addr;
     tokio::task::spawn_blocking(move || files::measure(addr, &plan)).await?

@@ -12,13 +12,15 @@
 //! relay in the path. Not for use otherwise.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bbs_protocol::transfer::{self, Datagram, Receiver, Sender, Status, TransferId, CHUNK};
+use bbs_protocol::transfer::disk::{self, ChunkReader};
+use bbs_protocol::transfer::socket::{Received, TransferSocket};
+use bbs_protocol::transfer::{self, DataBatch, Datagram, Receiver, Sender, Status, TransferId, CHUNK};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 use tokio::net::UdpSocket;
@@ -29,6 +31,9 @@ pub const STALL: Duration = Duration::from_secs(10);
 
 /// Datagrams taken in before answering.
 const BATCH: usize = 256;
+
+/// An acknowledgement of at least this many datagrams goes out twice.
+const ACK_TWICE: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
@@ -86,10 +91,11 @@ pub fn progress_bar(name: &str, size: u64, visible: bool) -> ProgressBar {
 
 /// One transfer's socket and clock.
 struct Exchange {
-    socket: UdpSocket,
+    socket: TransferSocket,
+    target: SocketAddr,
     id: TransferId,
     start: Instant,
-    buf: Vec<u8>,
+    received: Received,
     out: Vec<u8>,
 }
 
@@ -101,10 +107,11 @@ impl Exchange {
         let _ = socket2::SockRef::from(&socket).set_send_buffer_size(4 << 20);
         socket.connect(target).await?;
         Ok(Exchange {
-            socket,
+            socket: TransferSocket::new(Arc::new(socket))?,
+            target,
             id,
             start: Instant::now(),
-            buf: vec![0u8; transfer::MAX_DATAGRAM + 1],
+            received: Received::default(),
             out: Vec::with_capacity(transfer::MAX_DATAGRAM),
         })
     }
@@ -115,7 +122,15 @@ impl Exchange {
 
     async fn send_out(&self) {
         // A full socket buffer or an ICMP error: the protocol sends again.
-        let _ = self.socket.send(&self.out).await;
+        let _ = self.socket.send_batch(self.target, &self.out, None).await;
+    }
+
+    /// Sends a batch of data datagrams in one call, and empties it.
+    async fn send_data(&self, batch: &mut DataBatch) {
+        if !batch.is_empty() {
+            let _ = self.socket.send_batch(self.target, batch.bytes(), Some(batch.segment_size())).await;
+            batch.clear();
+        }
     }
 
     async fn hello(&mut self, resume: u64) {
@@ -123,30 +138,40 @@ impl Exchange {
         self.send_out().await;
     }
 
-    /// The datagrams of this transfer that arrive before `deadline`: at
-    /// least one, or none if the deadline passed. Errors only when the
-    /// server has been silent for [`STALL`].
-    async fn batch(&mut self, deadline: Option<Instant>, heard: &mut Instant) -> Result<Vec<Vec<u8>>, TransferError> {
+    /// Waits for datagrams until `deadline` and hands this transfer's to
+    /// `each`, a batch at a time (up to [`BATCH`] datagrams): returns how
+    /// many, 0 if the deadline passed. Errors only when the server has
+    /// been silent for [`STALL`].
+    async fn batch(
+        &mut self,
+        deadline: Option<Instant>,
+        heard: &mut Instant,
+        mut each: impl FnMut(Datagram<'_>),
+    ) -> Result<usize, TransferError> {
         let stall = *heard + STALL;
         let until = deadline.map_or(stall, |d| d.min(stall));
-        let mut batch = Vec::new();
-        match tokio::time::timeout_at(until.into(), self.socket.recv(&mut self.buf)).await {
-            Ok(Ok(n)) => batch.push(self.buf[..n].to_vec()),
-            Ok(Err(_)) => {}
+        match tokio::time::timeout_at(until.into(), self.socket.recv(&mut self.received)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Ok(0),
             Err(_) if Instant::now() >= stall => return Err(TransferError::Stalled),
-            Err(_) => return Ok(batch),
+            Err(_) => return Ok(0),
         }
-        while batch.len() < BATCH {
-            match self.socket.try_recv(&mut self.buf) {
-                Ok(n) => batch.push(self.buf[..n].to_vec()),
-                Err(_) => break,
+        let mut taken = 0;
+        loop {
+            for (_, bytes) in self.received.datagrams() {
+                if let Some(datagram) = Datagram::decode(bytes).filter(|d| *d.id() == self.id) {
+                    each(datagram);
+                    taken += 1;
+                }
+            }
+            if taken >= BATCH || self.socket.try_recv(&mut self.received).is_err() {
+                break;
             }
         }
-        batch.retain(|bytes| Datagram::decode(bytes).is_some_and(|d| *d.id() == self.id));
-        if !batch.is_empty() {
+        if taken > 0 {
             *heard = Instant::now();
         }
-        Ok(batch)
+        Ok(taken)
     }
 }
 
@@ -163,7 +188,9 @@ pub async fn upload(
     let mut path = Exchange::open(local, target, id).await?;
     let mut heard = Instant::now();
     let mut sender: Option<Sender> = None;
-    let mut payload = vec![0u8; CHUNK];
+    let mut reader = ChunkReader::new(file, size);
+    let mut batch = DataBatch::new(path.socket.max_segments());
+    let start = path.start;
     // The hello is repeated until the server answers, and again whenever
     // nothing is in flight and the outcome is not known yet (the server's
     // last acknowledgement was lost, or it is still checking the file).
@@ -174,11 +201,12 @@ pub async fn upload(
         if let Some(sender) = sender.as_mut() {
             sender.on_timeout(now);
             while let Some(chunk) = sender.next_to_send(now) {
-                let n = transfer::chunk_len(size, chunk);
-                file.read_exact_at(&mut payload[..n], chunk * CHUNK as u64)?;
-                transfer::encode_data(&path.id, chunk, now, &payload[..n], &mut path.out);
-                path.send_out().await;
+                batch.push(&path.id, chunk, now, reader.chunk(chunk)?);
+                if batch.full() {
+                    path.send_data(&mut batch).await;
+                }
             }
+            path.send_data(&mut batch).await;
         }
         let in_flight = sender.as_ref().and_then(Sender::deadline);
         if in_flight.is_none() && Instant::now() >= next_hello {
@@ -186,26 +214,39 @@ pub async fn upload(
             next_hello = Instant::now() + hello_backoff;
             hello_backoff = (hello_backoff * 2).min(Duration::from_secs(2));
         }
-        let deadline = in_flight.map_or(next_hello, |at| path.start + Duration::from_micros(at));
-        let batch = path.batch(Some(deadline), &mut heard).await?;
-        let now = path.now();
-        for bytes in &batch {
-            let Some(Datagram::Ack { ack, .. }) = Datagram::decode(bytes) else { continue };
-            match ack.status {
-                Status::Complete => {
-                    bar.set_position(size);
-                    if let Some(sender) = &sender {
-                        tracing::info!("upload done: {}", sender.summary());
-                    }
-                    return Ok(());
-                }
-                Status::Damaged => return Err(TransferError::Damaged),
-                Status::Running => {}
+        let deadline = in_flight.map_or(next_hello, |at| start + Duration::from_micros(at));
+        let mut outcome: Option<Result<(), TransferError>> = None;
+        let mut acked = false;
+        path.batch(Some(deadline), &mut heard, |datagram| {
+            let Datagram::Ack { ack, .. } = datagram else { return };
+            if outcome.is_some() {
+                return;
             }
-            let sender = sender.get_or_insert_with(|| Sender::new(size, ack.next));
-            sender.on_ack(&ack, now);
+            match ack.status {
+                Status::Complete => outcome = Some(Ok(())),
+                Status::Damaged => outcome = Some(Err(TransferError::Damaged)),
+                Status::Running => {
+                    let now = start.elapsed().as_micros() as u64 + 1;
+                    sender.get_or_insert_with(|| Sender::new(size, ack.next)).on_ack(&ack, now);
+                    acked = true;
+                }
+            }
+        })
+        .await?;
+        if let Some(outcome) = outcome {
+            if outcome.is_ok() {
+                bar.set_position(size);
+                if let Some(sender) = &sender {
+                    tracing::info!("upload done: {}", sender.summary());
+                }
+            }
+            return outcome;
+        }
+        if acked {
             hello_backoff = Duration::from_millis(200);
-            bar.set_position((sender.acked() * CHUNK as u64).min(size));
+            if let Some(sender) = &sender {
+                bar.set_position((sender.acked() * CHUNK as u64).min(size));
+            }
         }
     }
 }
@@ -229,10 +270,14 @@ pub async fn download(
 ) -> Result<(), TransferError> {
     let (resume, mut hasher) = {
         let partial = partial.to_owned();
-        tokio::task::spawn_blocking(move || resume_point(&partial, size)).await.map_err(std::io::Error::other)??
+        tokio::task::spawn_blocking(move || disk::resume_point(&partial, size, u64::MAX))
+            .await
+            .map_err(std::io::Error::other)??
     };
     let file = std::fs::OpenOptions::new().create(true).append(true).open(partial)?;
-    let mut writer = BufWriter::with_capacity(1 << 20, file);
+    // Each batch's in-order bytes are one buffer already: written as they
+    // are, without another copy through a buffered writer.
+    let mut writer = file;
     let mut receiver = Receiver::new(size, resume);
     bar.set_position((resume * CHUNK as u64).min(size));
     let mut path = Exchange::open(local, target, id).await?;
@@ -245,52 +290,32 @@ pub async fn download(
         }
         let deadline = (!started).then(|| Instant::now() + hello_backoff);
         hello_backoff = (hello_backoff * 2).min(Duration::from_secs(2));
-        let batch = path.batch(deadline, &mut heard).await?;
-        if batch.is_empty() {
+        let taken = path
+            .batch(deadline, &mut heard, |datagram| {
+                if let Datagram::Data { chunk, sent_at, payload, .. } = datagram {
+                    started = true;
+                    receiver.on_data(chunk, sent_at, payload);
+                }
+            })
+            .await?;
+        if taken == 0 {
             continue;
         }
-        for bytes in &batch {
-            if let Some(Datagram::Data { chunk, sent_at, payload, .. }) = Datagram::decode(bytes) {
-                started = true;
-                receiver.on_data(chunk, sent_at, payload);
-            }
-        }
-        for bytes in receiver.take_ready() {
-            hasher.update(&bytes);
-            writer.write_all(&bytes)?;
-        }
+        hasher.update(receiver.ready());
+        writer.write_all(receiver.ready())?;
+        receiver.clear_ready();
         bar.set_position((receiver.next() * CHUNK as u64).min(size));
         transfer::encode_ack(&path.id, &receiver.ack(Status::Running), &mut path.out);
-        path.send_out().await;
+        // One acknowledgement stands for a run of datagrams: lost, it would
+        // leave the sender waiting for its timeout, so a big one goes twice.
+        for _ in 0..if taken >= ACK_TWICE { 2 } else { 1 } {
+            path.send_out().await;
+        }
     }
-    writer.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    writer.sync_all()?;
     if hex::encode(hasher.finalize()) != sha256 {
         let _ = std::fs::remove_file(partial);
         return Err(TransferError::Damaged);
     }
     Ok(())
-}
-
-/// The whole chunks an earlier download left in `path` (anything beyond
-/// them is cut off) and the SHA-256 state after them.
-fn resume_point(path: &Path, size: u64) -> std::io::Result<(u64, Sha256)> {
-    let mut hasher = Sha256::new();
-    let file = match std::fs::OpenOptions::new().read(true).write(true).open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, hasher)),
-        Err(e) => return Err(e),
-    };
-    let len = file.metadata()?.len().min(size);
-    let chunks = if len == size { transfer::chunks_of(size) } else { len / CHUNK as u64 };
-    let keep = (chunks * CHUNK as u64).min(size);
-    file.set_len(keep)?;
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut at = 0;
-    while at < keep {
-        let n = (keep - at).min(buffer.len() as u64) as usize;
-        file.read_exact_at(&mut buffer[..n], at)?;
-        hasher.update(&buffer[..n]);
-        at += n as u64;
-    }
-    Ok((chunks, hasher))
 }

@@ -1,7 +1,9 @@
 //! File transfers over UDP: the datagrams, and the two state machines
-//! (sender and receiver) both `bbs` and `bbsd` drive. No I/O happens here:
-//! the caller passes in what arrived and the time, and gets back what to
-//! send, so the same code runs on both sides and is tested alone.
+//! (sender and receiver) both `bbs` and `bbsd` drive. The state machines do
+//! no I/O: the caller passes in what arrived and the time, and gets back
+//! what to send, so the same code runs on both sides and is tested alone.
+//! The I/O both sides share is in the submodules: [`disk`] (resuming,
+//! reading the file in blocks) and [`socket`] (batched UDP).
 //!
 //! # How a transfer starts
 //!
@@ -60,26 +62,35 @@
 //! offset). Duplicates are counted once; every datagram is acknowledged,
 //! the caller acknowledging once per batch of datagrams read together.
 //!
-//! The sender numbers every transmission. A chunk is declared lost when a
-//! chunk sent [`REORDER_THRESHOLD`] transmissions later has been
-//! acknowledged (so a little reordering is not taken for loss), or when
-//! the retransmission timeout expires (then the oldest chunk in flight is
-//! sent again); the timeout follows RFC 6298 (smoothed RTT plus four
-//! deviations, doubled on every expiry without progress), and a second
-//! expiry in a row halves the window.
+//! The sender stamps every datagram with its sending time. A chunk is
+//! declared lost when the acknowledgement echoes the time of a datagram sent
+//! at least a reordering window later (a quarter of the smallest round
+//! trip, see [`REORDER_MIN_US`]) and does not list the chunk (time-based,
+//! as RACK, RFC 8985: a late original is never mistaken for its
+//! retransmission), or when the retransmission timeout expires (then the
+//! oldest chunk in flight is sent again); the timeout follows RFC 6298
+//! (smoothed RTT plus four deviations, at least twice the smoothed RTT and
+//! [`MIN_RTO_US`], doubled on every expiry without progress), and a second
+//! expiry in a row halves the window, undone if the next acknowledgement
+//! shows the path was only slow (RFC 3522).
 //!
 //! The sending window (chunks in flight) starts at [`INITIAL_WINDOW`] and
 //! doubles every round trip (slow start) until the first sign of
-//! congestion, then grows by one chunk per round trip. Two signals shrink
+//! congestion, then grows by one chunk per round trip. Three signals shrink
 //! it, at most once per round trip: queuing delay (the smoothed round trip
 //! over twice the smallest one seen, plus [`DELAY_SLACK_US`]) cuts it by 30%,
 //! as a queue building up at a bottleneck is the earliest sign of
-//! congestion; and losses above [`LOSS_TOLERANCE`] of a round trip's
-//! datagrams halve it. A few percent of random loss (a radio link, or the
-//! lossy relay of our tests) therefore costs retransmissions but not
-//! speed, while a path that really overflows sees both signals.
+//! congestion; a loss while every round trip of the last round shows a
+//! queue (see [`QUEUE_SLACK_US`]) cuts it by 30%, as that queue overflowed; and losses
+//! above [`LOSS_TOLERANCE`] of a round trip's datagrams halve it. A few
+//! percent of random loss (a radio link, or the lossy relay of our tests)
+//! therefore costs retransmissions but not speed, while a path that really
+//! overflows shows a queue with its losses.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+pub mod disk;
+pub mod socket;
 
 /// First byte of every transfer datagram (no text request starts with it).
 pub const MARK: u8 = 0xFF;
@@ -112,8 +123,10 @@ pub const MIN_WINDOW: f64 = 4.0;
 /// The window never grows beyond this (with [`CHUNK`], about 9 MiB).
 pub const MAX_WINDOW: f64 = 8192.0;
 
-/// A chunk is lost once this many later transmissions were acknowledged.
-pub const REORDER_THRESHOLD: u64 = 3;
+/// A chunk is lost once a chunk sent this long after it (a quarter of the
+/// smallest round trip, within these bounds, in µs) has arrived.
+pub const REORDER_MIN_US: u64 = 100;
+pub const REORDER_MAX_US: u64 = 20_000;
 
 /// Share of a round trip's datagrams that may be lost before the window
 /// shrinks for it.
@@ -125,8 +138,20 @@ pub const LOSS_SAMPLE: u64 = 64;
 /// Queuing delay allowed beyond twice the smallest round trip, in µs.
 pub const DELAY_SLACK_US: u64 = 10_000;
 
-/// Bounds of the retransmission timeout, in µs.
-pub const MIN_RTO_US: u64 = 20_000;
+/// The least queuing delay (above the smallest round trip, in µs) taken
+/// for a queue when a loss comes with it.
+pub const QUEUE_SLACK_US: u64 = 2_000;
+
+/// What a loss with a queue leaves of the window.
+pub const QUEUE_LOSS_CUT: f64 = 0.7;
+
+/// Bounds of the retransmission timeout, in µs. The floor is low enough
+/// for a path of a millisecond (the timeout is also at least twice the
+/// smoothed round trip, and four deviations above it); lower, a queue
+/// filling in slow start outruns the smoothed round trip and the timer
+/// fires while nothing is lost (the protocol tests show it). The ceiling
+/// keeps a dead path probed.
+pub const MIN_RTO_US: u64 = 5_000;
 pub const MAX_RTO_US: u64 = 2_000_000;
 /// The timeout before any round trip was measured.
 pub const INITIAL_RTO_US: u64 = 250_000;
@@ -255,6 +280,73 @@ pub fn encode_ack(id: &TransferId, ack: &Ack, out: &mut Vec<u8>) {
     }
 }
 
+/// Bytes at most in one batch of data datagrams sent with one system call
+/// (UDP GSO takes at most 64 KiB at once).
+const BATCH_BYTES: usize = 64_000;
+
+/// A run of data datagrams, back to back in one buffer, to leave in one
+/// system call (see [`socket::TransferSocket::send_batch`]): every one is
+/// [`MAX_DATAGRAM`] bytes but the last, which may be shorter (the file's
+/// last chunk), as GSO requires.
+#[derive(Debug)]
+pub struct DataBatch {
+    bytes: Vec<u8>,
+    datagrams: usize,
+    most: usize,
+    closed: bool,
+}
+
+impl DataBatch {
+    /// A batch of at most `most` datagrams (and never more than fit in
+    /// 64 KiB).
+    pub fn new(most: usize) -> DataBatch {
+        let most = most.clamp(1, BATCH_BYTES / MAX_DATAGRAM);
+        DataBatch { bytes: Vec::with_capacity(most * MAX_DATAGRAM), datagrams: 0, most, closed: false }
+    }
+
+    /// Appends a data datagram; the batch must not be [`full`](Self::full).
+    pub fn push(&mut self, id: &TransferId, chunk: u64, sent_at: u64, payload: &[u8]) {
+        debug_assert!(!self.full());
+        self.bytes.extend_from_slice(&[MARK, DATA]);
+        self.bytes.extend_from_slice(id);
+        self.bytes.extend_from_slice(&chunk.to_be_bytes());
+        self.bytes.extend_from_slice(&sent_at.to_be_bytes());
+        self.bytes.extend_from_slice(payload);
+        self.datagrams += 1;
+        // Nothing may follow a short datagram.
+        self.closed = payload.len() < CHUNK;
+    }
+
+    /// Whether the batch must be sent before another datagram is added.
+    pub fn full(&self) -> bool {
+        self.closed || self.datagrams >= self.most
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.datagrams == 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.datagrams
+    }
+
+    /// The datagrams, back to back.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The size of each datagram but the last.
+    pub fn segment_size(&self) -> usize {
+        MAX_DATAGRAM
+    }
+
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.datagrams = 0;
+        self.closed = false;
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Receiver.
 
@@ -280,8 +372,9 @@ pub struct Receiver {
     next: u64,
     /// Chunks above `next`, waiting for the gap below them.
     held: BTreeMap<u64, Vec<u8>>,
-    /// In-order chunks not yet taken by [`Receiver::take_ready`].
-    ready: Vec<Vec<u8>>,
+    /// In-order bytes not yet taken (see [`Receiver::ready`]), one buffer
+    /// for a whole batch of datagrams rather than one per chunk.
+    ready: Vec<u8>,
     echo: u64,
 }
 
@@ -305,10 +398,10 @@ impl Receiver {
             return Arrival::Duplicate;
         }
         if chunk == self.next {
-            self.ready.push(payload.to_vec());
+            self.ready.extend_from_slice(payload);
             self.next += 1;
             while let Some(bytes) = self.held.remove(&self.next) {
-                self.ready.push(bytes);
+                self.ready.extend_from_slice(&bytes);
                 self.next += 1;
             }
         } else {
@@ -317,9 +410,15 @@ impl Receiver {
         Arrival::New
     }
 
-    /// The bytes that became contiguous since the last call, in order.
-    pub fn take_ready(&mut self) -> Vec<Vec<u8>> {
-        std::mem::take(&mut self.ready)
+    /// The bytes that became contiguous since the last
+    /// [`Receiver::clear_ready`], in order.
+    pub fn ready(&self) -> &[u8] {
+        &self.ready
+    }
+
+    /// The caller has taken the [`Receiver::ready`] bytes.
+    pub fn clear_ready(&mut self) {
+        self.ready.clear();
     }
 
     /// Whether every chunk arrived (and was handed on).
@@ -403,12 +502,33 @@ pub struct Sender {
     loss_rate: f64,
     /// A cut already happened in this round.
     round_cut: bool,
+    /// The smallest round trip sampled in this round, and in the last one
+    /// (a queue raises every sample of a round; a busy scheduler only some).
+    round_min_rtt: u64,
+    last_round_min_rtt: Option<u64>,
+    /// The window before a timeout cut it, while it may prove spurious.
+    undo: Option<Undo>,
+    /// The timer fired: the chunk it declared lost goes out even if the
+    /// window is full (of chunks lost unnoticed: waiting for them to be
+    /// acknowledged would stall until the next, doubled, timeout).
+    probe: bool,
     /// Datagrams sent again (for the figures).
     pub retransmissions: u64,
     /// What shrank the window, and how often (for the figures).
     pub delay_cuts: u64,
     pub loss_cuts: u64,
+    pub queue_loss_cuts: u64,
     pub timeouts: u64,
+    pub spurious_timeouts: u64,
+}
+
+/// What a timeout's cut undoes.
+#[derive(Debug, Clone, Copy)]
+struct Undo {
+    window: f64,
+    slow_start: bool,
+    /// When the timer fired (µs).
+    at: u64,
 }
 
 impl Sender {
@@ -436,11 +556,17 @@ impl Sender {
             round_acked: 0,
             round_lost: 0,
             round_cut: false,
+            round_min_rtt: u64::MAX,
+            last_round_min_rtt: None,
             loss_rate: 0.0,
             retransmissions: 0,
             delay_cuts: 0,
             loss_cuts: 0,
+            queue_loss_cuts: 0,
             timeouts: 0,
+            spurious_timeouts: 0,
+            undo: None,
+            probe: false,
         }
     }
 
@@ -457,14 +583,17 @@ impl Sender {
     /// A line of figures about the transfer so far, for logs.
     pub fn summary(&self) -> String {
         format!(
-            "window {:.0}, srtt {} µs, min rtt {} µs, retransmissions {}, cuts for delay {}, for loss {}, timeouts {}",
+            "window {:.0}, srtt {} µs, min rtt {} µs, retransmissions {}, cuts for delay {}, for loss {}, \
+             for loss with a queue {}, timeouts {} ({} spurious)",
             self.window,
             self.srtt.unwrap_or(0),
             self.min_rtt,
             self.retransmissions,
             self.delay_cuts,
             self.loss_cuts,
-            self.timeouts
+            self.queue_loss_cuts,
+            self.timeouts,
+            self.spurious_timeouts
         )
     }
 
@@ -476,7 +605,8 @@ impl Sender {
     /// The next chunk to send now, if the window allows one: a lost chunk
     /// first, else a new one. The caller sends it, stamped with `now`.
     pub fn next_to_send(&mut self, now: u64) -> Option<u64> {
-        if self.in_flight.len() as f64 >= self.window.floor() {
+        let probing = std::mem::take(&mut self.probe) && !self.lost.is_empty();
+        if !probing && self.in_flight.len() as f64 >= self.window.floor() {
             return None;
         }
         let chunk = if let Some(chunk) = self.lost.pop_first() {
@@ -536,19 +666,42 @@ impl Sender {
             }
             covered = covered.max(to);
         }
+        // An acknowledgement with room for more ranges describes every
+        // chunk: one it does not list has not arrived, however far beyond
+        // the last range (a burst lost at the end of a window is found
+        // without a timeout per chunk). A full one says nothing beyond its
+        // last range.
+        if ack.ranges.len() < MAX_RANGES {
+            covered = self.total;
+        }
         self.limit = self.limit.max(next.saturating_add(ack.window as u64));
         if ack.echo != 0 && now >= ack.echo {
             self.sample_rtt(now - ack.echo);
         }
         if newly > 0 {
             self.backoff = 0;
+            // The first acknowledgement after a timeout echoes a datagram
+            // sent before it: the path was slow (a busy scheduler), not
+            // broken, and the timeout's cut is undone (as in RFC 3522).
+            if let Some(undo) = self.undo.take() {
+                if ack.echo != 0 && ack.echo < undo.at {
+                    self.window = self.window.max(undo.window);
+                    self.slow_start = undo.slow_start;
+                    self.spurious_timeouts += 1;
+                }
+            }
         }
-        // Loss: chunks sent well before an acknowledged one, within what
-        // this acknowledgement describes.
+        // Loss: chunks sent well before the datagram whose sending time the
+        // acknowledgement echoes (one that surely arrived: unlike a chunk
+        // number, the time cannot mistake a late original for its
+        // retransmission), within what this acknowledgement describes.
         if let Some(newest) = newest_tx {
+            let horizon = ack.echo.saturating_sub(self.reorder_window());
+            let in_flight = &self.in_flight;
             let old: Vec<(u64, u64)> = self
                 .by_tx
-                .range(..(newest + 1).saturating_sub(REORDER_THRESHOLD))
+                .iter()
+                .take_while(|(_, chunk)| in_flight.get(chunk).is_some_and(|flight| flight.sent_at < horizon))
                 .filter(|(_, &chunk)| chunk < covered)
                 .map(|(&tx, &chunk)| (tx, chunk))
                 .collect();
@@ -557,6 +710,13 @@ impl Sender {
                 self.in_flight.remove(&chunk);
                 self.lost.insert(chunk);
                 self.round_lost += 1;
+            }
+            // A loss while the path holds a queue is the queue
+            // overflowing: congestion, however few were lost. (Random loss
+            // comes without the queue.)
+            if self.round_lost > 0 && self.queuing() && !self.round_cut {
+                self.queue_loss_cuts += 1;
+                self.cut(QUEUE_LOSS_CUT);
             }
             self.round_acked += newly;
             self.grow(newly);
@@ -568,6 +728,7 @@ impl Sender {
 
     fn sample_rtt(&mut self, rtt: u64) {
         self.min_rtt = self.min_rtt.min(rtt);
+        self.round_min_rtt = self.round_min_rtt.min(rtt);
         match self.srtt {
             None => {
                 self.srtt = Some(rtt);
@@ -608,6 +769,9 @@ impl Sender {
     fn end_round(&mut self) {
         self.round_end = self.next_tx;
         self.round_cut = false;
+        if self.round_min_rtt != u64::MAX {
+            self.last_round_min_rtt = Some(std::mem::replace(&mut self.round_min_rtt, u64::MAX));
+        }
         // The loss rate is judged over enough datagrams to mean something.
         let seen = self.round_acked + self.round_lost;
         if seen < LOSS_SAMPLE {
@@ -623,11 +787,28 @@ impl Sender {
         self.round_lost = 0;
     }
 
-    /// The retransmission timeout now, in µs.
+    /// How much earlier than an arrived datagram another must have been
+    /// sent to be taken for lost rather than overtaken (as RACK, RFC 8985).
+    fn reorder_window(&self) -> u64 {
+        (self.min_rtt / 4).clamp(REORDER_MIN_US, REORDER_MAX_US)
+    }
+
+    /// Whether the path holds a queue: every round trip of the last round
+    /// was above the smallest one ever seen by an eighth of it, and by at
+    /// least [`QUEUE_SLACK_US`]. (A busy scheduler delays some datagrams
+    /// of a round, a standing queue all of them.)
+    fn queuing(&self) -> bool {
+        let Some(recent) = self.last_round_min_rtt else { return false };
+        recent > self.min_rtt.saturating_add((self.min_rtt / 8).max(QUEUE_SLACK_US))
+    }
+
+    /// The retransmission timeout now, in µs: RFC 6298's smoothed round
+    /// trip plus four deviations, at least twice the smoothed round trip
+    /// and [`MIN_RTO_US`], doubled for each expiry without progress.
     pub fn rto(&self) -> u64 {
         let base = match self.srtt {
             None => INITIAL_RTO_US,
-            Some(srtt) => srtt + (4 * self.rttvar).max(1_000),
+            Some(srtt) => (srtt + (4 * self.rttvar).max(1_000)).max(2 * srtt),
         };
         (base.clamp(MIN_RTO_US, MAX_RTO_US) << self.backoff.min(6)).min(MAX_RTO_US)
     }
@@ -640,10 +821,12 @@ impl Sender {
         Some(flight.sent_at + self.rto())
     }
 
-    /// The timer fired: the oldest chunk in flight is sent again (a lone
-    /// loss at the tail, where no later acknowledgement can reveal it) and
-    /// the timeout doubles until progress resumes. A second expiry in a row
-    /// means more than a lost datagram: the window halves.
+    /// The timer fired: the oldest chunk in flight is sent again (a loss at
+    /// the tail, where no later arrival reveals it; once the retransmission
+    /// arrives, its echoed time reveals every chunk lost before it) and the
+    /// timeout doubles until progress resumes. A second expiry in a row
+    /// means more than a lost datagram: the window halves (it never
+    /// collapses; undone if the path proves only slow).
     pub fn on_timeout(&mut self, now: u64) {
         if self.deadline().is_none_or(|deadline| now < deadline) {
             return;
@@ -651,10 +834,14 @@ impl Sender {
         if let Some((_, chunk)) = self.by_tx.pop_first() {
             self.in_flight.remove(&chunk);
             self.lost.insert(chunk);
+            self.probe = true;
         }
         self.timeouts += 1;
         self.backoff += 1;
         if self.backoff >= 2 {
+            if self.undo.is_none() {
+                self.undo = Some(Undo { window: self.window, slow_start: self.slow_start, at: now });
+            }
             self.slow_start = false;
             self.window = (self.window / 2.0).max(MIN_WINDOW);
         }
@@ -701,50 +888,89 @@ mod tests {
         assert_eq!(receiver.on_data(4, 3, &chunk(4)), Arrival::Duplicate);
         assert_eq!(receiver.on_data(5, 3, &[0; 3]), Arrival::Refused, "wrong length for the last chunk");
         assert_eq!(receiver.on_data(6, 3, &[0; 10]), Arrival::Refused, "beyond the end");
-        assert!(receiver.take_ready().is_empty());
+        assert!(receiver.ready().is_empty());
         let ack = receiver.ack(Status::Running);
         assert_eq!((ack.next, ack.echo, ack.ranges.clone()), (0, 3, vec![(2, 1), (4, 1)]));
         receiver.on_data(0, 4, &chunk(0));
         receiver.on_data(1, 5, &chunk(1));
-        assert_eq!(receiver.take_ready(), vec![chunk(0), chunk(1), chunk(2)]);
+        assert_eq!(receiver.ready(), [chunk(0), chunk(1), chunk(2)].concat());
+        receiver.clear_ready();
         assert_eq!(receiver.ack(Status::Running).ranges, vec![(1, 1)]);
         receiver.on_data(3, 6, &chunk(3));
         receiver.on_data(5, 7, &chunk(5));
         assert!(receiver.is_complete());
-        assert_eq!(receiver.take_ready(), vec![chunk(3), chunk(4), chunk(5)]);
+        assert_eq!(receiver.ready(), [chunk(3), chunk(4), chunk(5)].concat());
+    }
+
+    /// A simulated path: a bottleneck that takes `per_datagram` µs for
+    /// each datagram, with a queue of at most `queue` µs (dropping the
+    /// newest beyond), `one_way` µs away; `loss` of the datagrams (and
+    /// acknowledgements) are lost at random, and with loss 5% of the
+    /// datagrams are duplicated and 5% held back 50 µs.
+    #[derive(Clone, Copy)]
+    struct Path {
+        per_datagram: u64,
+        queue: u64,
+        one_way: u64,
+        loss: f64,
+    }
+
+    impl Path {
+        fn fast(loss: f64) -> Path {
+            Path { per_datagram: 10, queue: 5_000, one_way: 500, loss }
+        }
+    }
+
+    /// What a simulated transfer did.
+    struct Simulated {
+        delivered: u64,
+        sender: Sender,
+        /// Datagrams the bottleneck's queue dropped, in the first and the
+        /// second half of the transfer (by datagrams offered to it).
+        overflow: [u64; 2],
+        offered: [u64; 2],
+        took: u64,
     }
 
     /// A whole transfer through a simulated path that loses, duplicates
     /// and reorders, with a clock: every byte arrives in order, whatever
     /// the seed.
     fn simulate(size: u64, loss: f64, seed: u64) -> (u64, Sender) {
+        let simulated = simulate_path(size, Path::fast(loss), seed);
+        (simulated.delivered, simulated.sender)
+    }
+
+    fn simulate_path(size: u64, path: Path, seed: u64) -> Simulated {
+        let loss = path.loss;
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let mut sender = Sender::new(size, 0);
         let mut receiver = Receiver::new(size, 0);
-        // (arrival time, is_ack, chunk/sent_at or ack)
+        // (arrival time, chunk, sent_at)
         let mut to_receiver: Vec<(u64, u64, u64)> = Vec::new();
         let mut to_sender: Vec<(u64, Ack)> = Vec::new();
         let mut now = 1u64;
         let mut link_free = 0u64;
         let mut delivered = 0u64;
         let mut steps = 0;
+        let (mut overflow, mut offered) = ([0u64; 2], [0u64; 2]);
+        let half = chunks_of(size) / 2;
         while !sender.is_complete() {
             steps += 1;
             assert!(steps < 10_000_000, "no progress");
             while let Some(chunk) = sender.next_to_send(now) {
-                // A bottleneck of 10 µs per datagram with a queue of 500
-                // datagrams (dropping the newest beyond), 500 µs away; 5% of
-                // the datagrams are duplicated and 5% are held back 50 µs.
                 let copies = if rng.gen_bool(0.05) && loss > 0.0 { 2 } else { 1 };
+                let part = usize::from(offered[0] + offered[1] >= half);
                 for _ in 0..copies {
-                    link_free = link_free.max(now) + 10;
-                    if link_free - now > 5_000 {
-                        link_free -= 10;
+                    offered[part] += 1;
+                    link_free = link_free.max(now) + path.per_datagram;
+                    if link_free - now > path.queue {
+                        link_free -= path.per_datagram;
+                        overflow[part] += 1;
                         continue;
                     }
                     if !rng.gen_bool(loss) {
                         let held = if loss > 0.0 && rng.gen_bool(0.05) { 50 } else { 0 };
-                        to_receiver.push((link_free + 500 + held, chunk, now));
+                        to_receiver.push((link_free + path.one_way + held, chunk, now));
                     }
                 }
             }
@@ -762,11 +988,10 @@ mod tests {
                 for (_, chunk, sent_at) in arrived {
                     receiver.on_data(chunk, sent_at, &vec![0; chunk_len(size, chunk)]);
                 }
-                for bytes in receiver.take_ready() {
-                    delivered += bytes.len() as u64;
-                }
+                delivered += receiver.ready().len() as u64;
+                receiver.clear_ready();
                 if !rng.gen_bool(loss) {
-                    to_sender.push((now + 500, receiver.ack(Status::Running)));
+                    to_sender.push((now + path.one_way, receiver.ack(Status::Running)));
                 }
             }
             let (acks, rest): (Vec<_>, Vec<_>) = to_sender.drain(..).partition(|e| e.0 <= now);
@@ -777,7 +1002,30 @@ mod tests {
             sender.on_timeout(now);
         }
         assert!(receiver.is_complete());
-        (delivered, sender)
+        Simulated { delivered, sender, overflow, offered, took: now }
+    }
+
+    #[test]
+    fn a_slow_bottleneck_sees_no_sustained_overflow() {
+        // 100 µs a datagram (about 11 MiB/s), a queue of 5 ms, 20 ms
+        // round trip: 200 datagrams fill the path, 50 more its queue.
+        let path = Path { per_datagram: 100, queue: 5_000, one_way: 10_000, loss: 0.0 };
+        let chunks = 60_000;
+        let simulated = simulate_path(chunks * CHUNK as u64, path, 8);
+        assert_eq!(simulated.delivered, chunks * CHUNK as u64);
+        // Slow start may overshoot once; after that the queue overflows
+        // rarely, not every round.
+        let [_, later] = simulated.overflow;
+        let share = later as f64 / simulated.offered[1] as f64;
+        assert!(
+            share < 0.01,
+            "{later} of {} dropped in the second half ({})",
+            simulated.offered[1],
+            simulated.sender.summary()
+        );
+        // And the path stays busy.
+        let ideal = chunks * path.per_datagram;
+        assert!(simulated.took < ideal * 13 / 10, "took {} µs, ideal {ideal} µs", simulated.took);
     }
 
     #[test]
@@ -788,7 +1036,7 @@ mod tests {
             assert_eq!(delivered, size, "loss {loss}");
             // What the bottleneck's queue drops is sent again, but not much more.
             let bound = (size / CHUNK as u64) as f64 * (2.0 * loss + 0.1) + 300.0;
-            assert!((sender.retransmissions as f64) < bound, "loss {loss}: {}", sender.retransmissions);
+            assert!((sender.retransmissions as f64) < bound, "loss {loss}: {}", sender.summary());
         }
         assert_eq!(simulate(0, 0.3, 5).0, 0);
         assert_eq!(simulate(3 * CHUNK as u64, 0.3, 6).0, 3 * CHUNK as u64);
@@ -798,7 +1046,27 @@ mod tests {
     fn random_loss_below_the_tolerance_does_not_collapse_the_window() {
         let (_, sender) = simulate(20_000 * CHUNK as u64, 0.1, 7);
         // The path holds 100 datagrams in flight (10 µs each, 1 ms round trip).
-        assert!(sender.window() > 50.0, "window {}", sender.window());
+        assert!(sender.window() > 50.0, "window {}: {}", sender.window(), sender.summary());
+    }
+
+    #[test]
+    fn the_timeout_s_probe_goes_out_through_a_full_window() {
+        // A window full of chunks whose datagrams (or acknowledgements) were
+        // all lost: only the timeout can tell, and its probe must go out.
+        let mut sender = Sender::new(100 * CHUNK as u64, 0);
+        while sender.next_to_send(0).is_some() {}
+        assert_eq!(sender.in_flight.len() as f64, INITIAL_WINDOW);
+        let deadline = sender.deadline().unwrap();
+        sender.on_timeout(deadline);
+        assert_eq!(sender.next_to_send(deadline), Some(0), "the probe");
+        assert_eq!(sender.next_to_send(deadline), None, "nothing more beyond the window");
+        // The probe is lost too: the second expiry halves the window, far
+        // below what is in flight, and the next probe still goes.
+        let deadline = sender.deadline().unwrap();
+        sender.on_timeout(deadline);
+        assert!((sender.in_flight.len() as f64) > sender.window());
+        assert_eq!(sender.next_to_send(deadline), Some(1), "the second probe");
+        assert_eq!(sender.next_to_send(deadline), None);
     }
 
     #[test]

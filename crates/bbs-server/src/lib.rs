@@ -45,6 +45,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bbs_protocol::transfer::socket::TransferSocket;
 use bbs_storage::{Store, StoreError};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::watch;
@@ -153,8 +154,14 @@ impl<S: Store> Server<S> {
         for dir in [&shared.files.complete, &shared.files.partial] {
             std::fs::create_dir_all(dir)?;
         }
+        // Partial files of uploads interrupted longer ago than the transfer
+        // idle timeout are abandoned: they go (cleaning also runs, bounded,
+        // whenever an upload opens).
+        shared.files.clean_stale_partials(shared.config.transfer_idle_timeout, &[], true);
         let (tcp, udp): (Vec<TcpListener>, Vec<Arc<UdpSocket>>) =
             listeners.pairs.into_iter().map(|(tcp, udp)| (tcp, Arc::new(udp))).unzip();
+        let udp =
+            udp.into_iter().map(|socket| TransferSocket::new(socket).map(Arc::new)).collect::<Result<Vec<_>, _>>()?;
         shared.transfers.attach(udp.clone());
         let connections = Arc::clone(&shared.connections);
         let (stop, stopped) = watch::channel(false);

@@ -11,41 +11,58 @@
 //! an unknown id is dropped unanswered, so the door never answers an
 //! unproven address at all.
 //!
+//! Datagrams travel in batches: the door takes in many per system call and
+//! hands each transfer its share as one parcel (one allocation and one
+//! wake-up of the task per batch, not per datagram); a download's data
+//! datagrams leave in GSO batches (`transfer::socket`).
+//!
 //! File I/O happens on the transfer's task with the standard library, in
-//! large buffered writes and chunk-sized reads from the page cache: short
-//! enough not to hold up other tasks noticeably, and far simpler than a
-//! thread per transfer.
+//! large buffered writes and block reads from the page cache: short enough
+//! not to hold up other tasks noticeably, and far simpler than a thread per
+//! transfer.
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bbs_protocol::answer;
-use bbs_protocol::transfer::{self, Datagram, Receiver, Sender, Status, TransferId, CHUNK};
+use bbs_protocol::transfer::disk::{self, ChunkReader};
+use bbs_protocol::transfer::socket::TransferSocket;
+use bbs_protocol::transfer::{self, DataBatch, Datagram, Receiver, Sender, Status, TransferId, CHUNK};
 use bbs_storage::{FileRow, FileStore};
 use sha2::{Digest, Sha256};
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
 use crate::listen::{socket_for, wire_address};
 
-/// Datagrams waiting for one transfer's task; beyond this they are dropped
-/// (like a router's full queue: the sender sends them again).
-const INBOX: usize = 4096;
+/// Parcels (batches of datagrams) waiting for one transfer's task; beyond
+/// this they are dropped (like a router's full queue: the sender sends
+/// them again).
+const INBOX: usize = 512;
 
 /// Datagrams a task takes in before it answers (acknowledges or sends).
 const BATCH: usize = 256;
+
+/// An acknowledgement of at least this many datagrams goes out twice: with
+/// batches, one acknowledgement stands for a whole run of datagrams, and
+/// losing it would leave the sender waiting for its timeout.
+pub(crate) const ACK_TWICE: usize = 16;
+
+/// Partial files looked at per cleaning beyond those of running transfers:
+/// each cleaning is bounded work, and removes what it looks at if stale
+/// (files still fresh are at most those of the transfers of the last idle
+/// timeout, so every stale file is reached within a few cleanings).
+const CLEAN_BATCH: usize = 64;
 
 /// The open transfers and the socket their datagrams leave by.
 #[derive(Debug, Default)]
 pub(crate) struct Transfers {
     table: Mutex<HashMap<TransferId, Entry>>,
-    sockets: OnceLock<Vec<Arc<UdpSocket>>>,
+    sockets: OnceLock<Vec<Arc<TransferSocket>>>,
 }
 
 #[derive(Debug)]
@@ -55,7 +72,7 @@ struct Entry {
     ip: IpAddr,
     /// The address fixed by the first hello.
     peer: Option<SocketAddr>,
-    inbox: mpsc::Sender<(SocketAddr, Vec<u8>)>,
+    inbox: mpsc::Sender<Parcel>,
     progress: Arc<Mutex<Progress>>,
     name: String,
     size: u64,
@@ -63,6 +80,31 @@ struct Entry {
     partial: Option<PathBuf>,
     /// Becomes true when the task has ended (its file is flushed).
     ended: watch::Receiver<bool>,
+}
+
+/// Datagrams for one transfer from one address, back to back.
+#[derive(Debug)]
+pub(crate) struct Parcel {
+    from: SocketAddr,
+    bytes: Vec<u8>,
+    /// Where each datagram ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl Parcel {
+    fn new(from: SocketAddr) -> Parcel {
+        Parcel { from, bytes: Vec::new(), ends: Vec::new() }
+    }
+
+    fn push(&mut self, datagram: &[u8]) {
+        self.bytes.extend_from_slice(datagram);
+        self.ends.push(self.bytes.len());
+    }
+
+    fn datagrams(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(self.ends.iter().copied()).map(|(start, end)| &self.bytes[start..end])
+    }
 }
 
 /// What the client learns when it lets a transfer go.
@@ -97,6 +139,10 @@ pub(crate) struct Plan {
     pub sha256: String,
     pub direction: Direction,
     pub idle_timeout: Duration,
+    /// The quotas checked at the start, checked again before an upload is
+    /// kept (other uploads may have finished meanwhile).
+    pub quota_per_user: u64,
+    pub quota_total: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -135,17 +181,48 @@ impl FileArea {
         }
         self.partial.join(hex::encode(&key.finalize()[..16]))
     }
+
+    /// Removes partial files (bytes of interrupted uploads) not written to
+    /// for longer than `older_than`, except those in `in_use`; looks at
+    /// no more than `in_use.len()` + [`CLEAN_BATCH`] files, or at all of
+    /// them with `everything` (at start). Returns how many it removed.
+    pub(crate) fn clean_stale_partials(&self, older_than: Duration, in_use: &[PathBuf], everything: bool) -> usize {
+        let Ok(dir) = std::fs::read_dir(&self.partial) else { return 0 };
+        let now = std::time::SystemTime::now();
+        let most = if everything { usize::MAX } else { in_use.len() + CLEAN_BATCH };
+        let mut removed = 0;
+        for entry in dir.flatten().take(most) {
+            let path = entry.path();
+            if in_use.contains(&path) {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else { continue };
+            let age = meta.modified().ok().and_then(|at| now.duration_since(at).ok());
+            if meta.is_file() && age.is_some_and(|age| age > older_than) && std::fs::remove_file(&path).is_ok() {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, "removed stale partial uploads");
+        }
+        removed
+    }
 }
 
 impl Transfers {
     /// Gives the transfers the server's UDP sockets (once, at start).
-    pub(crate) fn attach(&self, sockets: Vec<Arc<UdpSocket>>) {
+    pub(crate) fn attach(&self, sockets: Vec<Arc<TransferSocket>>) {
         let _ = self.sockets.set(sockets);
     }
 
     /// The UDP port transfers use (the server's one port).
     pub(crate) fn port(&self) -> u16 {
-        self.sockets.get().and_then(|s| s.first()).and_then(|s| s.local_addr().ok()).map_or(0, |a| a.port())
+        self.sockets.get().and_then(|s| s.first()).and_then(|s| s.socket().local_addr().ok()).map_or(0, |a| a.port())
+    }
+
+    /// The partial files of the uploads running now.
+    pub(crate) fn partials_in_use(&self) -> Vec<PathBuf> {
+        self.table.lock().expect("transfers lock").values().filter_map(|e| e.partial.clone()).collect()
     }
 
     /// Transfers running now: in total, and `owner`'s.
@@ -162,7 +239,10 @@ impl Transfers {
         ip: IpAddr,
         plan: Plan,
     ) -> Option<TransferId> {
-        let socket = Arc::clone(socket_for(self.sockets.get()?, ip)?);
+        let sockets = self.sockets.get()?;
+        let plain: Vec<_> = sockets.iter().map(|s| Arc::clone(s.socket())).collect();
+        let chosen = socket_for(&plain, ip)?;
+        let socket = Arc::clone(sockets.iter().find(|s| Arc::ptr_eq(s.socket(), chosen))?);
         let id: TransferId = rand::random();
         let (inbox, datagrams) = mpsc::channel(INBOX);
         let held = match plan.direction {
@@ -220,18 +300,35 @@ impl Transfers {
         Some(id)
     }
 
-    /// Hands a transfer datagram from `from` to its transfer, if it has one
-    /// and comes from the right address; anything else is dropped.
-    pub(crate) fn route(&self, from: SocketAddr, bytes: &[u8]) {
-        let Some(datagram) = Datagram::decode(bytes) else { return };
+    /// Hands transfer datagrams to their transfers, each its share in one
+    /// parcel: a datagram goes on if its transfer exists and it comes from
+    /// the right address; anything else is dropped.
+    pub(crate) fn route<'a>(&self, datagrams: impl Iterator<Item = (SocketAddr, &'a [u8])>) {
+        let mut parcels: Vec<(TransferId, Parcel)> = Vec::new();
         let mut table = self.table.lock().expect("transfers lock");
-        let Some(entry) = table.get_mut(datagram.id()) else { return };
-        match entry.peer {
-            Some(peer) if peer == from => {}
-            None if from.ip() == entry.ip && matches!(datagram, Datagram::Hello { .. }) => entry.peer = Some(from),
-            _ => return,
+        for (from, bytes) in datagrams {
+            let Some(datagram) = Datagram::decode(bytes) else { continue };
+            let Some(entry) = table.get_mut(datagram.id()) else { continue };
+            match entry.peer {
+                Some(peer) if peer == from => {}
+                None if from.ip() == entry.ip && matches!(datagram, Datagram::Hello { .. }) => entry.peer = Some(from),
+                _ => continue,
+            }
+            let id = *datagram.id();
+            match parcels.iter_mut().find(|(to, parcel)| *to == id && parcel.from == from) {
+                Some((_, parcel)) => parcel.push(bytes),
+                None => {
+                    let mut parcel = Parcel::new(from);
+                    parcel.push(bytes);
+                    parcels.push((id, parcel));
+                }
+            }
         }
-        let _ = entry.inbox.try_send((from, bytes.to_vec()));
+        for (id, parcel) in parcels {
+            if let Some(entry) = table.get(&id) {
+                let _ = entry.inbox.try_send(parcel);
+            }
+        }
     }
 
     /// The client is done with transfer `id`: it ends, and its outcome is
@@ -261,45 +358,14 @@ pub(crate) fn upload_answer(name: &str, size: u64, progress: &Progress) -> Strin
 /// How many whole chunks of an interrupted upload the file at `path`
 /// holds (what the client is told to resume from).
 pub(crate) fn held_chunks(path: &Path, size: u64) -> u64 {
-    let len = std::fs::metadata(path).map_or(0, |m| m.len()).min(size);
-    if len == size {
-        transfer::chunks_of(size)
-    } else {
-        len / CHUNK as u64
-    }
-}
-
-/// Hashes the whole chunks (at most `limit`) of the file at `path` (an
-/// interrupted upload's bytes), after cutting off anything beyond them.
-/// Returns the chunks held and the hasher fed with them.
-pub(crate) fn resume_point(path: &Path, size: u64, limit: u64) -> std::io::Result<(u64, Sha256)> {
-    let mut hasher = Sha256::new();
-    let file = match std::fs::OpenOptions::new().read(true).write(true).open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, hasher)),
-        Err(e) => return Err(e),
-    };
-    let len = file.metadata()?.len().min(size);
-    // Whole chunks only (the last chunk counts when the file is complete).
-    let chunks = if len == size { transfer::chunks_of(size) } else { len / CHUNK as u64 }.min(limit);
-    let keep = (chunks * CHUNK as u64).min(size);
-    file.set_len(keep)?;
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut at = 0;
-    while at < keep {
-        let n = (keep - at).min(buffer.len() as u64) as usize;
-        file.read_exact_at(&mut buffer[..n], at)?;
-        hasher.update(&buffer[..n]);
-        at += n as u64;
-    }
-    Ok((chunks, hasher))
+    disk::whole_chunks(std::fs::metadata(path).map_or(0, |m| m.len()), size)
 }
 
 /// One transfer's task.
 struct Run {
     id: TransferId,
-    socket: Arc<UdpSocket>,
-    datagrams: mpsc::Receiver<(SocketAddr, Vec<u8>)>,
+    socket: Arc<TransferSocket>,
+    datagrams: mpsc::Receiver<Parcel>,
     progress: Arc<Mutex<Progress>>,
     plan: Plan,
 }
@@ -316,10 +382,10 @@ impl Run {
         *self.progress.lock().expect("progress lock") = progress;
     }
 
-    /// The next batch of datagrams (at least one), or `None` when the
+    /// The next parcels of datagrams (at least one), or `None` when the
     /// transfer was let go or stayed silent for the idle timeout (or
-    /// `deadline` passed: then an empty batch).
-    async fn batch(&mut self, deadline: Option<Instant>) -> Option<Vec<(SocketAddr, Vec<u8>)>> {
+    /// `deadline` passed: then none).
+    async fn batch(&mut self, deadline: Option<Instant>) -> Option<Vec<Parcel>> {
         let idle = tokio::time::sleep(self.plan.idle_timeout);
         let timer = async {
             match deadline {
@@ -332,18 +398,24 @@ impl Run {
             _ = idle => return None,
             _ = timer => return Some(Vec::new()),
         };
+        let mut count = first.ends.len();
         let mut batch = vec![first];
-        while batch.len() < BATCH {
+        while count < BATCH {
             match self.datagrams.try_recv() {
-                Ok(next) => batch.push(next),
+                Ok(next) => {
+                    count += next.ends.len();
+                    batch.push(next);
+                }
                 Err(_) => break,
             }
         }
         Some(batch)
     }
 
-    async fn transmit(&self, peer: SocketAddr, datagram: &[u8]) {
-        if let Err(e) = self.socket.send_to(datagram, wire_address(&self.socket, peer)).await {
+    /// Sends one datagram, or with `segment_size` a batch of them.
+    async fn transmit(&self, peer: SocketAddr, datagrams: &[u8], segment_size: Option<usize>) {
+        let to = wire_address(self.socket.socket(), peer);
+        if let Err(e) = self.socket.send_batch(to, datagrams, segment_size).await {
             tracing::debug!(error = %e, %peer, "transfer send failed");
         }
     }
@@ -361,34 +433,35 @@ impl Run {
         let size = self.plan.size;
         let path = partial.to_owned();
         // The client was told `resume`: anything beyond it is cut off.
-        let (resume, mut hasher) = tokio::task::spawn_blocking(move || resume_point(&path, size, resume))
+        let (resume, mut hasher) = tokio::task::spawn_blocking(move || disk::resume_point(&path, size, resume))
             .await
             .map_err(std::io::Error::other)??;
         let file = std::fs::OpenOptions::new().create(true).append(true).open(partial)?;
-        let mut writer = Some(BufWriter::with_capacity(1 << 20, file));
+        // Each batch's in-order bytes are one buffer already: written as
+        // they are, without another copy through a buffered writer.
+        let mut writer = Some(file);
         let mut receiver = Receiver::new(size, resume);
         let mut status = Status::Running;
         let mut out = Vec::with_capacity(transfer::MAX_DATAGRAM);
         while let Some(batch) = self.batch(None).await {
-            let Some((peer, _)) = batch.first().cloned() else { continue };
-            for (_, bytes) in &batch {
+            let Some(peer) = batch.first().map(|parcel| parcel.from) else { continue };
+            let count: usize = batch.iter().map(|parcel| parcel.ends.len()).sum();
+            for bytes in batch.iter().flat_map(Parcel::datagrams) {
                 if let Some(Datagram::Data { chunk, sent_at, payload, .. }) = Datagram::decode(bytes) {
                     receiver.on_data(chunk, sent_at, payload);
                 }
             }
-            let ready = receiver.take_ready();
             if let Some(w) = writer.as_mut() {
-                for bytes in &ready {
-                    hasher.update(bytes);
-                    w.write_all(bytes)?;
-                }
+                hasher.update(receiver.ready());
+                w.write_all(receiver.ready())?;
             }
+            receiver.clear_ready();
             if status == Status::Running {
                 let held = (receiver.next() * CHUNK as u64).min(size);
                 self.set_progress(Progress::Running { held });
             }
             if receiver.is_complete() && status == Status::Running {
-                let file = writer.take().expect("the writer lives until the end").into_inner()?;
+                let file = writer.take().expect("the writer lives until the end");
                 let digest = hex::encode(std::mem::take(&mut hasher).finalize());
                 status = if digest == self.plan.sha256 {
                     file.sync_all()?;
@@ -402,18 +475,36 @@ impl Run {
                 };
             }
             transfer::encode_ack(&self.id, &receiver.ack(status), &mut out);
-            self.transmit(peer, &out).await;
-        }
-        if let Some(mut w) = writer {
-            w.flush()?;
+            for _ in 0..if count >= ACK_TWICE { 2 } else { 1 } {
+                self.transmit(peer, &out, None).await;
+            }
         }
         Ok(())
     }
 
-    /// Records a verified upload and moves its bytes into place. The
-    /// record decides who gets a name two people upload at once.
+    /// Records a verified upload and moves its bytes into place, if it
+    /// still fits the quotas (uploads that finished meanwhile count now).
+    /// The record decides who gets a name two people upload at once.
     async fn keep<S: FileStore>(&self, store: &S, partial: &Path, complete: &Path) -> std::io::Result<Status> {
         let plan = &self.plan;
+        let refusal = match store.file_usage(&plan.owner).await {
+            Ok(usage) if usage.user.saturating_add(plan.size) > plan.quota_per_user => {
+                Some(answer::user_quota_full(&plan.name, plan.quota_per_user, usage.user))
+            }
+            Ok(usage) if usage.total.saturating_add(plan.size) > plan.quota_total => {
+                Some(answer::file_area_full(&plan.name))
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the file usage failed");
+                Some(answer::transfer_interrupted(&plan.name, plan.size, plan.size))
+            }
+        };
+        if let Some(refusal) = refusal {
+            let _ = std::fs::remove_file(partial);
+            self.set_progress(Progress::Refused(refusal));
+            return Ok(Status::Damaged);
+        }
         let row = FileRow {
             name: plan.name.clone(),
             owner: plan.owner.clone(),
@@ -452,30 +543,37 @@ impl Run {
         // Wait for the hello: it fixes the peer and the resume point.
         let (peer, mut sender) = loop {
             let Some(batch) = self.batch(None).await else { return Ok(()) };
-            let hello = batch.iter().find_map(|(peer, bytes)| match Datagram::decode(bytes) {
-                Some(Datagram::Hello { resume, .. }) => Some((*peer, resume)),
-                _ => None,
+            let hello = batch.iter().find_map(|parcel| {
+                parcel.datagrams().find_map(|bytes| match Datagram::decode(bytes) {
+                    Some(Datagram::Hello { resume, .. }) => Some((parcel.from, resume)),
+                    _ => None,
+                })
             });
             if let Some((peer, resume)) = hello {
                 break (peer, Sender::new(size, resume));
             }
         };
-        let mut out = Vec::with_capacity(transfer::MAX_DATAGRAM);
-        let mut payload = vec![0u8; CHUNK];
+        let mut reader = ChunkReader::new(&file, size);
+        let mut batch = DataBatch::new(self.socket.max_segments());
         let mut done = false;
         loop {
             let now = micros(Instant::now());
             sender.on_timeout(now);
             while let Some(chunk) = sender.next_to_send(now) {
-                let n = transfer::chunk_len(size, chunk);
-                file.read_exact_at(&mut payload[..n], chunk * CHUNK as u64)?;
-                transfer::encode_data(&self.id, chunk, now, &payload[..n], &mut out);
-                self.transmit(peer, &out).await;
+                batch.push(&self.id, chunk, now, reader.chunk(chunk)?);
+                if batch.full() {
+                    self.transmit(peer, batch.bytes(), Some(batch.segment_size())).await;
+                    batch.clear();
+                }
+            }
+            if !batch.is_empty() {
+                self.transmit(peer, batch.bytes(), Some(batch.segment_size())).await;
+                batch.clear();
             }
             let deadline = sender.deadline().map(|at| start + Duration::from_micros(at));
             let Some(batch) = self.batch(deadline).await else { return Ok(()) };
             let now = micros(Instant::now());
-            for (_, bytes) in &batch {
+            for bytes in batch.iter().flat_map(Parcel::datagrams) {
                 if let Some(Datagram::Ack { ack, .. }) = Datagram::decode(bytes) {
                     sender.on_ack(&ack, now);
                 }

@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 
 use bbs_protocol::answer::LOGIN_FIRST;
 use bbs_protocol::transfer;
+use bbs_protocol::transfer::socket::{Received, TransferSocket};
 use bbs_protocol::udp::{encode_reply, split_reply, UdpRequest, MAX_REQUEST, PART_WINDOW};
 use bbs_protocol::{Command, ParseError, Transport};
 use bbs_storage::Store;
@@ -83,130 +84,141 @@ pub(crate) const NOT_OVER_UDP: &str = "Not over UDP.";
 const REGISTER_ANSWERS: [&str; 5] =
     ["Register successfully.", "Username is already used.", "Server busy.", "Server error.", "Password too long."];
 
-/// Receives datagrams until shutdown.
+/// Receives datagrams until shutdown, a batch per system call.
 pub(crate) async fn serve<S: Store>(
     shared: Arc<Shared<S>>,
-    socket: Arc<UdpSocket>,
+    socket: Arc<TransferSocket>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let out = Outbox { socket, budgets: Arc::new(Budgets::default()), max_reply: shared.config.max_udp_reply };
+    let out = Outbox {
+        socket: Arc::clone(socket.socket()),
+        budgets: Arc::new(Budgets::default()),
+        max_reply: shared.config.max_udp_reply,
+    };
     // What only this door keeps: its per-address rate and the answers it
     // remembers for retried requests.
     let replies = Arc::new(RecentReplies::new(shared.config.udp_reply_memory));
-    // One byte more than the longest datagram, to tell an over-long one apart.
-    let mut buf = vec![0u8; MAX_REQUEST.max(transfer::MAX_DATAGRAM) + 1];
+    let mut received = Received::default();
     loop {
-        let (n, peer) = tokio::select! {
-            received = out.socket.recv_from(&mut buf) => match received {
-                Ok((n, peer)) => (n, canonical(peer)),
-                Err(e) => {
-                    // ICMP errors from earlier replies surface here; they
-                    // concern one peer, not the socket.
-                    tracing::debug!(error = %e, "udp receive error");
-                    continue;
-                }
+        tokio::select! {
+            outcome = socket.recv(&mut received) => if let Err(e) = outcome {
+                // ICMP errors from earlier replies surface here; they
+                // concern one peer, not the socket.
+                tracing::debug!(error = %e, "udp receive error");
+                continue;
             },
             _ = shutdown.wait_for(|stop| *stop) => return,
-        };
+        }
         // File transfers' datagrams go to their transfer, which drops any
         // that is not for a transfer opened from this address; they are
         // never answered here.
-        if n > 0 && buf[0] == transfer::MARK {
-            shared.transfers.route(peer, &buf[..n]);
-            continue;
-        }
-        if n > MAX_REQUEST || shared.udp_per_ip.check(&ClientKey::of(peer.ip())).is_err() {
-            continue;
-        }
-        // Every byte that reaches us counts, answered or not.
-        out.budgets.receive(peer.ip(), n);
-        let Ok(text) = std::str::from_utf8(&buf[..n]) else {
-            continue;
-        };
-        let Some(request) = UdpRequest::parse(text) else {
-            continue;
-        };
-        let user = match request.token {
-            Some(token) => presence::user_of_token(&shared, token, peer.ip()).await,
-            None => None,
-        };
-        let mut session = user.map_or(Session::Anonymous, Session::Datagram);
-        let to = Recipient {
-            peer,
-            id: request.id.map(str::to_owned),
-            parts: request.parts,
-            proven: session.user().is_some(),
-        };
-        let command = match Command::parse(request.line) {
-            Ok(command) => command,
-            Err(ParseError::Empty) => continue,
-            Err(ParseError::Usage(usage)) => {
-                let name = request.line.split_whitespace().next().unwrap_or_default();
-                out.send(&to, usage, Some(&format!("Usage: {name}"))).await;
-                continue;
-            }
-            Err(e) => {
-                let text = e.to_string();
-                out.send(&to, &text, headline(&text).as_deref()).await;
-                continue;
-            }
-        };
-        if command.spec().transport != Transport::Udp {
-            // Answered at once by `execute`'s transport check, from the
-            // command table: it says which way the command goes.
-            let answer = execute(&shared, &mut Caller { session: &mut session, peer, via: Via::Udp }, command).await;
-            out.send(&to, &answer.text, Some(NOT_OVER_UDP)).await;
-            continue;
-        }
-        // To an unproven sender, `whoami` and `list-chatroom` can only say
-        // who must log in first.
-        let answers: &[&str] = match command {
-            Command::Register(_) => &REGISTER_ANSWERS,
-            _ => &[LOGIN_FIRST],
-        };
-        // Decide before acting: set the longest answer's bytes aside first.
-        let allowance = if to.proven {
-            Allowance::Proven
-        } else {
-            let longest = answers.iter().map(|a| encode_reply(to.id.as_deref(), a).len()).max().unwrap_or(0);
-            match out.budgets.take(peer.ip(), longest as u64) {
-                Some(reserved) => Allowance::Reserved(reserved),
-                None => {
-                    out.send(&to, TOO_SHORT, None).await;
-                    continue;
-                }
-            }
-        };
-        if let Command::Whoami(_) = command {
-            let answer = execute(&shared, &mut Caller { session: &mut session, peer, via: Via::Udp }, command).await;
-            out.deliver(&to, &answer.text, allowance).await;
-            continue;
-        }
-        let key = to.id.clone().map(|id| (peer, id));
-        if let Some(key) = &key {
-            match replies.begin(key) {
-                Begin::New => {}
-                Begin::Running => {
-                    out.release(allowance);
-                    continue;
-                }
-                // A retry answered from memory spends budget like any answer.
-                Begin::Done(text) => {
-                    out.deliver(&to, &text, allowance).await;
-                    continue;
-                }
+        let is_transfer = |bytes: &[u8]| bytes.first() == Some(&transfer::MARK);
+        shared.transfers.route(
+            received.datagrams().filter(|(_, bytes)| is_transfer(bytes)).map(|(peer, bytes)| (canonical(peer), bytes)),
+        );
+        for (peer, bytes) in received.datagrams() {
+            if !is_transfer(bytes) {
+                request(&shared, &out, &replies, canonical(peer), bytes).await;
             }
         }
-        let (shared, out, replies) = (Arc::clone(&shared), out.clone(), Arc::clone(&replies));
-        tokio::spawn(async move {
-            let answer = execute(&shared, &mut Caller { session: &mut session, peer, via: Via::Udp }, command).await;
-            let text: Arc<str> = answer.text.into();
-            if let Some(key) = key {
-                replies.finish(key, &text);
-            }
-            out.deliver(&to, &text, allowance).await;
-        });
     }
+}
+
+/// Answers one text datagram.
+async fn request<S: Store>(
+    shared: &Arc<Shared<S>>,
+    out: &Outbox,
+    replies: &Arc<RecentReplies>,
+    peer: SocketAddr,
+    bytes: &[u8],
+) {
+    if bytes.len() > MAX_REQUEST || shared.udp_per_ip.check(&ClientKey::of(peer.ip())).is_err() {
+        return;
+    }
+    // Every byte that reaches us counts, answered or not.
+    out.budgets.receive(peer.ip(), bytes.len());
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let Some(request) = UdpRequest::parse(text) else {
+        return;
+    };
+    let user = match request.token {
+        Some(token) => presence::user_of_token(shared, token, peer.ip()).await,
+        None => None,
+    };
+    let mut session = user.map_or(Session::Anonymous, Session::Datagram);
+    let to =
+        Recipient { peer, id: request.id.map(str::to_owned), parts: request.parts, proven: session.user().is_some() };
+    let command = match Command::parse(request.line) {
+        Ok(command) => command,
+        Err(ParseError::Empty) => return,
+        Err(ParseError::Usage(usage)) => {
+            let name = request.line.split_whitespace().next().unwrap_or_default();
+            out.send(&to, usage, Some(&format!("Usage: {name}"))).await;
+            return;
+        }
+        Err(e) => {
+            let text = e.to_string();
+            out.send(&to, &text, headline(&text).as_deref()).await;
+            return;
+        }
+    };
+    if command.spec().transport != Transport::Udp {
+        // Answered at once by `execute`'s transport check, from the
+        // command table: it says which way the command goes.
+        let answer = execute(shared, &mut Caller { session: &mut session, peer, via: Via::Udp }, command).await;
+        out.send(&to, &answer.text, Some(NOT_OVER_UDP)).await;
+        return;
+    }
+    // To an unproven sender, `whoami` and `list-chatroom` can only say
+    // who must log in first.
+    let answers: &[&str] = match command {
+        Command::Register(_) => &REGISTER_ANSWERS,
+        _ => &[LOGIN_FIRST],
+    };
+    // Decide before acting: set the longest answer's bytes aside first.
+    let allowance = if to.proven {
+        Allowance::Proven
+    } else {
+        let longest = answers.iter().map(|a| encode_reply(to.id.as_deref(), a).len()).max().unwrap_or(0);
+        match out.budgets.take(peer.ip(), longest as u64) {
+            Some(reserved) => Allowance::Reserved(reserved),
+            None => {
+                out.send(&to, TOO_SHORT, None).await;
+                return;
+            }
+        }
+    };
+    if let Command::Whoami(_) = command {
+        let answer = execute(shared, &mut Caller { session: &mut session, peer, via: Via::Udp }, command).await;
+        out.deliver(&to, &answer.text, allowance).await;
+        return;
+    }
+    let key = to.id.clone().map(|id| (peer, id));
+    if let Some(key) = &key {
+        match replies.begin(key) {
+            Begin::New => {}
+            Begin::Running => {
+                out.release(allowance);
+                return;
+            }
+            // A retry answered from memory spends budget like any answer.
+            Begin::Done(text) => {
+                out.deliver(&to, &text, allowance).await;
+                return;
+            }
+        }
+    }
+    let (shared, out, replies) = (Arc::clone(shared), out.clone(), Arc::clone(replies));
+    tokio::spawn(async move {
+        let answer = execute(&shared, &mut Caller { session: &mut session, peer, via: Via::Udp }, command).await;
+        let text: Arc<str> = answer.text.into();
+        if let Some(key) = key {
+            replies.finish(key, &text);
+        }
+        out.deliver(&to, &text, allowance).await;
+    });
 }
 
 /// `Headline.` for an answer of the form `Headline: details`: the short

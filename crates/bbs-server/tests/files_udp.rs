@@ -119,3 +119,68 @@ fn bytes_that_do_not_match_the_sha256_are_not_kept() {
     assert_eq!(std::fs::read_dir(files.join("complete")).unwrap().count(), 0);
     assert_eq!(std::fs::read_dir(files.join("partial")).unwrap().count(), 0);
 }
+
+/// A partial file (an interrupted upload's bytes) last written `age` ago.
+fn partial_file(dir: &std::path::Path, name: &str, age: Duration) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_modified(std::time::SystemTime::now() - age).unwrap();
+    path
+}
+
+#[test]
+fn stale_partial_uploads_are_removed_at_start_and_when_an_upload_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let partial = dir.path().join("files").join("partial");
+    std::fs::create_dir_all(&partial).unwrap();
+    let config = bbs_server::Config { transfer_idle_timeout: Duration::from_secs(60), ..Default::default() };
+    let stale = partial_file(&partial, "stale-before-start", Duration::from_secs(600));
+    let fresh = partial_file(&partial, "fresh", Duration::from_secs(5));
+    let server = TestServer::start_on(&dir.path().join("bbs.db"), config);
+    // The cleaning runs as the server starts serving: a first request is
+    // answered after it.
+    assert_eq!(udp_request(server.addr, None, "register ann ann@example.org pw"), "Register successfully.");
+    assert!(!stale.exists(), "a partial older than the idle timeout outlived the start");
+    assert!(fresh.exists(), "a partial younger than the idle timeout was removed");
+
+    // Left behind while the server runs: gone when the next upload opens.
+    let later = partial_file(&partial, "stale-while-running", Duration::from_secs(600));
+    let bytes = vec![1u8; 10];
+    let (_client, _, _) = open_upload(&server, "one.bin", &bytes, &sha256(&bytes));
+    assert!(!later.exists(), "a stale partial outlived the opening of an upload");
+    assert!(fresh.exists());
+}
+
+#[test]
+fn the_quota_is_checked_again_before_an_upload_is_kept() {
+    // Two uploads of 3 chunks each fit the quota alone but not together:
+    // both open, the first to finish is kept, the second is refused with
+    // the quota's answer and nothing of it stays.
+    let size = 3 * CHUNK;
+    let quota = (size + size / 2) as u64;
+    let server = TestServer::start_with(bbs_server::Config { file_quota_per_user: quota, ..Default::default() });
+    assert_eq!(udp_request(server.addr, None, "register ann ann@example.org pw"), "Register successfully.");
+    let first: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let second: Vec<u8> = (0..size).map(|i| (i % 13) as u8).collect();
+    let (mut one, first_id, first_hex) = open_upload(&server, "first.bin", &first, &sha256(&first));
+    let (mut two, second_id, second_hex) = open_upload(&server, "second.bin", &second, &sha256(&second));
+
+    let path = socket("127.0.0.1");
+    path.send_to(&hello(&first_id), server.addr).unwrap();
+    reply(&path).expect("the hello is answered");
+    assert_eq!(send_all(&path, server.addr, &first_id, &first), Status::Complete);
+    assert_eq!(
+        one.request(&ClientFrame::TransferDone { id: first_hex }).text,
+        format!("Sent first.bin ({size} bytes).")
+    );
+
+    let path = socket("127.0.0.1");
+    path.send_to(&hello(&second_id), server.addr).unwrap();
+    reply(&path).expect("the hello is answered");
+    assert_eq!(send_all(&path, server.addr, &second_id, &second), Status::Damaged);
+    let done = two.request(&ClientFrame::TransferDone { id: second_hex });
+    assert_eq!(done.text, format!("second.bin does not fit in your quota ({size} of {quota} bytes used)."));
+    assert_eq!(one.call("get-file-list").text, "Files: first.bin");
+    let files = server.db.parent().unwrap().join("files");
+    assert_eq!(std::fs::read_dir(files.join("partial")).unwrap().count(), 0);
+}

@@ -83,6 +83,8 @@ pub(crate) async fn send_file<S: Store>(
     if all >= config.max_transfers || own >= config.max_transfers_per_user {
         return Ok(busy(&name));
     }
+    // Interrupted uploads nobody came back for go (bounded work per call).
+    shared.files.clean_stale_partials(config.transfer_idle_timeout, &shared.transfers.partials_in_use(), false);
     let partial = shared.files.partial_path(&owner, &name, size, &sha256);
     let resume = held_chunks(&partial, size);
     let plan = Plan {
@@ -92,6 +94,8 @@ pub(crate) async fn send_file<S: Store>(
         sha256: sha256.clone(),
         direction: Direction::Upload { partial, complete: shared.files.complete_path(&name), resume },
         idle_timeout: config.transfer_idle_timeout,
+        quota_per_user: config.file_quota_per_user,
+        quota_total: config.file_quota_total,
     };
     let Some(id) = shared.transfers.open(shared.store.clone(), caller.peer.ip(), plan) else {
         return Ok(busy(&name));
@@ -121,6 +125,8 @@ pub(crate) async fn get_file<S: Store>(shared: &Shared<S>, caller: &mut Caller<'
         sha256: file.sha256.clone(),
         direction: Direction::Download { path: shared.files.complete_path(&name) },
         idle_timeout: config.transfer_idle_timeout,
+        quota_per_user: config.file_quota_per_user,
+        quota_total: config.file_quota_total,
     };
     let Some(id) = shared.transfers.open(shared.store.clone(), caller.peer.ip(), plan) else {
         return Ok(busy(&name));
