@@ -79,6 +79,12 @@ pub(crate) async fn user_of_token<S: Store>(shared: &Shared<S>, token: &str, fro
             return None;
         }
     };
+    // This process's own sessions are known from its registry alone: one
+    // that is not there has ended, even if the store has not been told yet
+    // (logouts reach it from a background task).
+    if session.at.node == shared.sessions.node() {
+        return None;
+    }
     let ip = session.peer.parse::<SocketAddr>().ok()?.ip();
     (ip == from).then_some(User { name: session.name, token: session.token, at: session.at })
 }
