@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use crate::activity::PostActivity;
 use crate::auth::Hasher;
 use crate::config::Config;
 use crate::disk_guard::DiskGuard;
@@ -48,6 +49,8 @@ pub(crate) struct Shared<S> {
     pub(crate) transfers: Arc<Transfers>,
     /// Where files are kept.
     pub(crate) files: FileArea,
+    /// The newest post of each board, for screens that show lists.
+    pub(crate) activity: PostActivity,
 }
 
 impl<S> Shared<S> {
@@ -73,6 +76,7 @@ impl<S> Shared<S> {
             rooms: LiveRooms::default(),
             transfers: Arc::default(),
             files: FileArea::new(&config.files_dir),
+            activity: PostActivity::default(),
             config,
         }
     }
