@@ -305,8 +305,7 @@ fn draw_reader(app: &App, buffer: &mut Buffer, top: usize) {
         if style.reverse {
             buffer.fill(0, i as u16, w, *style);
         }
-        let start = if style.color.is_some() && !style.reverse { 0 } else { 0 };
-        buffer.put(start, i as u16, line, *style, w);
+        buffer.put(0, i as u16, line, *style, w);
     }
 }
 
@@ -316,7 +315,7 @@ fn reader_position(app: &App) -> String {
     let rows = usize::from(app.height - 1);
     let top = (*top).min(lines.saturating_sub(rows));
     let last = (top + rows).min(lines);
-    let percent = if lines == 0 { 100 } else { last * 100 / lines };
+    let percent = (last * 100).checked_div(lines).unwrap_or(100);
     format!(" Lines {}-{}/{} ({percent}%)  {}", top + 1, last, lines, hints(App::table(Screen::Reader)))
 }
 
