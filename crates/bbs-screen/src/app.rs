@@ -706,12 +706,7 @@ impl App {
         }
         match action {
             Action::Open => self.open(effects),
-            Action::Back => {
-                self.stack.pop();
-                if self.stack.is_empty() {
-                    self.stack.push(View::Main { cursor: 0 });
-                }
-            }
+            Action::Back => self.back(effects),
             Action::Boards => {
                 self.stack.push(View::Boards { cursor: 0 });
                 effects.push(Effect::LoadBoards);
@@ -855,9 +850,7 @@ impl App {
             Action::Bottom => *top = bottom,
             Action::NextPost => self.neighbour(1, effects),
             Action::PreviousPost => self.neighbour(-1, effects),
-            Action::Back => {
-                self.stack.pop();
-            }
+            Action::Back => self.back(effects),
             Action::Push | Action::Boo | Action::Reply => match self.selected_target() {
                 Some(Target::Post(id)) => self.post_action(action, id),
                 Some(Target::Mail(_)) if action == Action::Reply => {
@@ -878,6 +871,19 @@ impl App {
                 let screen = Screen::Reader;
                 self.act_common(screen, other, effects);
             }
+        }
+    }
+
+    /// Back to the view before, whose list is loaded again (counts and
+    /// marks may have changed meanwhile).
+    fn back(&mut self, effects: &mut Vec<Effect>) {
+        self.stack.pop();
+        match self.stack.last() {
+            None => self.stack.push(View::Main { cursor: 0 }),
+            Some(View::Boards { .. }) => effects.push(Effect::LoadBoards),
+            Some(View::Posts { .. }) => effects.push(Effect::LoadPosts { board: self.board.clone() }),
+            Some(View::Mail { .. }) => effects.push(Effect::LoadMail),
+            Some(_) => {}
         }
     }
 

@@ -81,18 +81,33 @@ impl Editor {
         self.col = 0;
     }
 
-    /// Text pasted or given at the start, typed as is.
+    /// Text pasted or given at the start, typed as is (a line at a time,
+    /// so a big paste costs one insertion per line).
     pub fn paste(&mut self, text: &str) {
-        for c in text.chars() {
-            match c {
-                '\n' => self.newline(),
-                '\t' => {
-                    for _ in 0..4 {
-                        self.insert(' ');
-                    }
-                }
-                c => self.insert(c),
+        for (i, segment) in text.split('\n').enumerate() {
+            if i > 0 {
+                self.newline();
             }
+            let mut clean = String::with_capacity(segment.len());
+            for c in segment.chars() {
+                match c {
+                    '\t' => clean.push_str("    "),
+                    c if c.is_control() => {}
+                    c => clean.push(c),
+                }
+            }
+            let room = MAX_TEXT.saturating_sub(self.bytes);
+            if clean.len() > room {
+                let mut end = room;
+                while !clean.is_char_boundary(end) {
+                    end -= 1;
+                }
+                clean.truncate(end);
+            }
+            let at = self.byte_at(self.row, self.col);
+            self.lines[self.row].insert_str(at, &clean);
+            self.bytes += clean.len();
+            self.col += clean.chars().count();
         }
     }
 
