@@ -52,6 +52,11 @@ pub(crate) enum ScreenEvent {
 /// there is room, so a slow terminal holds at most this many.
 pub(crate) const OUTPUT_QUEUE: usize = 2;
 
+/// Switches to the alternate screen and turns bracketed paste on.
+const ENTER_SCREEN: &[u8] = b"\x1b[?1049h\x1b[?2004h";
+/// Undoes [`ENTER_SCREEN`].
+const LEAVE_SCREEN: &[u8] = b"\x1b[?2004l\x1b[?1049l";
+
 /// How long a lone ESC waits for the rest of a sequence.
 const ESCAPE_WAIT: Duration = Duration::from_millis(50);
 
@@ -133,6 +138,8 @@ pub(crate) async fn run<S: Store>(
     let mut idle_deadline = Instant::now() + idle_timeout(&session);
     let mut inputs = Vec::new();
     let mut shutting_down = false;
+    let mut entered = false;
+    let mut farewell = None;
     let stopping = super::stopped(shutdown);
     tokio::pin!(stopping);
     'session: loop {
@@ -147,6 +154,12 @@ pub(crate) async fn run<S: Store>(
                 let mut bytes = Vec::new();
                 if app.take_redraw() {
                     renderer.invalidate();
+                }
+                if !entered {
+                    // The alternate screen (the user's own screen comes back
+                    // at the end) and bracketed paste.
+                    bytes.extend_from_slice(ENTER_SCREEN);
+                    entered = true;
                 }
                 app.draw(&mut buffer);
                 renderer.render(&buffer, &mut bytes);
@@ -189,7 +202,6 @@ pub(crate) async fn run<S: Store>(
                 for input in inputs.drain(..) {
                     let effects = app.input(input);
                     if !perform(&shared, &mut session, peer, &mut app, &mut reading, effects).await {
-                        draw(&mut app, &mut buffer, &mut renderer, &output).await;
                         break 'session;
                     }
                 }
@@ -220,27 +232,25 @@ pub(crate) async fn run<S: Store>(
                 }
             }
             () = tokio::time::sleep_until(idle_deadline) => {
-                app.message(answer::IDLE_CLOSE.trim_end());
-                draw(&mut app, &mut buffer, &mut renderer, &output).await;
+                farewell = Some(answer::IDLE_CLOSE);
                 break;
             }
         }
     }
     if shutting_down {
-        app.message(answer::SHUTTING_DOWN);
-        draw(&mut app, &mut buffer, &mut renderer, &output).await;
+        farewell = Some(answer::SHUTTING_DOWN);
     }
-    // Leave the terminal usable: attributes reset, cursor shown, below.
-    let _ = output.try_send(format!("\x1b[0m\x1b[{};1H\x1b[?25h\r\n", buffer.height()).into_bytes());
+    // Leave the terminal as it was (attributes reset, cursor shown, the
+    // user's screen back), then say why the connection ends, if not asked.
+    let mut last = b"\x1b[0m\x1b[?25h".to_vec();
+    if entered {
+        last.extend_from_slice(LEAVE_SCREEN);
+    }
+    if let Some(farewell) = farewell {
+        last.extend_from_slice(format!("{farewell}\r\n").as_bytes());
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), output.send(last)).await;
     end_session(&shared, &mut session).await;
-}
-
-/// Draws the current screen now (the last words before closing).
-async fn draw(app: &mut App, buffer: &mut Buffer, renderer: &mut Renderer, output: &mpsc::Sender<Vec<u8>>) {
-    let mut bytes = Vec::new();
-    app.draw(buffer);
-    renderer.render(buffer, &mut bytes);
-    let _ = tokio::time::timeout(Duration::from_secs(1), output.send(bytes)).await;
 }
 
 /// Carries out `effects` and everything they lead to; false when the user
