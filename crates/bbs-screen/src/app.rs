@@ -274,6 +274,8 @@ pub struct App {
     pub(crate) prompt: Option<Prompt>,
     /// Shown on the status line until the next key.
     pub(crate) status: Option<String>,
+    /// Whether `status` is a message (kept until seen) or an answer.
+    status_is_message: bool,
     /// Messages still to show (one per key press), and those held while
     /// the editor has the focus.
     pub(crate) waiting: VecDeque<String>,
@@ -306,6 +308,7 @@ impl App {
             stack: vec![login_view()],
             prompt: None,
             status: None,
+            status_is_message: false,
             waiting: VecDeque::new(),
             last_sender: None,
             boards: Vec::new(),
@@ -411,13 +414,28 @@ impl App {
             self.last_sender = Some(sender.to_owned());
         }
         let text = text.replace('\n', " ");
-        if self.screen() == Screen::Editor || self.status.is_some() {
+        // A message never hides another one still unseen; it does replace
+        // a command's answer.
+        if self.screen() == Screen::Editor || (self.status.is_some() && self.status_is_message) {
             if self.waiting.len() == MAX_WAITING {
                 self.waiting.pop_front();
             }
             self.waiting.push_back(text);
         } else {
             self.status = Some(text);
+            self.status_is_message = true;
+        }
+    }
+
+    /// A command's answer: on the status line at once, unless a message
+    /// not yet seen is there (then the answer comes with the next key).
+    fn answer(&mut self, text: &str) {
+        let text = text.replace('\n', " ");
+        if self.status.is_some() && self.status_is_message {
+            self.waiting.push_front(text);
+        } else {
+            self.status = Some(text);
+            self.status_is_message = false;
         }
     }
 
@@ -431,6 +449,7 @@ impl App {
         self.status = None;
         if self.screen() != Screen::Editor {
             self.status = self.waiting.pop_front();
+            self.status_is_message = true;
         }
     }
 
@@ -603,7 +622,7 @@ impl App {
                 }
                 Key::Char('a' | 'A') => {
                     self.stack.pop();
-                    self.status = Some("Not saved.".into());
+                    self.answer("Not saved.");
                     self.waiting_after_editor();
                 }
                 _ => {}
@@ -616,6 +635,7 @@ impl App {
     fn waiting_after_editor(&mut self) {
         if self.status.is_none() {
             self.status = self.waiting.pop_front();
+            self.status_is_message = true;
         }
     }
 
@@ -732,7 +752,7 @@ impl App {
             },
             Action::ReplyMessage => match self.last_sender.clone() {
                 Some(to) => self.ask(&format!("Reply to {to}: "), Ask::MessageText { to }),
-                None => self.status = Some("No message to answer yet.".into()),
+                None => self.answer("No message to answer yet."),
             },
             Action::Post => match screen {
                 Screen::Mail => self.ask("Mail to: ", Ask::MailTo),
@@ -898,7 +918,7 @@ impl App {
             Action::Message => self.ask("Message to: ", Ask::MessageTo),
             Action::ReplyMessage => match self.last_sender.clone() {
                 Some(to) => self.ask(&format!("Reply to {to}: "), Ask::MessageText { to }),
-                None => self.status = Some("No message to answer yet.".into()),
+                None => self.answer("No message to answer yet."),
             },
             _ => {}
         }
@@ -918,7 +938,7 @@ impl App {
             return;
         };
         let Some(next) = cursor.checked_add_signed(by).filter(|&n| n < len) else {
-            self.status = Some(if by > 0 { "This is the last post." } else { "This is the first post." }.into());
+            self.answer(if by > 0 { "This is the last post." } else { "This is the first post." });
             return;
         };
         *cursor = next;
@@ -945,7 +965,7 @@ impl App {
             }
             Data::Answer(text) => {
                 if !text.is_empty() {
-                    self.message(&text);
+                    self.answer(&text);
                 }
             }
             Data::Boards(boards) => {

@@ -264,15 +264,21 @@ impl App {
 fn article_lines(article: &Article, columns: usize) -> Vec<(String, Style)> {
     let mut lines = Vec::new();
     let (who, place) = if article.is_mail { ("From", "Mail") } else { ("Author", "Board") };
-    let head = |label: &str, value: &str| (format!(" {label:<7} {value}"), Style::REVERSE);
-    lines.push(head(who, &article.author));
+    // Header rows: a long value goes on under its label.
+    let mut head = |label: &str, value: &str| {
+        for (i, piece) in wrap(value, columns.saturating_sub(10).max(10)).into_iter().enumerate() {
+            let label = if i == 0 { label } else { "" };
+            lines.push((format!(" {label:<7} {piece}"), Style::REVERSE));
+        }
+    };
+    head(who, &article.author);
     if article.is_mail {
-        lines.push(head(place, &format!("#{}", article.id)));
+        head(place, &format!("#{}", article.id));
     } else {
-        lines.push(head(place, &format!("{}  S/N {}", article.board, article.id)));
+        head(place, &format!("{}  S/N {}", article.board, article.id));
     }
-    lines.push(head("Title", &article.title));
-    lines.push(head("Time", &article.date));
+    head("Title", &article.title);
+    head("Time", &article.date);
     lines.push(("-".repeat(columns.min(78)), Style::PLAIN));
     for line in article.content.split('\n') {
         for piece in wrap(line, columns) {

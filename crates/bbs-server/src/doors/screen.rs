@@ -82,7 +82,8 @@ pub(crate) struct ScreenStart {
 }
 
 /// What the session remembers of the user's reading: posts are new if
-/// they came after the session started and were not opened since.
+/// they came after the session started (in a later second) and were not
+/// opened since. Kept for the session only: the store has no read marks.
 struct Reading {
     since: Timestamp,
     read: HashSet<u64>,
@@ -90,7 +91,7 @@ struct Reading {
 
 impl Reading {
     fn is_unread(&self, id: u64, created_at: Timestamp) -> bool {
-        created_at >= self.since && !self.read.contains(&id)
+        created_at > self.since && !self.read.contains(&id)
     }
 
     fn mark(&mut self, id: u64) {
@@ -356,7 +357,8 @@ async fn effect_data<S: Store>(
             let posts = posts
                 .into_iter()
                 .map(|p| PostItem {
-                    unread: reading.is_unread(p.id, p.created_at),
+                    // One's own posts are read.
+                    unread: reading.is_unread(p.id, p.created_at) && user.as_deref() != Some(p.author.as_str()),
                     pushes: counts.get(&p.id).copied().unwrap_or(0),
                     id: p.id,
                     title: p.title,
