@@ -166,6 +166,14 @@ impl Renderer {
         self.shown = None;
     }
 
+    /// [`Renderer::render`], keeping `next` as the frame shown instead of
+    /// a copy: a session that draws each frame into a fresh buffer holds
+    /// one frame between draws, not two.
+    pub fn render_owned(&mut self, next: Buffer, out: &mut Vec<u8>) {
+        self.render(&next, out);
+        self.shown = Some(next);
+    }
+
     /// Appends to `out` what turns the terminal's screen into `next`.
     pub fn render(&mut self, next: &Buffer, out: &mut Vec<u8>) {
         let whole = match &self.shown {

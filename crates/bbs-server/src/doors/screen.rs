@@ -11,7 +11,7 @@
 //! `open_session`, and `end_session` tears it down once, however the
 //! terminal goes.
 //!
-//! Cost per session: the app's state, one frame buffer (what the terminal
+//! Cost per session: the app's state, one frame (what the terminal
 //! shows, for the diff), and a bounded output queue. Events are applied
 //! in batches and the screen is drawn once per batch, and only when the
 //! output queue has room: a terminal that reads slowly gets fewer, larger
@@ -128,7 +128,6 @@ pub(crate) async fn run<S: Store>(
     let mut posts = shared.activity.subscribe();
     posts.mark_unchanged();
     let mut parser = InputParser::new();
-    let mut buffer = Buffer::new(columns, rows);
     let mut renderer = Renderer::new();
     let mut dirty = true;
     let mut input_open = true;
@@ -162,8 +161,13 @@ pub(crate) async fn run<S: Store>(
                     bytes.extend_from_slice(ENTER_SCREEN);
                     entered = true;
                 }
-                app.draw(&mut buffer);
-                renderer.render(&buffer, &mut bytes);
+                // Drawn into a fresh frame, which the renderer keeps as
+                // what the terminal shows (one frame per session between
+                // draws).
+                let (columns, rows) = app.size();
+                let mut frame = Buffer::new(columns, rows);
+                app.draw(&mut frame);
+                renderer.render_owned(frame, &mut bytes);
                 if !bytes.is_empty() {
                     permit.send(bytes);
                 }

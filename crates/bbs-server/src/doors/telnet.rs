@@ -26,8 +26,9 @@ use crate::rate::{ConnectionCount, ConnectionSlot};
 use crate::state::Shared;
 use crate::telemetry::Door;
 
-/// Bytes read from the socket at a time.
-const READ_CHUNK: usize = 4096;
+/// Bytes read from the socket at a time (keys are small; a paste takes
+/// several reads).
+const READ_CHUNK: usize = 1024;
 
 /// Input chunks waiting for the session (a peer typing faster than the
 /// session applies them is not read meanwhile).
@@ -108,6 +109,7 @@ async fn connection<S: Store>(
             break;
         }
     }
+    drop(chunk);
     if !replies.is_empty() && tokio::time::timeout(write_timeout, writer.write_all(&replies)).await.is_err() {
         return;
     }
