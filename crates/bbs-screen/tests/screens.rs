@@ -268,3 +268,55 @@ fn help_lists_the_same_keys_the_hints_show() {
     term.type_bytes(b"q");
     assert_eq!(term.app.screen(), Screen::Posts);
 }
+
+#[test]
+fn online_mail_and_search_lists_open_what_their_rows_name() {
+    use bbs_screen::app::{ListRow, Target};
+    let mut term = Term::new(80, 24);
+    // Online: Ctrl-U, then w on a user messages that user.
+    assert_eq!(term.type_bytes(b"\x15"), vec![Effect::LoadOnline]);
+    term.data(Data::Online(vec![
+        ListRow { text: "ann                      0m".into(), target: Target::User("ann".into()) },
+        ListRow { text: "bob                      3m".into(), target: Target::User("bob".into()) },
+    ]));
+    assert!(term.text().contains("[Online users]"));
+    term.type_bytes(b"jw");
+    assert!(term.rows()[23].starts_with("Message to bob:"), "{}", term.rows()[23]);
+    assert_eq!(term.type_bytes(b"hi\r"), vec![Effect::Tell { to: "bob".into(), message: "hi".into() }]);
+    // Mail: read the first one, answer it.
+    term.type_bytes(b"q");
+    assert_eq!(term.type_bytes(b"m"), vec![Effect::LoadMail]);
+    term.data(Data::Mail(vec![ListRow { text: "    1  bob   12/01  lunch".into(), target: Target::Mail(1) }]));
+    assert_eq!(term.type_bytes(b"\r"), vec![Effect::ReadMail { number: 1 }]);
+    term.data(Data::Article(Article {
+        id: 1,
+        is_mail: true,
+        board: String::new(),
+        author: "bob".into(),
+        title: "lunch".into(),
+        date: "2026-12-01".into(),
+        content: "at noon?".into(),
+        comments: Vec::new(),
+    }));
+    assert!(term.text().contains(" From    bob"), "{}", term.text());
+    term.type_bytes(b"y");
+    assert_eq!(term.app.screen(), Screen::Editor);
+    assert!(term.rows()[0].contains("[Mail to bob] Re: lunch"), "{}", term.rows()[0]);
+    term.type_bytes(b"yes");
+    assert_eq!(
+        term.type_bytes(b"\x18s"),
+        vec![Effect::SubmitMail { to: "bob".into(), subject: "Re: lunch".into(), content: "yes".into() }]
+    );
+    // Search from the reader's list: results open their post.
+    term.type_bytes(b"qq");
+    assert_eq!(term.app.screen(), Screen::Main);
+    assert_eq!(term.type_bytes(b"/"), vec![]);
+    assert_eq!(term.type_bytes("天氣\r".as_bytes()), vec![Effect::Search { words: "天氣".into() }]);
+    term.data(Data::SearchHits {
+        words: "天氣".into(),
+        rows: vec![ListRow { text: "    40  Gossiping  bob  今天天氣很好".into(), target: Target::Post(40) }],
+    });
+    assert!(term.text().contains("[Search: 天氣]"));
+    assert_eq!(term.type_bytes(b"\r"), vec![Effect::LoadPost { id: 40 }]);
+    term.assert_in_sync();
+}
