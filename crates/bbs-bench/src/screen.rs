@@ -9,8 +9,8 @@
 //! list. Measures:
 //! 1. the server's memory per session (RSS before and after, divided);
 //! 2. for each post (one per board, so each marks a different row of
-//!    every screen): the time from the post's answer (its ack) to the
-//!    first bytes of the redraw reaching the last of the sessions.
+//!    every screen with `*`): the time from the post's answer (its ack)
+//!    to that `*` reaching the last of the sessions.
 //!
 //! Each client reads only to find its screens and the redraw; it keeps no
 //! terminal state, so the generator stays cheap beside the server.
@@ -132,18 +132,18 @@ pub async fn run(addr: SocketAddr, telnet: SocketAddr, pid: Option<u32>, plan: &
             let ready = Arc::clone(&ready);
             waiting.spawn(async move {
                 ready.add_permits(1);
+                // The redraw of this post is the `*` it puts on its board's
+                // row: read until it comes (a frame may come in pieces).
                 let mut chunk = [0u8; 4096];
-                let n = tokio::time::timeout(Duration::from_secs(60), stream.read(&mut chunk)).await??;
-                if n == 0 {
-                    bail!("a session closed");
-                }
-                let at = Instant::now();
-                // The rest of this redraw, if it came in pieces.
-                while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(20), stream.read(&mut chunk)).await {
+                let at = loop {
+                    let n = tokio::time::timeout(Duration::from_secs(60), stream.read(&mut chunk)).await??;
                     if n == 0 {
                         bail!("a session closed");
                     }
-                }
+                    if chunk[..n].contains(&b'*') {
+                        break Instant::now();
+                    }
+                };
                 anyhow::Ok((at, stream))
             });
         }

@@ -18,6 +18,7 @@ use tokio::sync::watch;
 pub(crate) struct NewPost {
     pub(crate) board: String,
     pub(crate) id: PostId,
+    pub(crate) author: String,
     pub(crate) created_at: Timestamp,
 }
 
@@ -37,8 +38,8 @@ impl Default for PostActivity {
 
 impl PostActivity {
     /// A post was created (called after it is committed).
-    pub(crate) fn post_created(&self, board: &str, id: PostId, created_at: Timestamp) {
-        let post = NewPost { board: board.to_owned(), id, created_at };
+    pub(crate) fn post_created(&self, board: &str, id: PostId, author: &str, created_at: Timestamp) {
+        let post = NewPost { board: board.to_owned(), id, author: author.to_owned(), created_at };
         self.boards.lock().expect("activity lock").insert(board.to_owned(), post.clone());
         self.latest.send_replace(post);
     }

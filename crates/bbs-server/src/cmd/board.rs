@@ -59,7 +59,7 @@ impl Apply for CreatePost {
         };
         let created = shared.store.create_post(post.clone()).await?;
         if let Some(id) = created {
-            shared.activity.post_created(&post.board, id, post.created_at);
+            shared.activity.post_created(&post.board, id, &post.author, post.created_at);
             subscription::announce_new_post(shared, id, post);
         }
         Ok(Reply::text(if created.is_some() { answer::POST_CREATED } else { answer::NO_SUCH_BOARD }))

@@ -82,8 +82,9 @@ pub(crate) struct ScreenStart {
 }
 
 /// What the session remembers of the user's reading: posts are new if
-/// they came after the session started (in a later second) and were not
-/// opened since. Kept for the session only: the store has no read marks.
+/// they came after the session started (from its second on) and were not
+/// opened since; one's own posts are read. Kept for the session only: the
+/// store has no read marks.
 struct Reading {
     since: Timestamp,
     read: HashSet<u64>,
@@ -91,7 +92,7 @@ struct Reading {
 
 impl Reading {
     fn is_unread(&self, id: u64, created_at: Timestamp) -> bool {
-        created_at > self.since && !self.read.contains(&id)
+        created_at >= self.since && !self.read.contains(&id)
     }
 
     fn mark(&mut self, id: u64) {
@@ -340,10 +341,9 @@ async fn effect_data<S: Store>(
                 boards
                     .into_iter()
                     .map(|b| {
-                        let unread = shared
-                            .activity
-                            .latest(&b.name)
-                            .is_some_and(|post| reading.is_unread(post.id, post.created_at));
+                        let unread = shared.activity.latest(&b.name).is_some_and(|post| {
+                            reading.is_unread(post.id, post.created_at) && user.as_deref() != Some(post.author.as_str())
+                        });
                         BoardItem { index: b.index, name: b.name, moderator: b.moderator, unread }
                     })
                     .collect(),
