@@ -8,7 +8,8 @@
 //! database file), `social` (`tell` latency, `yell` fan-out and `list-mail`
 //! with many sessions logged in), `community` (`list-post --long` on a big
 //! board, many users pushing one post), `cluster` (the mix on SQLite, on
-//! PostgreSQL with one and with two `bbsd`), `canned` (the do-nothing server
+//! PostgreSQL with one and with two `bbsd`), `screen` (full-screen sessions
+//! on the board list while posts arrive), `canned` (the do-nothing server
 //! for the ceiling).
 
 mod canned;
@@ -20,6 +21,7 @@ mod load;
 mod plot;
 mod process;
 mod scale;
+mod screen;
 mod seed;
 mod setup;
 mod social;
@@ -59,6 +61,9 @@ enum Mode {
     /// Live messages and mail while N sessions are logged in: `tell`
     /// latency, one `yell` reaching everybody, `list-mail` of a full mailbox.
     Social(SocialArgs),
+    /// Full-screen sessions idle on the board list while posts arrive:
+    /// memory per session, post ack to the last session's redraw.
+    Screen(ScreenArgs),
     /// Write users, boards and posts straight into a database file.
     Seed(SeedArgs),
     /// `search` latency, query by query, on one session (seed first).
@@ -261,6 +266,22 @@ struct SocialArgs {
 }
 
 #[derive(Debug, Args)]
+struct ScreenArgs {
+    #[command(flatten)]
+    target: Target,
+    /// The telnet door of the server at --addr (a started server gets one).
+    #[arg(long)]
+    telnet_addr: Option<SocketAddr>,
+    /// Full-screen sessions on the board list (seed N+1 users with
+    /// --cheap-hashes, no boards).
+    #[arg(long, short = 'n', default_value_t = 5000)]
+    sessions: usize,
+    /// Posts measured, one per new board (at most 18).
+    #[arg(long, default_value_t = 15)]
+    posts: usize,
+}
+
+#[derive(Debug, Args)]
 struct ScaleArgs {
     /// A database filled by `seed` (no server may be using it).
     #[arg(long)]
@@ -435,6 +456,20 @@ fn main() -> anyhow::Result<()> {
                     list_mails: args.list_mails,
                 };
                 social::run(server.addr, &plan).await
+            }
+            Mode::Screen(mut args) => {
+                let telnet = match args.telnet_addr {
+                    Some(addr) => addr,
+                    None => {
+                        // A free port for the started server's telnet door.
+                        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+                        args.target.server_args.extend(["--telnet-port".to_owned(), port.to_string()]);
+                        SocketAddr::from(([127, 0, 0, 1], port))
+                    }
+                };
+                let server = args.target.start()?;
+                let plan = screen::Plan { sessions: args.sessions, posts: args.posts };
+                screen::run(server.addr, telnet, server.pid, &plan).await
             }
             Mode::Seed(args) => seed::seed(
                 &args.db,

@@ -1,7 +1,8 @@
 // The browser terminal: xterm.js attached to a BBS session over a
-// WebSocket. Keystrokes go out as binary messages, the terminal's width as
-// {"columns":N}; what the server sends is written to the terminal as is
-// (the server does the line editing, as for SSH).
+// WebSocket. Keystrokes go out as binary messages, the terminal's size as
+// {"columns":N,"rows":M}; what the server sends is written to the terminal
+// as is (the server does the line editing, or draws the full screen).
+// "?ui=screen" in the page's address opens the full-screen interface.
 (function () {
   "use strict";
   var status = document.getElementById("status");
@@ -14,13 +15,14 @@
   window.bbsTerminal = term;
 
   var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  var socket = new WebSocket(scheme + location.host + "/ws");
+  var fullScreen = /(^|[?&])ui=screen(&|$)/.test(location.search.slice(1));
+  var socket = new WebSocket(scheme + location.host + "/ws" + (fullScreen ? "?ui=screen" : ""));
   socket.binaryType = "arraybuffer";
   var encoder = new TextEncoder();
 
   function sendWidth() {
     if (socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify({ columns: term.cols }));
+      socket.send(JSON.stringify({ columns: term.cols, rows: term.rows }));
     }
   }
   socket.onopen = function () {

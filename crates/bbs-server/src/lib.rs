@@ -18,6 +18,7 @@
 //!   the rate limiters and connection counts that enforce them;
 //!   [`disk_guard`] the free space writes need; [`clock`] the time rules see.
 
+mod activity;
 pub mod auth;
 pub mod clock;
 mod cluster;
@@ -175,6 +176,9 @@ impl<S: Store> Server<S> {
             let door =
                 doors::ssh::serve(Arc::clone(&shared), ssh.listener, config, Arc::clone(&connections), stopped.clone());
             tasks.spawn(door);
+        }
+        if let Some(telnet) = doors.telnet {
+            tasks.spawn(doors::telnet::serve(Arc::clone(&shared), telnet, Arc::clone(&connections), stopped.clone()));
         }
         if let Some(http) = doors.http {
             tasks.spawn(doors::web::serve(Arc::clone(&shared), http, Arc::clone(&connections), stopped.clone()));

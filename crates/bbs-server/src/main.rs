@@ -177,6 +177,10 @@ struct Args {
     /// this port too (off unless given).
     #[arg(long)]
     http_port: Option<u16>,
+    /// Serve the full-screen (PTT-style) interface over telnet on this
+    /// port too (off unless given; the main port keeps the line protocol).
+    #[arg(long)]
+    telnet_port: Option<u16>,
     /// Directory of the file area (default: `files` next to the database).
     #[arg(long)]
     files_dir: Option<PathBuf>,
@@ -505,6 +509,13 @@ async fn serve<S: Store>(
             .with_context(|| format!("cannot listen for HTTP on {}", SocketAddr::new(door_ip, port)))?;
         tracing::info!("Web on http://{}/", listener.local_addr()?);
         doors.http = Some(listener);
+    }
+    if let Some(port) = args.telnet_port {
+        let listener = bind_tcp(door_ip, port)
+            .await
+            .with_context(|| format!("cannot listen for telnet on {}", SocketAddr::new(door_ip, port)))?;
+        tracing::info!("Full-screen telnet on {}", listener.local_addr()?);
+        doors.telnet = Some(listener);
     }
     // The sockets are bound: connections queue from now on.
     if let Err(e) = bbs_server::systemd::notify("READY=1") {

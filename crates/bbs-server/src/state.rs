@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use crate::activity::PostActivity;
 use crate::auth::Hasher;
 use crate::config::Config;
 use crate::disk_guard::DiskGuard;
@@ -52,6 +53,8 @@ pub(crate) struct Shared<S> {
     pub(crate) transfers: Arc<Transfers>,
     /// Where files are kept.
     pub(crate) files: FileArea,
+    /// The newest post of each board, for screens that show lists.
+    pub(crate) activity: PostActivity,
 }
 
 impl<S: Store> Shared<S> {
@@ -78,6 +81,7 @@ impl<S: Store> Shared<S> {
             rooms: LiveRooms::default(),
             transfers: Arc::default(),
             files: FileArea::new(&config.files_dir),
+            activity: PostActivity::default(),
             config,
         }
     }

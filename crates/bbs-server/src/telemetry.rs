@@ -24,6 +24,8 @@ pub enum Door {
     Ssh,
     /// The browser terminal's WebSocket.
     Web,
+    /// The full-screen telnet door.
+    Telnet,
 }
 
 impl Door {
@@ -32,6 +34,7 @@ impl Door {
             Door::Tcp => "tcp",
             Door::Ssh => "ssh",
             Door::Web => "web",
+            Door::Telnet => "telnet",
         }
     }
 }

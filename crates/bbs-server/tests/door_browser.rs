@@ -211,3 +211,40 @@ async fn the_browser_terminal_posts_and_gets_pushes_and_pages_show_markup_as_tex
         json!("Hello from a browser")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_browser_full_screen_logs_in_and_shows_the_board_list() {
+    let server = TestServer::start_with_doors(bbs_server::Config::default());
+    let mut plain = server.plain();
+    assert_eq!(plain.send("register web web@example.org pw"), "Register successfully.");
+    assert_eq!(plain.send("login web pw"), "Welcome, web.");
+    for board in ["lobby", "看板", "NCTU"] {
+        assert_eq!(plain.send(&format!("create-board {board}")), "Create board successfully.");
+    }
+    assert_eq!(plain.send("create-post lobby --title hello --content hi"), "Create post successfully.");
+    let base = format!("http://{}", server.http_addr.unwrap());
+    let (_browser, address) = start_browser();
+    let mut devtools = DevTools::connect(&address).await;
+    devtools.open_page(&format!("{base}/?ui=screen")).await;
+
+    devtools.wait_until(&screen_has("Username:"), "the login screen").await;
+    devtools.evaluate("window.bbsTerminal.focus()").await;
+    devtools.type_text("web\rpw\r").await;
+    devtools.wait_until(&screen_has("(B)oards"), "the main menu").await;
+    devtools.type_text("b").await;
+    devtools.wait_until(&screen_has("[Boards]"), "the board list").await;
+    devtools.wait_until(&screen_has("看板"), "every board").await;
+    // The screen fills the browser's terminal, not 80×24.
+    let rows = devtools.evaluate("window.bbsTerminal.rows").await.as_u64().unwrap();
+    let last =
+        format!("window.bbsTerminal.buffer.active.getLine({}).translateToString(true).includes('h help')", rows - 1);
+    devtools.wait_until(&last, "the status bar on the terminal's last row").await;
+
+    let shot = devtools.call("Page.captureScreenshot", json!({ "format": "png" })).await;
+    let png = base64::engine::general_purpose::STANDARD.decode(shot["data"].as_str().unwrap()).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG picture");
+    if std::env::var_os("BBS_UPDATE_SCREENSHOT").is_some() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/web-screen.png");
+        std::fs::write(path, &png).unwrap();
+    }
+}

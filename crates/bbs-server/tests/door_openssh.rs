@@ -1,7 +1,7 @@
 //! The SSH door with the system's OpenSSH client and its default
 //! algorithms: a person without an account comes in as `new`, registers,
-//! logs in and registers a key, non-interactively (`ssh -tt` with piped
-//! input); then that key logs in directly. OpenSSH is installed by
+//! logs in and registers a key, non-interactively (`ssh -tt … line` with
+//! piped input); then that key logs in directly. OpenSSH is installed by
 //! `scripts/ensure-openssh.sh` when missing.
 
 use std::io::Write;
@@ -37,6 +37,8 @@ fn ssh(server: &TestServer, user: &str, identity: Option<&Path>, input: &str) ->
     }
     let mut child = command
         .arg(format!("{user}@127.0.0.1"))
+        // The line interface (a pty alone opens the full screen).
+        .arg("line")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

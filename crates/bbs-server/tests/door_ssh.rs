@@ -48,7 +48,8 @@ async fn connect(server: &TestServer, user: &str, login: Login<'_>) -> Result<Ha
     }
 }
 
-/// A shell with a pty, as an interactive ssh client opens it.
+/// The line interface on a pty, as `ssh -t host line` opens it (a plain
+/// shell with a pty gets the full screen: see door_screen.rs).
 struct Terminal {
     reader: ChannelReadHalf,
     writer: ChannelWriteHalf<client::Msg>,
@@ -63,7 +64,7 @@ impl Terminal {
     async fn open(handle: Handle<AcceptAnyHostKey>) -> Terminal {
         let channel = handle.channel_open_session().await.expect("session channel");
         channel.request_pty(true, "xterm", 80, 24, 0, 0, &[]).await.expect("pty");
-        channel.request_shell(true).await.expect("shell");
+        channel.exec(true, "line").await.expect("line");
         let (reader, writer) = channel.split();
         Terminal { reader, writer, screen: String::new(), seen: 0, _handle: handle }
     }

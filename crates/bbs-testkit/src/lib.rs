@@ -37,6 +37,8 @@ pub struct TestServer {
     pub ssh_addr: Option<SocketAddr>,
     /// The web door, when started with [`TestServer::start_with_doors`].
     pub http_addr: Option<SocketAddr>,
+    /// The full-screen telnet door, when started with [`TestServer::start_with_doors`].
+    pub telnet_addr: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -98,7 +100,7 @@ impl TestServer {
                 let (listener, udp) = bbs_server::bind("127.0.0.1:0".parse().expect("address")).await.expect("bind");
                 let server = bbs_server::Server::new(store, config);
                 let mut doors = bbs_server::Doors::default();
-                let (mut ssh_addr, mut http_addr) = (None, None);
+                let (mut ssh_addr, mut http_addr, mut telnet_addr) = (None, None, None);
                 if with_doors {
                     let ssh = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind SSH");
                     ssh_addr = Some(ssh.local_addr().expect("SSH address"));
@@ -107,6 +109,9 @@ impl TestServer {
                     let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind HTTP");
                     http_addr = Some(http.local_addr().expect("HTTP address"));
                     doors.http = Some(http);
+                    let telnet = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind telnet");
+                    telnet_addr = Some(telnet.local_addr().expect("telnet address"));
+                    doors.telnet = Some(telnet);
                 }
                 ready_tx
                     .send((
@@ -115,6 +120,7 @@ impl TestServer {
                         server.disk_guard(),
                         ssh_addr,
                         http_addr,
+                        telnet_addr,
                     ))
                     .expect("report address");
                 server
@@ -125,7 +131,7 @@ impl TestServer {
                     .expect("server run");
             });
         });
-        let (addr, sessions, disk_guard, ssh_addr, http_addr) =
+        let (addr, sessions, disk_guard, ssh_addr, http_addr, telnet_addr) =
             ready_rx.recv_timeout(ANSWER_TIMEOUT).expect("server did not start");
         TestServer {
             addr,
@@ -134,6 +140,7 @@ impl TestServer {
             disk_guard,
             ssh_addr,
             http_addr,
+            telnet_addr,
             stop: Some(stop),
             thread: Some(thread),
             _dir: None,

@@ -61,6 +61,7 @@ impl Apply for CreatePost {
         // Held to the board's bans and settings in the post's own write.
         match shared.store.create_post_as_member(post.clone()).await? {
             Ok(id) => {
+                shared.activity.post_created(&post.board, id, &post.author, post.created_at);
                 subscription::announce_new_post(shared, id, post);
                 Ok(Reply::text(answer::POST_CREATED))
             }

@@ -1,11 +1,14 @@
-//! The doors besides TCP and UDP: SSH ([`ssh`]) and the web ([`web`]: a
+//! The doors besides TCP and UDP: SSH ([`ssh`]), the web ([`web`]: a
 //! browser terminal over a WebSocket, read-only pages, a JSON API and
-//! `/metrics`). Both terminal doors run the one session engine through
+//! `/metrics`) and telnet (`telnet`: the full-screen interface of
+//! `screen`, which SSH ptys and the browser get too). Both terminal doors run the one session engine through
 //! [`terminal`], with the server-side [`line_editor`] in front of it.
 
 mod line_editor;
 mod pages;
+mod screen;
 pub mod ssh;
+pub(crate) mod telnet;
 mod terminal;
 pub mod web;
 
@@ -32,6 +35,8 @@ pub struct Doors {
     pub ssh: Option<SshDoor>,
     /// The web door's listener (HTTP and WebSocket).
     pub http: Option<TcpListener>,
+    /// The full-screen telnet door's listener.
+    pub telnet: Option<TcpListener>,
 }
 
 /// The SSH door: its listener and its host key.

@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use super::screen::{self, ScreenEvent, ScreenStart, OUTPUT_QUEUE};
 use super::terminal::{self, Mode, TerminalEvent};
 use super::DoorError;
 use crate::cmd::{check_password, user_has_key};
@@ -43,8 +44,22 @@ pub const NEW_USER: &str = "new";
 /// How long a refused login waits before its answer (guessing is slow).
 const AUTH_REJECTION_TIME: Duration = Duration::from_millis(500);
 
-/// Terminal width assumed until the client says.
+/// Terminal size assumed until the client says.
 const DEFAULT_COLUMNS: u16 = 80;
+const DEFAULT_ROWS: u16 = 24;
+
+/// The command (`ssh -t host line`) that asks for the line interface on
+/// a terminal instead of the full screen.
+pub const LINE_COMMAND: &str = "line";
+
+/// A size the client sent, or `default` for 0 (unknown).
+fn clamp_size(value: u32, default: u16) -> u16 {
+    match u16::try_from(value) {
+        Ok(0) => default,
+        Ok(value) => value,
+        Err(_) => u16::MAX,
+    }
+}
 
 /// The server's host key from `path`, or a new Ed25519 key written there
 /// (readable by the owner only) on first start.
@@ -293,18 +308,23 @@ async fn channel_session<S: Store>(
     channel: Channel<Msg>,
 ) {
     let (mut reader, writer) = channel.split();
-    let mut columns = None;
+    let mut pty: Option<(u16, u16)> = None;
     let (mode, command) = loop {
         match reader.wait().await {
-            Some(ChannelMsg::RequestPty { col_width, .. }) => {
-                columns = Some(u16::try_from(col_width).unwrap_or(u16::MAX))
+            Some(ChannelMsg::RequestPty { col_width, row_height, .. }) => {
+                pty = Some((clamp_size(col_width, DEFAULT_COLUMNS), clamp_size(row_height, DEFAULT_ROWS)))
             }
-            Some(ChannelMsg::RequestShell { .. }) => {
-                let mode = match columns {
-                    Some(columns) => Mode::Editing { columns: if columns == 0 { DEFAULT_COLUMNS } else { columns } },
-                    None => Mode::Raw,
-                };
-                break (mode, None);
+            Some(ChannelMsg::RequestShell { .. }) => match pty {
+                // A terminal: the full-screen interface.
+                Some(size) => {
+                    let start = ScreenStart { door: Door::Ssh, user: start.user, size };
+                    return screen_session(shared, peer, slot, stop, start, reader, writer).await;
+                }
+                None => break (Mode::Raw, None),
+            },
+            // `ssh -t host line`: the line interface, edited on a pty.
+            Some(ChannelMsg::Exec { command, .. }) if command == LINE_COMMAND.as_bytes() => {
+                break (pty.map_or(Mode::Raw, |(columns, _)| Mode::Editing { columns }), None)
             }
             Some(ChannelMsg::Exec { command, .. }) => break (Mode::Raw, Some(command)),
             Some(_) => {}
@@ -328,7 +348,7 @@ async fn channel_session<S: Store>(
                 let event = match message {
                     Some(ChannelMsg::Data { data }) => TerminalEvent::Input(data.to_vec()),
                     Some(ChannelMsg::WindowChange { col_width, .. }) => {
-                        TerminalEvent::Resize(u16::try_from(col_width).unwrap_or(u16::MAX))
+                        TerminalEvent::Resize(clamp_size(col_width, DEFAULT_COLUMNS))
                     }
                     Some(ChannelMsg::Eof | ChannelMsg::Close) | None => {
                         reading = false;
@@ -352,6 +372,63 @@ async fn channel_session<S: Store>(
     }
     drop(events);
     let _ = session.await;
+    let _ = writer.exit_status(0).await;
+    let _ = writer.eof().await;
+    let _ = writer.close().await;
+}
+
+/// Serves a session channel with a pty: the full-screen interface, with
+/// the window size from the pty request and every window change.
+async fn screen_session<S: Store>(
+    shared: Arc<Shared<S>>,
+    peer: SocketAddr,
+    slot: ConnectionSlot,
+    stop: watch::Receiver<bool>,
+    start: ScreenStart,
+    mut reader: russh::ChannelReadHalf,
+    writer: russh::ChannelWriteHalf<Msg>,
+) {
+    let write_timeout = shared.limits().write_timeout;
+    let (events, events_in) = mpsc::channel(64);
+    let (output_out, mut output) = mpsc::channel::<Vec<u8>>(OUTPUT_QUEUE);
+    let session = tokio::spawn(screen::run(shared, peer, start, events_in, output_out, stop).in_current_span());
+    let mut reading = true;
+    loop {
+        tokio::select! {
+            message = reader.wait(), if reading => {
+                let event = match message {
+                    Some(ChannelMsg::Data { data }) => ScreenEvent::Input(data.to_vec()),
+                    Some(ChannelMsg::WindowChange { col_width, row_height, .. }) => ScreenEvent::Resize {
+                        columns: clamp_size(col_width, DEFAULT_COLUMNS),
+                        rows: clamp_size(row_height, DEFAULT_ROWS),
+                    },
+                    Some(ChannelMsg::Eof | ChannelMsg::Close) | None => {
+                        reading = false;
+                        ScreenEvent::InputClosed
+                    }
+                    Some(_) => continue,
+                };
+                if events.send(event).await.is_err() {
+                    reading = false;
+                }
+            }
+            bytes = output.recv() => match bytes {
+                Some(bytes) => match tokio::time::timeout(write_timeout, writer.data(&bytes[..])).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break,
+                    Err(_) => {
+                        tracing::info!("peer stopped reading; closing");
+                        break;
+                    }
+                },
+                None => break,
+            },
+        }
+    }
+    drop(events);
+    drop(output);
+    let _ = session.await;
+    drop(slot);
     let _ = writer.exit_status(0).await;
     let _ = writer.eof().await;
     let _ = writer.close().await;

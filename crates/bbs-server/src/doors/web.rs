@@ -5,8 +5,10 @@
 //! Prometheus.
 //!
 //! The WebSocket carries keystrokes as binary messages and the terminal's
-//! width as a text message `{"columns":N}`; the server sends what the
-//! terminal shows as binary messages. An upgrade from another site's page
+//! size as a text message `{"columns":N,"rows":M}`; the server sends what
+//! the terminal shows as binary messages. `/ws` is the line interface,
+//! `/ws?ui=screen` the full-screen one ([`super::screen`]); the page
+//! offers both. An upgrade from another site's page
 //! (an `Origin` that is not this host) is refused, and every WebSocket
 //! session takes a connection slot by the peer's real address, like TCP
 //! and SSH.
@@ -15,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -26,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use super::pages;
+use super::screen::{self, ScreenEvent, ScreenStart, DEFAULT_SIZE, OUTPUT_QUEUE};
 use super::terminal::{self, Mode, TerminalEvent};
 use crate::engine::Start;
 use crate::listen::canonical;
@@ -111,6 +114,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 async fn terminal_socket<S: Store>(
     State(web): State<Arc<Web<S>>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -129,7 +133,92 @@ async fn terminal_socket<S: Store>(
         }
     };
     tracing::info!(%peer, "New WebSocket terminal from {peer}");
-    upgrade.max_message_size(MAX_MESSAGE).on_upgrade(move |socket| web_terminal(web, peer, slot, socket))
+    let full_screen = query.is_some_and(|query| query.split('&').any(|pair| pair == "ui=screen"));
+    let upgrade = upgrade.max_message_size(MAX_MESSAGE);
+    if full_screen {
+        upgrade.on_upgrade(move |socket| web_screen(web, peer, slot, socket))
+    } else {
+        upgrade.on_upgrade(move |socket| web_terminal(web, peer, slot, socket))
+    }
+}
+
+/// How long a full-screen session waits for the browser's first size
+/// message before drawing at the default size.
+const FIRST_SIZE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// One browser terminal in the full-screen interface (`/ws?ui=screen`):
+/// keys as binary messages, the window as `{"columns":N,"rows":M}`.
+async fn web_screen<S: Store>(web: Arc<Web<S>>, peer: SocketAddr, slot: ConnectionSlot, socket: WebSocket) {
+    let (mut sink, mut stream) = socket.split();
+    let write_timeout = web.shared.limits().write_timeout;
+    let mut size = DEFAULT_SIZE;
+    let mut early = Vec::new();
+    // The page sends its size first; keys typed meanwhile are kept.
+    let deadline = tokio::time::Instant::now() + FIRST_SIZE_WAIT;
+    while let Ok(message) = tokio::time::timeout_at(deadline, stream.next()).await {
+        match message {
+            Some(Ok(Message::Text(text))) => {
+                if let Some(given) = window(text.as_str()) {
+                    size = given;
+                    break;
+                }
+            }
+            Some(Ok(Message::Binary(bytes))) => early.extend_from_slice(&bytes),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+        }
+    }
+    let (events, events_in) = mpsc::channel(64);
+    let (output_out, mut output) = mpsc::channel::<Vec<u8>>(OUTPUT_QUEUE);
+    if !early.is_empty() {
+        let _ = events.try_send(ScreenEvent::Input(early));
+    }
+    let start = ScreenStart { door: Door::Web, user: None, size };
+    let session =
+        tokio::spawn(screen::run(Arc::clone(&web.shared), peer, start, events_in, output_out, web.stop.clone()));
+    let mut reading = true;
+    loop {
+        tokio::select! {
+            message = stream.next(), if reading => {
+                let event = match message {
+                    Some(Ok(Message::Binary(bytes))) => ScreenEvent::Input(bytes.to_vec()),
+                    Some(Ok(Message::Text(text))) => match window(text.as_str()) {
+                        Some((columns, rows)) => ScreenEvent::Resize { columns, rows },
+                        None => continue,
+                    },
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => {
+                        reading = false;
+                        ScreenEvent::InputClosed
+                    }
+                };
+                if events.send(event).await.is_err() {
+                    reading = false;
+                }
+            }
+            bytes = output.recv() => match bytes {
+                Some(bytes) => match tokio::time::timeout(write_timeout, sink.send(Message::Binary(bytes.into()))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) | Err(_) => break,
+                },
+                None => break,
+            },
+        }
+    }
+    drop(events);
+    drop(output);
+    let _ = session.await;
+    drop(slot);
+    let _ = sink.send(Message::Close(None)).await;
+}
+
+/// The size in a `{"columns":N,"rows":M}` message (rows 24 if missing).
+fn window(text: &str) -> Option<(u16, u16)> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let columns = value.get("columns")?.as_u64()?;
+    let rows = value.get("rows").and_then(serde_json::Value::as_u64).unwrap_or(u64::from(DEFAULT_SIZE.1));
+    let clamp = |n: u64| u16::try_from(n).unwrap_or(u16::MAX).max(1);
+    Some((clamp(columns), clamp(rows)))
 }
 
 /// One browser terminal: the socket joined to a terminal session.
@@ -215,5 +304,7 @@ mod tests {
     fn resize_messages_give_the_width() {
         assert_eq!(columns(r#"{"columns":132}"#), Some(132));
         assert_eq!(columns("ls"), None);
+        assert_eq!(window(r#"{"columns":132,"rows":40}"#), Some((132, 40)));
+        assert_eq!(window(r#"{"columns":100}"#), Some((100, 24)));
     }
 }
