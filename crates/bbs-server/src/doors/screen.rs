@@ -358,7 +358,10 @@ async fn effect_data<S: Store>(
             };
             let counts: std::collections::HashMap<u64, i64> =
                 shared.store.push_counts(&board).await.ok().flatten().unwrap_or_default().into_iter().collect();
-            let posts = posts
+            // Pinned posts lead, in the order they were pinned, as in `list-post`.
+            let pins: Vec<u64> =
+                shared.store.pinned_posts(&board).await.unwrap_or_default().into_iter().map(|p| p.id).collect();
+            let mut posts: Vec<PostItem> = posts
                 .into_iter()
                 .map(|p| PostItem {
                     // One's own posts are read.
@@ -368,9 +371,10 @@ async fn effect_data<S: Store>(
                     title: p.title,
                     author: p.author,
                     date: short_date(p.created_at),
-                    pinned: false,
+                    pinned: pins.contains(&p.id),
                 })
                 .collect();
+            posts.sort_by_key(|p| pins.iter().position(|&pin| pin == p.id).unwrap_or(usize::MAX));
             Some(Data::Posts { board, posts })
         }
         Effect::LoadPost { id } => match shared.store.post(id).await {
