@@ -340,3 +340,27 @@ mod ssh {
         assert!(screens.windows(2).all(|w| w[0] == w[1]));
     }
 }
+
+#[test]
+fn pinned_posts_lead_the_full_screen_post_list() {
+    let server = TestServer::start_with_doors(fast_config());
+    seed(&server);
+    let mut bob = server.plain();
+    assert_eq!(bob.send("login bob pw-bob"), "Welcome, bob.");
+    assert_eq!(bob.send("create-post Gossiping --title later one --content x"), "Create post successfully.");
+    assert_eq!(bob.send("pin-post 2"), "Pin successfully.");
+    let mut ann = TelnetTerm::connect(&server, 80, 24);
+    ann.wait_text("Username:");
+    ann.send(b"ann\rpw-ann\r");
+    ann.wait_text("(B)oards");
+    ann.send(b"b");
+    ann.wait_text("Gossiping");
+    ann.send(b"\r");
+    ann.wait_text("later one");
+    let rows: Vec<String> = ann.text().lines().map(str::to_owned).collect();
+    let older = rows.iter().position(|r| r.contains("第一篇 first")).expect("the older post is listed");
+    let pinned = rows.iter().position(|r| r.contains("later one")).expect("the pinned post is listed");
+    assert!(pinned < older, "the pinned (newer) post comes first:\n{}", ann.text());
+    assert!(rows[pinned].contains("pin"), "it is marked as pinned: {}", rows[pinned]);
+    assert!(!rows[older].contains("pin"), "the other is not: {}", rows[older]);
+}
