@@ -66,6 +66,7 @@ pub(crate) async fn run<S: Store>(
                 EventAudience::User(name) => Audience::User(name),
                 EventAudience::Users(names) => Audience::Users(names),
                 EventAudience::Everyone => Audience::Everyone,
+                EventAudience::EndSessionsOf(name) => Audience::EndSessionsOf(name),
             };
             local.deliver(&to, &Push::new(event.text));
         }

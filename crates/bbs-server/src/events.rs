@@ -33,6 +33,9 @@ pub enum Audience {
     Users(Vec<String>),
     /// Every logged-in session.
     Everyone,
+    /// Not a message: every session of this user, on every process, ends
+    /// with the push's text as its last words (a suspension).
+    EndSessionsOf(String),
 }
 
 /// The future returned by [`EventBus::publish`].
@@ -63,6 +66,7 @@ impl LocalBus {
             Audience::User(name) => self.sessions.push(name, push),
             Audience::Users(names) => names.iter().map(|name| self.sessions.push(name, push)).sum(),
             Audience::Everyone => self.sessions.push_everyone(push),
+            Audience::EndSessionsOf(name) => self.sessions.end_user(name, &push.text),
         }
     }
 }
@@ -95,6 +99,7 @@ impl<S: Store> EventBus for ClusterBus<S> {
             Audience::User(name) => EventAudience::User(name),
             Audience::Users(names) => EventAudience::Users(names),
             Audience::Everyone => EventAudience::Everyone,
+            Audience::EndSessionsOf(name) => EventAudience::EndSessionsOf(name),
         };
         let event = ClusterEvent { origin: self.node, audience, text: push.text };
         Box::pin(async move {

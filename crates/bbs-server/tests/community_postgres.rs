@@ -2,7 +2,8 @@
 //! a ban made through one refuses a comment through the other, a post
 //! deleted on one is restored on the other with its comments, and pins
 //! racing through both never pass five (the board's row lock, not a
-//! process's memory, keeps the count).
+//! process's memory, keeps the count), and a suspension made through one
+//! ends the user's session on the other.
 
 use std::path::Path;
 use std::sync::{Arc, Barrier};
@@ -81,4 +82,11 @@ fn two_bbsd_on_postgres_share_bans_the_recycle_bin_and_the_pin_limit() {
     let actions: Vec<&str> = log.lines().skip(1).map(|l| l.split_whitespace().nth(3).unwrap()).collect();
     assert_eq!(actions[..4], ["add-moderator", "ban", "delete", "restore"]);
     assert_eq!(actions.iter().filter(|a| **a == "pin").count(), 5);
+
+    // A suspension made through one process ends the user's session on
+    // the other, with the same last words.
+    let mut root = login(&first, "root");
+    assert_eq!(root.send("suspend bob 1 spam"), "Suspend successfully.");
+    let rest = String::from_utf8(bob.read_to_close().unwrap()).unwrap();
+    assert!(rest.starts_with("Your account is suspended until ") && rest.ends_with(": spam\r\n"), "{rest:?}");
 }

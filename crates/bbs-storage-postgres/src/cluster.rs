@@ -256,6 +256,7 @@ impl ClusterStore for PostgresStore {
             EventAudience::User(name) => (0, vec![name]),
             EventAudience::Users(names) => (1, names),
             EventAudience::Everyone => (2, Vec::new()),
+            EventAudience::EndSessionsOf(name) => (3, vec![name]),
         };
         // Live delivery only (see the module documentation): no wait for the
         // WAL flush.
@@ -397,6 +398,7 @@ impl Listener {
         let audience = match r.get::<_, i16>(2) {
             0 => EventAudience::User(names.into_iter().next().unwrap_or_default()),
             1 => EventAudience::Users(names),
+            3 => EventAudience::EndSessionsOf(names.into_iter().next().unwrap_or_default()),
             _ => EventAudience::Everyone,
         };
         let _ = events.send(ClusterEvent { origin: r.get(1), audience, text: r.get(4) });

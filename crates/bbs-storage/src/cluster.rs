@@ -87,6 +87,9 @@ pub enum EventAudience {
     User(String),
     Users(Vec<String>),
     Everyone,
+    /// Not a message: every session of this user ends, with the event's
+    /// text as its last words (a suspension made on another process).
+    EndSessionsOf(String),
 }
 
 /// A live event one node publishes for the sessions of the others.

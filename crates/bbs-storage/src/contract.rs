@@ -1429,7 +1429,11 @@ pub async fn events_reach_every_other_node_in_order<S: Store>(store: S) {
     let mut two = store.listen_events(2).await.unwrap();
     let event = |origin, n: usize| ClusterEvent {
         origin,
-        audience: if n.is_multiple_of(2) { EventAudience::User("ann".into()) } else { EventAudience::Everyone },
+        audience: match n % 3 {
+            0 => EventAudience::User("ann".into()),
+            1 => EventAudience::Everyone,
+            _ => EventAudience::EndSessionsOf("bob".into()),
+        },
         text: format!("event {n} from {origin}"),
     };
     for n in 0..20 {

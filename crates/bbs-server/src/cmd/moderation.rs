@@ -11,7 +11,7 @@ use bbs_protocol::command::{
     Unsuspend,
 };
 use bbs_protocol::table::format_table;
-use bbs_protocol::Reply;
+use bbs_protocol::{Push, Reply};
 use bbs_storage::{
     Acting, BanChange, BoardSetting, Moderated, ModeratorChange, NewBan, NewMail, Pinning, Refusal, Reporting,
     Resolution, Restoral, Store,
@@ -19,6 +19,7 @@ use bbs_storage::{
 use chrono::TimeZone;
 
 use super::context::{logged_in, require, Apply, Caller, Failure, Outcome};
+use crate::events::Audience;
 use crate::state::Shared;
 
 /// Seconds in a day.
@@ -342,7 +343,10 @@ impl Apply for Suspend {
         if !shared.store.suspend(&self.user, until, &self.reason, &by).await? {
             return Ok(Reply::text(answer::USER_DOES_NOT_EXIST));
         }
-        shared.sessions.end_user(&self.user, &answer::suspended(&date_time(until), &self.reason));
+        // Through the event layer: the user's sessions on other server
+        // processes end too.
+        let words = answer::suspended(&date_time(until), &self.reason);
+        shared.events.publish(Audience::EndSessionsOf(self.user), Push::new(words)).await;
         Ok(Reply::text(answer::SUSPENDED_DONE))
     }
 }
