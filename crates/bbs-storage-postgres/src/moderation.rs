@@ -16,6 +16,7 @@ use bbs_storage::{
 use deadpool_postgres::Transaction;
 
 use crate::search::{index_vector, post_created};
+use crate::store::apply_edit;
 use crate::{commit, lock_user, signed, unsigned, OrBackend, PostgresStore};
 
 /// Seconds in a day.
@@ -586,7 +587,6 @@ impl ModerationStore for PostgresStore {
         if row.get::<_, &str>(0) != by.user {
             return Ok(PostChange::NotOwner);
         }
-        let (mut title, mut content): (String, String) = (row.get(1), row.get(2));
         tx.execute(
             "INSERT INTO post_revisions (post_id, at, editor, title, content)
              SELECT id, created_at, author, title, content FROM posts
@@ -595,17 +595,7 @@ impl ModerationStore for PostgresStore {
         )
         .await
         .or_backend()?;
-        match edit {
-            PostEdit::Title(t) => title = t,
-            PostEdit::Content(t) => content = t,
-        }
-        let search = index_vector(&title, &content);
-        tx.execute(
-            "UPDATE posts SET title = $2, content = $3, search = $4::text::tsvector WHERE id = $1",
-            &[&signed(post), &title, &content, &search],
-        )
-        .await
-        .or_backend()?;
+        let (title, content) = apply_edit(&tx, post, (row.get(1), row.get(2)), edit).await?;
         tx.execute(
             "INSERT INTO post_revisions (post_id, at, editor, title, content) VALUES ($1, $2, $3, $4, $5)",
             &[&signed(post), &by.at, &by.user, &title, &content],

@@ -26,6 +26,29 @@ fn chatroom_row(r: &Row) -> ChatroomRow {
 
 /// Whether `by` may change post `id`, with the post's row locked until the
 /// transaction ends (so a concurrent delete cannot slip in between).
+/// Inside a transaction: changes post `id`, now `(title, content)`, by
+/// `edit`, with its search vector (plain edits and edits that keep history
+/// alike). Gives the post's new title and content.
+pub(crate) async fn apply_edit(
+    tx: &Transaction<'_>,
+    id: PostId,
+    (mut title, mut content): (String, String),
+    edit: PostEdit,
+) -> Result<(String, String)> {
+    match edit {
+        PostEdit::Title(t) => title = t,
+        PostEdit::Content(t) => content = t,
+    }
+    let search = index_vector(&title, &content);
+    tx.execute(
+        "UPDATE posts SET title = $2, content = $3, search = $4::text::tsvector WHERE id = $1",
+        &[&signed(id), &title, &content, &search],
+    )
+    .await
+    .or_backend()?;
+    Ok((title, content))
+}
+
 async fn owned_post(tx: &Transaction<'_>, id: PostId, by: &str) -> Result<PostChange> {
     let row = tx.query_opt("SELECT author FROM posts WHERE id = $1 FOR UPDATE", &[&signed(id)]).await.or_backend()?;
     Ok(match row {
@@ -171,18 +194,7 @@ impl Store for PostgresStore {
         if outcome == PostChange::Done {
             let row =
                 tx.query_one("SELECT title, content FROM posts WHERE id = $1", &[&signed(id)]).await.or_backend()?;
-            let (mut title, mut content): (String, String) = (row.get(0), row.get(1));
-            match edit {
-                PostEdit::Title(t) => title = t,
-                PostEdit::Content(t) => content = t,
-            }
-            let search = index_vector(&title, &content);
-            tx.execute(
-                "UPDATE posts SET title = $2, content = $3, search = $4::text::tsvector WHERE id = $1",
-                &[&signed(id), &title, &content, &search],
-            )
-            .await
-            .or_backend()?;
+            apply_edit(&tx, id, (row.get(0), row.get(1)), edit).await?;
             commit(tx).await?;
         }
         Ok(outcome)

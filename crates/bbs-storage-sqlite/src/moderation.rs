@@ -17,7 +17,7 @@ use bbs_storage::{
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::cache::{Cache, Key, Value};
-use crate::sqlite::insert_post;
+use crate::sqlite::{apply_edit, insert_post};
 use crate::{search, SqliteStore};
 
 /// Seconds in a day.
@@ -581,20 +581,13 @@ impl ModerationStore for SqliteStore {
         let (editor, at) = (by.user.clone(), by.at);
         self.change_own_post(post, &by.user, move |c| {
             keep_first_revision(c, post)?;
-            match edit {
-                PostEdit::Title(t) => {
-                    c.prepare_cached("UPDATE posts SET title = ?2 WHERE id = ?1")?.execute(params![post, t])?
-                }
-                PostEdit::Content(t) => {
-                    c.prepare_cached("UPDATE posts SET content = ?2 WHERE id = ?1")?.execute(params![post, t])?
-                }
-            };
+            apply_edit(c, post, edit)?;
             c.prepare_cached(
                 "INSERT INTO post_revisions (post_id, at, editor, title, content)
                  SELECT id, ?2, ?3, title, content FROM posts WHERE id = ?1",
             )?
             .execute(params![post, at, editor])?;
-            search::post_edited(c, post)
+            Ok(())
         })
         .await
     }

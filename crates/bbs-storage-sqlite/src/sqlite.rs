@@ -418,6 +418,18 @@ fn open_reader(options: &SqliteOptions) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Inside a write: changes post `id`'s title or content and its entry in
+/// the search index (plain edits and edits that keep history alike).
+pub(crate) fn apply_edit(c: &Connection, id: PostId, edit: PostEdit) -> rusqlite::Result<()> {
+    match edit {
+        PostEdit::Title(t) => c.prepare_cached("UPDATE posts SET title = ?2 WHERE id = ?1")?.execute(params![id, t])?,
+        PostEdit::Content(t) => {
+            c.prepare_cached("UPDATE posts SET content = ?2 WHERE id = ?1")?.execute(params![id, t])?
+        }
+    };
+    search::post_edited(c, id)
+}
+
 /// A big board's posts, read page by page from one read transaction.
 struct SqlitePages {
     conn: Connection,
@@ -867,18 +879,7 @@ impl Store for SqliteStore {
     }
 
     async fn edit_post(&self, id: PostId, by: &str, edit: PostEdit) -> Result<PostChange> {
-        self.change_own_post(id, by, move |c| {
-            match edit {
-                PostEdit::Title(t) => {
-                    c.prepare_cached("UPDATE posts SET title = ?2 WHERE id = ?1")?.execute(params![id, t])?
-                }
-                PostEdit::Content(t) => {
-                    c.prepare_cached("UPDATE posts SET content = ?2 WHERE id = ?1")?.execute(params![id, t])?
-                }
-            };
-            search::post_edited(c, id)
-        })
-        .await
+        self.change_own_post(id, by, move |c| apply_edit(c, id, edit)).await
     }
 
     async fn comment(&self, id: PostId, author: &str, text: &str, at: Timestamp) -> Result<bool> {
