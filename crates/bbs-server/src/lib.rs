@@ -209,7 +209,7 @@ impl<S: Store> Server<S> {
                         }
                         Err(refused) => {
                             tracing::warn!(%peer, ?refused, "connection refused");
-                            refuse(stream, &refused.message());
+                            listen::refuse(stream, &refused.message());
                         }
                     }
                 }
@@ -262,14 +262,6 @@ pub async fn run<S: Store>(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     Server::new(store, config).run(listener, udp, shutdown).await
-}
-
-/// Tells a refused peer why, then closes. The message is one short line
-/// that fits in a fresh socket's send buffer, so it is written without
-/// waiting: a flood of refused connections costs no task and no timer.
-fn refuse(stream: TcpStream, message: &str) {
-    let _ = stream.try_write(format!("{message}\r\n").as_bytes());
-    drop(stream);
 }
 
 /// Binds TCP and UDP on the same port of `addr`. With port 0, picks a port

@@ -16,7 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 /// The UDP socket buffers asked for (the kernel caps them at its maximum).
 const UDP_BUFFER: usize = 4 << 20;
@@ -187,4 +187,12 @@ pub(crate) fn socket_for(sockets: &[Arc<UdpSocket>], peer: IpAddr) -> Option<&Ar
 /// where it cannot).
 pub fn ipv6_loopback_available() -> bool {
     std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_ok()
+}
+
+/// Tells a refused peer why, then closes. The message is one short line
+/// that fits in a fresh socket's send buffer, so it is written without
+/// waiting: a flood of refused connections costs no task and no timer.
+pub(crate) fn refuse(stream: TcpStream, message: &str) {
+    let _ = stream.try_write(format!("{message}\r\n").as_bytes());
+    drop(stream);
 }

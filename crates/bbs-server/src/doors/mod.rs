@@ -12,13 +12,71 @@ pub(crate) mod telnet;
 mod terminal;
 pub mod web;
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::listen::{canonical, refuse};
+use crate::rate::{ConnectionCount, ConnectionSlot};
 
 /// Completes when the server starts shutting down.
-pub(crate) async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// Accepts a door's connections until `stop`. Each peer is admitted
+/// against the connection limits every door shares (a refused one is told
+/// why in one line, which SSH and telnet clients both show); an admitted
+/// one is served by `serve` on a task of its own. Returns once every
+/// connection's task has ended: sessions end themselves on the same signal
+/// (the engine says why).
+pub(crate) async fn accept_until_stopped<F, Served>(
+    door: &'static str,
+    listener: TcpListener,
+    connections: &std::sync::Arc<ConnectionCount>,
+    stop: watch::Receiver<bool>,
+    mut serve: F,
+) where
+    F: FnMut(TcpStream, SocketAddr, ConnectionSlot) -> Served,
+    Served: Future<Output = ()> + Send + 'static,
+{
+    let mut tasks = JoinSet::new();
+    let stopping = stopped(stop);
+    tokio::pin!(stopping);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    // A dual-stack listener shows IPv4 peers in IPv6 form.
+                    let peer = canonical(peer);
+                    match connections.admit(peer.ip()) {
+                        Ok(slot) => {
+                            tracing::info!(%peer, "New {door} connection from {peer}");
+                            let _ = stream.set_nodelay(true);
+                            tasks.spawn(serve(stream, peer, slot));
+                        }
+                        Err(refused) => {
+                            tracing::warn!(%peer, ?refused, "{door} connection refused");
+                            refuse(stream, &refused.message());
+                        }
+                    }
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off.
+                    tracing::error!(error = %e, "{door} accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = tasks.join_next() => {}
+            () = &mut stopping => break,
+        }
+    }
+    while tasks.join_next().await.is_some() {}
 }
 
 /// Why a door could not be opened.

@@ -25,7 +25,6 @@ use russh::server::{Auth, ChannelOpenHandle, Handler, Msg, PublicKeyOffer, Sessi
 use russh::{Channel, ChannelId, ChannelMsg, MethodKind, MethodSet};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use super::screen::{self, ScreenEvent, ScreenStart, OUTPUT_QUEUE};
@@ -33,7 +32,6 @@ use super::terminal::{self, Mode, TerminalEvent};
 use super::DoorError;
 use crate::cmd::{check_password, user_has_key};
 use crate::engine::Start;
-use crate::listen::canonical;
 use crate::rate::{ConnectionCount, ConnectionSlot};
 use crate::state::Shared;
 use crate::telemetry::Door;
@@ -119,57 +117,25 @@ pub(crate) async fn serve<S: Store>(
     connections: Arc<ConnectionCount>,
     stop: watch::Receiver<bool>,
 ) {
-    let mut tasks = JoinSet::new();
-    let stopping = super::stopped(stop.clone());
-    tokio::pin!(stopping);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match (canonical(peer), connections.admit(peer.ip())) {
-                    // A dual-stack listener shows IPv4 peers in IPv6 form.
-                    (peer, Ok(slot)) => {
-                        tracing::info!(%peer, "New SSH connection from {peer}");
-                        let _ = stream.set_nodelay(true);
-                        let handler = Connection {
-                            shared: Arc::clone(&shared),
-                            peer,
-                            slot: Some(slot),
-                            stop: stop.clone(),
-                            user: None,
-                        };
-                        let config = Arc::clone(&config);
-                        let span = tracing::info_span!("ssh", %peer);
-                        tasks.spawn(
-                            async move {
-                                match russh::server::run_stream(config, stream, handler).await {
-                                    Ok(session) => {
-                                        if let Err(e) = session.await {
-                                            tracing::debug!(error = %e, "SSH connection ended with an error");
-                                        }
-                                    }
-                                    Err(e) => tracing::debug!(error = %e, "SSH handshake failed"),
-                                }
-                            }
-                            .instrument(span),
-                        );
+    // SSH lets a server send lines before its version, so a refused peer
+    // sees why.
+    super::accept_until_stopped("SSH", listener, &connections, stop.clone(), |stream, peer, slot| {
+        let handler =
+            Connection { shared: Arc::clone(&shared), peer, slot: Some(slot), stop: stop.clone(), user: None };
+        let config = Arc::clone(&config);
+        async move {
+            match russh::server::run_stream(config, stream, handler).await {
+                Ok(session) => {
+                    if let Err(e) = session.await {
+                        tracing::debug!(error = %e, "SSH connection ended with an error");
                     }
-                    (peer, Err(refused)) => {
-                        // SSH lets a server send lines before its version.
-                        tracing::warn!(%peer, ?refused, "SSH connection refused");
-                        let _ = stream.try_write(format!("{}\r\n", refused.message()).as_bytes());
-                    }
-                },
-                Err(e) => {
-                    tracing::error!(error = %e, "SSH accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-            },
-            Some(_) = tasks.join_next() => {}
-            () = &mut stopping => break,
+                Err(e) => tracing::debug!(error = %e, "SSH handshake failed"),
+            }
         }
-    }
-    // Sessions end themselves on the same signal (the engine says why).
-    while tasks.join_next().await.is_some() {}
+        .instrument(tracing::info_span!("ssh", %peer))
+    })
+    .await;
 }
 
 /// One SSH connection.

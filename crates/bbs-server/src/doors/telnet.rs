@@ -17,11 +17,9 @@ use bbs_storage::Store;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use super::screen::{self, ScreenEvent, ScreenStart, DEFAULT_SIZE, OUTPUT_QUEUE};
-use crate::listen::canonical;
 use crate::rate::{ConnectionCount, ConnectionSlot};
 use crate::state::Shared;
 use crate::telemetry::Door;
@@ -45,37 +43,11 @@ pub(crate) async fn serve<S: Store>(
     connections: Arc<ConnectionCount>,
     stop: watch::Receiver<bool>,
 ) {
-    let mut tasks = JoinSet::new();
-    let stopping = super::stopped(stop.clone());
-    tokio::pin!(stopping);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let peer = canonical(peer);
-                    match connections.admit(peer.ip()) {
-                        Ok(slot) => {
-                            tracing::info!(%peer, "New telnet connection from {peer}");
-                            let _ = stream.set_nodelay(true);
-                            let span = tracing::info_span!("telnet", %peer);
-                            tasks.spawn(connection(Arc::clone(&shared), stream, peer, slot, stop.clone()).instrument(span));
-                        }
-                        Err(refused) => {
-                            tracing::warn!(%peer, ?refused, "telnet connection refused");
-                            let _ = stream.try_write(format!("{}\r\n", refused.message()).as_bytes());
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "telnet accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            Some(_) = tasks.join_next() => {}
-            () = &mut stopping => break,
-        }
-    }
-    while tasks.join_next().await.is_some() {}
+    super::accept_until_stopped("telnet", listener, &connections, stop.clone(), |stream, peer, slot| {
+        connection(Arc::clone(&shared), stream, peer, slot, stop.clone())
+            .instrument(tracing::info_span!("telnet", %peer))
+    })
+    .await;
 }
 
 /// Serves one telnet connection.
