@@ -571,7 +571,7 @@ async fn mix(args: MixArgs) -> anyhow::Result<()> {
         stats.print(&format!("canned server, C={} (the generator's ceiling)", args.connections), args.duration);
         let cpu = cpu.await?;
         cpu.print(stats.total().len());
-        ceiling = Some(Ceiling::of(&stats, &cpu, args.duration));
+        ceiling = Some(RunFigures::of(&stats, &cpu, args.duration));
     }
     let server = args.target.start()?;
     let started = Instant::now();
@@ -595,22 +595,23 @@ async fn mix(args: MixArgs) -> anyhow::Result<()> {
     let cpu = cpu.await?;
     cpu.print(stats.total().len());
     if let Some(ceiling) = ceiling {
-        ceiling.compare(&Ceiling::of(&stats, &cpu, args.duration));
+        ceiling.compare(&RunFigures::of(&stats, &cpu, args.duration));
     }
     finish(&stats)
 }
 
-/// What the canned server achieved in the same run, to divide by.
-struct Ceiling {
+/// What one server achieved in a run: the canned server's figures are
+/// what bbsd's are divided by.
+struct RunFigures {
     rate: f64,
     micros_per_command: Option<f64>,
     p99_ms: f64,
 }
 
-impl Ceiling {
-    fn of(stats: &Stats, cpu: &CpuUse, seconds: f64) -> Ceiling {
+impl RunFigures {
+    fn of(stats: &Stats, cpu: &CpuUse, seconds: f64) -> RunFigures {
         let total = stats.total();
-        Ceiling {
+        RunFigures {
             rate: total.len() as f64 / seconds,
             micros_per_command: cpu.server_micros_per_command(total.len()),
             p99_ms: total.value_at_quantile(0.99) as f64 / 1000.0,
@@ -619,7 +620,7 @@ impl Ceiling {
 
     /// Prints bbsd's figures over the canned server's: the three ratios the
     /// per-command-cost goal is about.
-    fn compare(&self, ours: &Ceiling) {
+    fn compare(&self, ours: &RunFigures) {
         println!("commands/s, bbsd / canned = {:.0} / {:.0} = {:.2}", ours.rate, self.rate, ours.rate / self.rate);
         if let (Some(ours), Some(canned)) = (ours.micros_per_command, self.micros_per_command) {
             println!("server CPU per command, bbsd / canned = {ours:.2} / {canned:.2} µs = {:.2}", ours / canned);
