@@ -1,8 +1,9 @@
 //! The embedded backend: SQLite in WAL mode.
 //!
 //! Writes go to one writer thread that owns the only writing connection.
-//! It takes every write waiting in its queue, runs each in its own savepoint
-//! inside one `BEGIN IMMEDIATE` transaction and commits once (group commit).
+//! It runs each write as it arrives, in its own savepoint inside one open
+//! `BEGIN IMMEDIATE` transaction, and commits once for all of them (group
+//! commit).
 //! One failing write rolls back to its savepoint and does not spoil the
 //! others in its batch. Concurrent writers can never deadlock on SQLite's
 //! locks.
@@ -12,8 +13,10 @@
 //! a second thread, the syncer, then makes the WAL durable with one
 //! `fdatasync` for every batch committed so far, and only after that
 //! updates the cache and answers the batch's callers. While the disk is
-//! flushing batch N, the writer already commits batch N+1, so a write waits
-//! for about one flush instead of one and a half. What an acknowledged
+//! flushing batch N, the writer gathers batch N+1 in its open transaction
+//! and commits it the moment the flush ends, so a write waits for about
+//! one flush instead of one and a half, and every flush covers one commit
+//! of everything that arrived during the one before. What an acknowledged
 //! write gets is what `synchronous = FULL` gives (FULL is exactly "sync the
 //! WAL after each commit"); NORMAL still syncs the WAL before checkpoints
 //! and the database after them. Batches are acknowledged in commit order,
@@ -139,7 +142,7 @@ pub struct SqliteStore {
 
 struct Inner {
     options: SqliteOptions,
-    writes: Mutex<Option<mpsc::Sender<Box<dyn WriteJob>>>>,
+    writes: Mutex<Option<mpsc::Sender<ToWriter>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     reads: Mutex<Option<mpsc::Sender<ReadJob>>>,
     read_threads: Mutex<Vec<JoinHandle<()>>>,
@@ -184,8 +187,10 @@ impl Visibility {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // Closing the queue ends the writer thread after its last batch.
-        self.writes.lock().expect("writes lock").take();
+        // The writer commits what it holds and stops.
+        if let Some(writes) = self.writes.lock().expect("writes lock").take() {
+            let _ = writes.send(ToWriter::Close);
+        }
         if let Some(handle) = self.writer.lock().expect("writer lock").take() {
             let _ = handle.join();
         }
@@ -238,12 +243,13 @@ impl SqliteStore {
             .open(&wal_path)
             .map_err(|source| StoreError::backend(OpenError::OpenWal { path: PathBuf::from(&wal_path), source }))?;
 
-        let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
+        let (tx, rx) = mpsc::channel::<ToWriter>();
         let writer_cache = Arc::clone(&cache);
         let writer_visibility = Arc::clone(&visibility);
+        let to_writer = tx.clone();
         let writer = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(conn, rx, wal, writer_cache, writer_visibility))
+            .spawn(move || write_loop(conn, rx, to_writer, wal, writer_cache, writer_visibility))
             .map_err(|_| StoreError::Closed)?;
         let (reads, jobs) = mpsc::channel::<ReadJob>();
         let jobs = Arc::new(Mutex::new(jobs));
@@ -337,7 +343,7 @@ impl SqliteStore {
         let job = Box::new(Job { work: Some(f), effect: Some(effect), result: None, reply });
         {
             let writes = self.inner.writes.lock().expect("writes lock");
-            writes.as_ref().ok_or(StoreError::Closed)?.send(job).map_err(|_| StoreError::Closed)?;
+            writes.as_ref().ok_or(StoreError::Closed)?.send(ToWriter::Write(job)).map_err(|_| StoreError::Closed)?;
         }
         answer.await.map_err(|_| StoreError::Closed)?
     }
@@ -529,9 +535,29 @@ where
     }
 }
 
+/// What the writer thread takes in.
+enum ToWriter {
+    /// A write to run.
+    Write(Box<dyn WriteJob>),
+    /// The syncer has flushed every batch up to this one and will flush
+    /// whatever is committed next at once: the writer may commit what it
+    /// holds open.
+    Flushed(u64),
+    /// The store is closing: commit what is open and stop.
+    Close,
+}
+
+/// Runs writes in an open transaction and commits it when the syncer is
+/// free to flush it at once (or the batch is full, or the store closes).
+/// A write that arrives while the disk is flushing would wait for the next
+/// flush anyway, so holding it in the open transaction until then costs
+/// it nothing, and one commit then covers everything that arrived during
+/// the flush: fewer, bigger commits, each writing a page to the WAL once
+/// where many small commits wrote the same pages again and again.
 fn write_loop(
     conn: Connection,
-    jobs: mpsc::Receiver<Box<dyn WriteJob>>,
+    inbox: mpsc::Receiver<ToWriter>,
+    to_self: mpsc::Sender<ToWriter>,
     wal: std::fs::File,
     cache: Arc<RwLock<Cache>>,
     visibility: Arc<Visibility>,
@@ -540,27 +566,41 @@ fn write_loop(
     let syncer_visibility = Arc::clone(&visibility);
     let syncer = std::thread::Builder::new()
         .name("sqlite-syncer".into())
-        .spawn(move || sync_loop(&wal, to_sync, &cache, &syncer_visibility))
+        .spawn(move || sync_loop(&wal, to_sync, &to_self, &cache, &syncer_visibility))
         .expect("starting the syncer thread");
-    let mut number = 0;
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+    // The newest batch committed, and the newest the syncer has flushed.
+    let (mut number, mut flushed) = (0, 0);
+    let mut open: Vec<Box<dyn WriteJob>> = Vec::new();
+    let mut started = std::time::Instant::now();
+    let mut closing = false;
+    while !closing {
+        let Ok(first) = inbox.recv() else { break };
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                ToWriter::Write(mut job) => {
+                    if open.is_empty() {
+                        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+                            tracing::error!(error = %e, "cannot begin a write transaction");
+                            job.finish(Err(e.to_string()));
+                            next = inbox.try_recv().ok();
+                            continue;
+                        }
+                        started = std::time::Instant::now();
+                    }
+                    job.run(&conn);
+                    open.push(job);
+                }
+                ToWriter::Flushed(batch) => flushed = batch,
+                ToWriter::Close => closing = true,
             }
+            if open.len() >= MAX_BATCH {
+                break;
+            }
+            next = inbox.try_recv().ok();
         }
-        let started = std::time::Instant::now();
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-            tracing::error!(error = %e, "cannot begin a write transaction");
-            for job in batch {
-                job.finish(Err(e.to_string()));
-            }
+        if open.is_empty() || !(flushed == number || open.len() >= MAX_BATCH || closing) {
             continue;
-        }
-        for job in &mut batch {
-            job.run(&conn);
         }
         // Raised before COMMIT: a reader whose snapshot holds this batch
         // is sure to see the raised number (module documentation).
@@ -568,6 +608,7 @@ fn write_loop(
         visibility.begun.store(number, Ordering::SeqCst);
         let commit =
             search::flush_pending_index(&conn).and_then(|()| conn.execute_batch("COMMIT")).map_err(|e| e.to_string());
+        let batch = std::mem::take(&mut open);
         if let Err(e) = &commit {
             tracing::error!(error = %e, writes = batch.len(), "commit failed; batch rolled back");
             let _ = conn.execute_batch("ROLLBACK");
@@ -595,6 +636,7 @@ struct Committed {
 fn sync_loop(
     wal: &std::fs::File,
     committed: mpsc::Receiver<Committed>,
+    writer: &mpsc::Sender<ToWriter>,
     cache: &RwLock<Cache>,
     visibility: &Visibility,
 ) {
@@ -608,6 +650,9 @@ fn sync_loop(
         } else {
             Ok(())
         };
+        let newest = ready.last().map_or(0, |c| c.number);
+        // The writer commits its next batch while this one is answered.
+        let _ = writer.send(ToWriter::Flushed(newest));
         if let Err(e) = &synced {
             tracing::error!(error = %e, "writes may not be durable; answering them with an error");
         } else {
@@ -617,7 +662,6 @@ fn sync_loop(
                 metrics::histogram!("bbs_storage_commit_seconds").record(c.started.elapsed().as_secs_f64());
             }
         }
-        let newest = ready.last().map_or(0, |c| c.number);
         {
             // Even if the flush failed, the cache must say what the
             // database says, or later reads and writes would disagree.
