@@ -8,10 +8,10 @@
 //! lock of that user.
 
 use bbs_storage::{
-    Acting, AuditRow, BanChange, BanRow, BoardSetting, Moderated, ModerationStore, ModeratorChange, NewBan, NewPost,
-    Pinning, PostChange, PostEdit, PostHistory, PostId, PostSummary, RecycledRow, Refusal, Removal, ReportRow,
-    Reporting, Resolution, Restoral, Result, Revision, Suspension, Timestamp, MAX_ADDED_MODERATORS, MAX_PINNED,
-    MAX_REPORTS_A_DAY,
+    Acting, AuditRow, BanChange, BanRow, BoardSetting, CreatedPost, Moderated, ModerationStore, ModeratorChange,
+    NewBan, NewPost, Pinning, PostChange, PostEdit, PostHistory, PostId, PostSummary, RecycledRow, Refusal, Removal,
+    ReportRow, Reporting, Resolution, Restoral, Result, Revision, Suspension, Timestamp, MAX_ADDED_MODERATORS,
+    MAX_PINNED, MAX_REPORTS_A_DAY,
 };
 use deadpool_postgres::Transaction;
 
@@ -380,7 +380,7 @@ impl ModerationStore for PostgresStore {
         finish(tx, Moderated::Done).await
     }
 
-    async fn create_post_as_member(&self, post: NewPost) -> Result<std::result::Result<PostId, Refusal>> {
+    async fn create_post_as_member(&self, post: NewPost) -> Result<std::result::Result<CreatedPost, Refusal>> {
         let search = index_vector(&post.title, &post.content);
         let mut c = self.client().await?;
         let tx = c.transaction().await.or_backend()?;
@@ -397,8 +397,8 @@ impl ModerationStore for PostgresStore {
             .await
             .or_backend()?;
         let id = unsigned(row.get(0));
-        post_created(&tx, id, &post).await?;
-        finish(tx, Ok(id)).await
+        let subscribers = post_created(&tx, id, &post).await?;
+        finish(tx, Ok(CreatedPost { id, subscribers })).await
     }
 
     async fn comment_as_member(

@@ -158,7 +158,8 @@ async fn matching_subscribers(
               WHERE kind = 0 AND target = $1 AND subscriber <> $2 AND strpos($3, folded) > 0
              UNION
              SELECT subscriber FROM subscriptions
-              WHERE kind = 1 AND target = $2 AND subscriber <> $2 AND strpos($3, folded) > 0",
+              WHERE kind = 1 AND target = $2 AND subscriber <> $2 AND strpos($3, folded) > 0
+             ORDER BY 1",
             &[&board, &author, &folded],
         )
         .await
@@ -167,9 +168,11 @@ async fn matching_subscribers(
 }
 
 /// Records, in the new post's transaction, one missed notice for every
-/// subscriber it matches (removed again by `delivered` for those online).
-pub(crate) async fn post_created(tx: &Transaction<'_>, id: PostId, post: &NewPost) -> Result<()> {
-    for user in matching_subscribers(tx, &post.board, &post.author, &post.title).await? {
+/// subscriber it matches (removed again by `delivered` for those online);
+/// returns those subscribers.
+pub(crate) async fn post_created(tx: &Transaction<'_>, id: PostId, post: &NewPost) -> Result<Vec<String>> {
+    let subscribers = matching_subscribers(tx, &post.board, &post.author, &post.title).await?;
+    for user in &subscribers {
         tx.execute(
             "INSERT INTO notices (username, post_id, board, title, author) VALUES ($1, $2, $3, $4, $5)",
             &[&user, &signed(id), &post.board, &post.title, &post.author],
@@ -195,7 +198,7 @@ pub(crate) async fn post_created(tx: &Transaction<'_>, id: PostId, post: &NewPos
             .or_backend()?;
         }
     }
-    Ok(())
+    Ok(subscribers)
 }
 
 impl SearchStore for PostgresStore {
@@ -291,11 +294,6 @@ impl SearchStore for PostgresStore {
                 SubscriptionRow { kind, target: r.get(1), keyword: r.get(2) }
             })
             .collect())
-    }
-
-    async fn subscribers_of(&self, board: &str, author: &str, title: &str) -> Result<Vec<String>> {
-        let c = self.client().await?;
-        matching_subscribers(&c, board, author, title).await
     }
 
     async fn delivered(&self, post: PostId, users: Vec<String>) -> Result<()> {

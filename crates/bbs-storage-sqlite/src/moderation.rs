@@ -9,10 +9,10 @@
 //! was and never has to skip deleted rows.
 
 use bbs_storage::{
-    Acting, AuditRow, BanChange, BanRow, BoardSetting, Moderated, ModerationStore, ModeratorChange, NewBan, NewPost,
-    Pinning, PostChange, PostEdit, PostHistory, PostId, PostSummary, RecycledRow, Refusal, Removal, ReportRow,
-    Reporting, Resolution, Restoral, Result, Revision, Suspension, Timestamp, MAX_ADDED_MODERATORS, MAX_PINNED,
-    MAX_REPORTS_A_DAY,
+    Acting, AuditRow, BanChange, BanRow, BoardSetting, CreatedPost, Moderated, ModerationStore, ModeratorChange,
+    NewBan, NewPost, Pinning, PostChange, PostEdit, PostHistory, PostId, PostSummary, RecycledRow, Refusal, Removal,
+    ReportRow, Reporting, Resolution, Restoral, Result, Revision, Suspension, Timestamp, MAX_ADDED_MODERATORS,
+    MAX_PINNED, MAX_REPORTS_A_DAY,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -350,7 +350,7 @@ impl ModerationStore for SqliteStore {
         .await
     }
 
-    async fn create_post_as_member(&self, post: NewPost) -> Result<std::result::Result<PostId, Refusal>> {
+    async fn create_post_as_member(&self, post: NewPost) -> Result<std::result::Result<CreatedPost, Refusal>> {
         self.write_then(
             move |c| {
                 let Some(facts) = board_named(c, &post.board)? else { return Ok(Err(Refusal::Missing)) };
@@ -358,8 +358,8 @@ impl ModerationStore for SqliteStore {
                     return Ok(Err(refusal));
                 }
                 // The board was found in this same transaction: it is there.
-                let id = insert_post(c, &post)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                Ok(Ok((id, facts.id)))
+                let created = insert_post(c, &post)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                Ok(Ok((created, facts.id)))
             },
             |cache, created| {
                 if let Ok((_, board)) = created {
@@ -368,7 +368,7 @@ impl ModerationStore for SqliteStore {
             },
         )
         .await
-        .map(|created| created.map(|(id, _)| id))
+        .map(|created| created.map(|(created, _)| created))
     }
 
     async fn comment_as_member(

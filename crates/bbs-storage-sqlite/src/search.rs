@@ -27,8 +27,8 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use bbs_storage::{
-    fold_case, is_cjk, Missed, NewPost, Notice, PostId, Result, SearchHit, SearchStore, Subscribed, SubscriptionKind,
-    SubscriptionRow, MISSED_KEPT,
+    fold_case, is_cjk, CreatedPost, Missed, NewPost, Notice, PostId, Result, SearchHit, SearchStore, Subscribed,
+    SubscriptionKind, SubscriptionRow, MISSED_KEPT,
 };
 
 use crate::SqliteStore;
@@ -190,11 +190,16 @@ pub(crate) fn flush_pending_index(c: &Connection) -> rusqlite::Result<()> {
 /// (`None`: no such board, nothing to do): indexes it, and records a
 /// missed notification for every subscriber it matches. Those of them who
 /// are online lose theirs again when the live notification reached them
-/// ([`SearchStore::delivered`]). Returns `id` as it came.
-pub(crate) fn post_created(c: &Connection, id: Option<PostId>, post: &NewPost) -> rusqlite::Result<Option<PostId>> {
+/// ([`SearchStore::delivered`]). Returns the post and whom it concerns.
+pub(crate) fn post_created(
+    c: &Connection,
+    id: Option<PostId>,
+    post: &NewPost,
+) -> rusqlite::Result<Option<CreatedPost>> {
     let Some(id) = id else { return Ok(None) };
     index(c, id, &post.title, &post.content)?;
-    for user in matching_subscribers(c, &post.board, &post.author, &post.title)? {
+    let subscribers = matching_subscribers(c, &post.board, &post.author, &post.title)?;
+    for user in &subscribers {
         c.prepare_cached("INSERT INTO notices (user, post_id, board, title, author) VALUES (?1, ?2, ?3, ?4, ?5)")?
             .execute(params![user, id, post.board, post.title, post.author])?;
         let missed: u64 = c
@@ -213,7 +218,7 @@ pub(crate) fn post_created(c: &Connection, id: Option<PostId>, post: &NewPost) -
             .execute(params![user, MISSED_KEPT])?;
         }
     }
-    Ok(Some(id))
+    Ok(Some(CreatedPost { id, subscribers }))
 }
 
 /// How often (in notices) a subscriber's old missed notices are trimmed.
@@ -372,11 +377,6 @@ impl SearchStore for SqliteStore {
                 .collect()
         })
         .await
-    }
-
-    async fn subscribers_of(&self, board: &str, author: &str, title: &str) -> Result<Vec<String>> {
-        let (board, author, title) = (board.to_owned(), author.to_owned(), title.to_owned());
-        self.read(move |c| matching_subscribers(c, &board, &author, &title)).await
     }
 
     async fn delivered(&self, post: PostId, users: Vec<String>) -> Result<()> {

@@ -77,8 +77,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
 use bbs_storage::{
-    BoardRow, ChatroomRow, CommentKind, CommentRow, NewPost, NewUser, Post, PostChange, PostEdit, PostId, PostListing,
-    PostPages, PostSummary, Result, Store, StoreError, Timestamp, UserRow,
+    BoardRow, ChatroomRow, CommentKind, CommentRow, CreatedPost, NewPost, NewUser, Post, PostChange, PostEdit, PostId,
+    PostListing, PostPages, PostSummary, Result, Store, StoreError, Timestamp, UserRow,
 };
 
 use crate::cache::{Cache, Key, Value};
@@ -688,7 +688,7 @@ fn sync_loop(
 
 /// Adds a post inside a write (with its search index and subscribers'
 /// notices); `None` if the board does not exist.
-pub(crate) fn insert_post(c: &Connection, post: &NewPost) -> rusqlite::Result<Option<PostId>> {
+pub(crate) fn insert_post(c: &Connection, post: &NewPost) -> rusqlite::Result<Option<CreatedPost>> {
     let n = c
         .prepare_cached(
             "INSERT INTO posts (board_id, author, title, content, created_at)
@@ -842,13 +842,14 @@ impl Store for SqliteStore {
         };
         self.write_then(
             move |c| insert_post(c, &post),
-            move |cache, id| {
-                if id.is_some() {
+            move |cache, created| {
+                if created.is_some() {
                     cache.remove(&Key::Listing(board));
                 }
             },
         )
         .await
+        .map(|created| created.map(|created| created.id))
     }
 
     async fn posts(&self, board: &str) -> Result<Option<Vec<PostSummary>>> {

@@ -113,6 +113,17 @@ pub struct NewPost {
     pub created_at: Timestamp,
 }
 
+/// A post just stored, and whom it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedPost {
+    pub id: PostId,
+    /// The distinct subscribers the post matches (never its author), sorted.
+    /// Their missed notices were recorded in the post's own transaction;
+    /// the server tells those online now. Found in the write, so the
+    /// server does not look them up a second time.
+    pub subscribers: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostSummary {
     pub id: PostId,

@@ -12,7 +12,7 @@
 
 use std::future::Future;
 
-use crate::{NewPost, PostEdit, PostId, PostSummary, Result, Timestamp};
+use crate::{CreatedPost, NewPost, PostEdit, PostId, PostSummary, Result, Timestamp};
 
 /// Moderators a board's owner may add besides themselves.
 pub const MAX_ADDED_MODERATORS: usize = 3;
@@ -260,7 +260,7 @@ pub trait ModerationStore: Send + Sync {
     fn create_post_as_member(
         &self,
         post: NewPost,
-    ) -> impl Future<Output = Result<std::result::Result<PostId, Refusal>>> + Send;
+    ) -> impl Future<Output = Result<std::result::Result<CreatedPost, Refusal>>> + Send;
     /// [`crate::Store::comment`] held to the board's bans and settings;
     /// [`Refusal::Missing`] for a missing post.
     fn comment_as_member(

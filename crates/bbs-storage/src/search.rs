@@ -129,16 +129,6 @@ pub trait SearchStore: Send + Sync {
     /// `user`'s subscriptions, one row per keyword, in subscription order.
     fn subscriptions(&self, user: &str) -> impl Future<Output = Result<Vec<SubscriptionRow>>> + Send;
 
-    /// Everyone a new post on `board` by `author` titled `title` concerns:
-    /// the distinct subscribers of that board or that author with a keyword
-    /// in the title, never the author. Costs a lookup of that board's and
-    /// that author's subscriptions, not a pass over all of them.
-    fn subscribers_of(
-        &self,
-        board: &str,
-        author: &str,
-        title: &str,
-    ) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Forgets the missed-notification entries of post `post` for `users`:
     /// they were online and saw it live.
     fn delivered(&self, post: PostId, users: Vec<String>) -> impl Future<Output = Result<()>> + Send;

@@ -60,9 +60,9 @@ impl Apply for CreatePost {
         };
         // Held to the board's bans and settings in the post's own write.
         match shared.store.create_post_as_member(post.clone()).await? {
-            Ok(id) => {
-                shared.activity.post_created(&post.board, id, &post.author, post.created_at);
-                subscription::announce_new_post(shared, id, post);
+            Ok(created) => {
+                shared.activity.post_created(&post.board, created.id, &post.author, post.created_at);
+                subscription::announce_new_post(shared, created, post);
                 Ok(Reply::text(answer::POST_CREATED))
             }
             Err(refusal) => Ok(refusal_answer(refusal, answer::NO_SUCH_BOARD)),

@@ -4,8 +4,9 @@
 //!
 //! A new post's notifications are made durable by the store in the post's
 //! own transaction (one missed-notification entry per matching
-//! subscriber). After the commit, [`announce_new_post`], in a task of its
-//! own so that the author's answer never waits for it, drops the entries
+//! subscriber), and the store says whom it matched. After the commit,
+//! [`announce_new_post`], in a task of its own so that the author's answer
+//! never waits for it, drops the entries
 //! of the subscribers who are online and publishes the notification to
 //! all of them through the event layer. Whoever was offline finds theirs
 //! at the next login ([`missed_notices`]).
@@ -14,7 +15,7 @@ use bbs_protocol::answer;
 use bbs_protocol::command::{ListSub, Subscribe, SubscriptionTarget, Unsubscribe};
 use bbs_protocol::table::format_table;
 use bbs_protocol::{Push, Reply};
-use bbs_storage::{NewPost, PostId, Store, Subscribed, SubscriptionKind};
+use bbs_storage::{CreatedPost, NewPost, Store, Subscribed, SubscriptionKind};
 
 use super::context::{logged_in, require, Apply, Caller, Outcome};
 use crate::events::Audience;
@@ -76,24 +77,18 @@ impl Apply for ListSub {
     }
 }
 
-/// Tells the subscribers of post `id` (just committed) about it, live,
-/// without delaying anybody: the lookup and the publishing run in a task
-/// of their own. Each subscriber is told once, however many of their
-/// subscriptions match; the author never.
-pub(crate) fn announce_new_post<S: Store>(shared: &Shared<S>, id: PostId, post: NewPost) {
+/// Tells the subscribers of a post just committed about it, live, without
+/// delaying anybody: the publishing runs in a task of its own, and a post
+/// nobody subscribed to costs nothing more. Each subscriber is told once,
+/// however many of their subscriptions match; the author never.
+pub(crate) fn announce_new_post<S: Store>(shared: &Shared<S>, created: CreatedPost, post: NewPost) {
+    let CreatedPost { id, subscribers: users } = created;
+    if users.is_empty() {
+        return;
+    }
     let store = shared.store.clone();
     let events = std::sync::Arc::clone(&shared.events);
     tokio::spawn(async move {
-        let users = match store.subscribers_of(&post.board, &post.author, &post.title).await {
-            Ok(users) if users.is_empty() => return,
-            Ok(users) => users,
-            Err(e) => {
-                // The missed-notification entries are stored: they show at
-                // the subscribers' next login.
-                tracing::warn!(error = %e, post = id, "cannot look up the post's subscribers");
-                return;
-            }
-        };
         // Those online now see it live, so it is not missed: their entries
         // go first, so that a notification seen live is never shown again
         // at a login that follows it.
