@@ -507,12 +507,15 @@ where
 {
     fn run(&mut self, conn: &Connection) {
         let work = self.work.take().expect("a job runs once");
-        let result = conn.execute_batch("SAVEPOINT job").and_then(|()| {
+        // Prepared once per connection: `execute_batch` would parse the
+        // statement again for every write.
+        let run = |sql: &str| conn.prepare_cached(sql)?.execute([]).map(drop);
+        let result = run("SAVEPOINT job").and_then(|()| {
             let result = work(conn);
             if result.is_err() {
-                conn.execute_batch("ROLLBACK TO job")?;
+                run("ROLLBACK TO job")?;
             }
-            conn.execute_batch("RELEASE job")?;
+            run("RELEASE job")?;
             result
         });
         self.result = Some(result);
