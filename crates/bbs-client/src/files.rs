@@ -232,6 +232,9 @@ pub async fn upload(
     let start = path.start;
     let mut hashing = Some(hashing);
     let mut digest: Option<Sha256Digest> = None;
+    // When the hash was ready and every chunk acknowledged (for the log:
+    // whichever comes last is when the digest could go).
+    let (mut hashed_at, mut acked_at) = (None, None);
     // With nothing in flight and the outcome not known yet, the hello is
     // repeated (until the server answers, or while the hash is not ready),
     // then the digest (until the server says complete or damaged): the
@@ -291,6 +294,7 @@ pub async fn upload(
         match woken {
             Woken::Hashed(sha256) => {
                 hashing = None;
+                hashed_at = Some(start.elapsed());
                 digest = Some(sha256?);
                 // The digest goes at once if the bytes are all across.
                 next_hello = Instant::now();
@@ -305,12 +309,22 @@ pub async fn upload(
             if outcome.is_ok() {
                 bar.set_position(size);
                 if let Some(sender) = &sender {
-                    tracing::info!("upload done: {}", sender.summary());
+                    let ms = |at: Option<Duration>| at.map_or(-1, |at| at.as_millis() as i64);
+                    tracing::info!(
+                        "upload done: every chunk acknowledged at {} ms, hash ready at {} ms, kept at {} ms; {}",
+                        ms(acked_at),
+                        ms(hashed_at),
+                        start.elapsed().as_millis(),
+                        sender.summary()
+                    );
                 }
             }
             return outcome;
         }
         if acked {
+            if acked_at.is_none() && sender.as_ref().is_some_and(Sender::is_complete) {
+                acked_at = Some(start.elapsed());
+            }
             hello_backoff = Duration::from_millis(200);
             if let Some(sender) = &sender {
                 bar.set_position((sender.acked() * CHUNK as u64).min(size));

@@ -282,7 +282,10 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         set_time(at);
         assert_eq!(key(), original, "the middle is not read (the final SHA-256 catches it)");
-        assert_eq!(sha256_of(&File::open(&path).unwrap(), &AtomicBool::new(false)).unwrap(), <[u8; 32]>::from(Sha256::digest(&bytes)));
+        assert_eq!(
+            sha256_of(&File::open(&path).unwrap(), &AtomicBool::new(false)).unwrap(),
+            <[u8; 32]>::from(Sha256::digest(&bytes))
+        );
         // Short files: head and tail overlap, nothing is read twice or past the end.
         for len in [0, 1, RESUME_KEY_SPAN as usize + 1] {
             std::fs::write(&path, &bytes[..len]).unwrap();
