@@ -3,8 +3,9 @@
 //! same file measured in the same run, and through the lossy relay.
 //!
 //! Each figure is the wall time of the whole command as the user waits for
-//! it: for `send-file` that includes reading the file once to hash it
-//! before sending; both sides check the SHA-256 as the bytes arrive.
+//! it (the client starting, logging in, the transfer, the final check): for
+//! `send-file` the client hashes the file while sending it and the server
+//! hashes the bytes as they arrive; for `get-file` the client hashes them.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

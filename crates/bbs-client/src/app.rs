@@ -448,22 +448,33 @@ impl App {
                 }
             };
             let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-            let sha256 = match files::sha256_of(path.into()).await {
-                Ok(sha256) => sha256,
+            // The SHA-256 is computed while the bytes go out (the server
+            // gets it at the end); the request names the local file by a
+            // key that is quick to compute.
+            let resume_key = match files::resume_key_of(&file).await {
+                Ok(key) => key,
                 Err(e) => {
                     self.lines.print(&answer::local_file_error(&name, &e.to_string()));
                     continue;
                 }
             };
-            let reply = self.request(&ClientFrame::SendFile { name: name.clone(), size, sha256 }).await?;
+            let reply = self.request(&ClientFrame::SendFile { name: name.clone(), size, resume_key }).await?;
             let Some(Event::Transfer { id, port, .. }) = reply.event else {
                 self.print_answer(&reply.text);
                 continue;
             };
             let Some(transfer_id) = parse_id(&id) else { continue };
+            let hashing = match files::Hashing::start(&file) {
+                Ok(hashing) => hashing,
+                Err(e) => {
+                    let _ = self.request(&ClientFrame::TransferDone { id }).await?;
+                    self.lines.print(&answer::local_file_error(&name, &e.to_string()));
+                    continue;
+                }
+            };
             let target = files::udp_target(self.link.server, port);
             let bar = files::progress_bar(&name, size, self.lines.interactive());
-            let outcome = files::upload(&file, size, transfer_id, self.link.local, target, &bar).await;
+            let outcome = files::upload(&file, size, transfer_id, self.link.local, target, &bar, hashing).await;
             bar.finish_and_clear();
             let done = self.request(&ClientFrame::TransferDone { id }).await?;
             match outcome {

@@ -2,6 +2,11 @@
 //! download (the protocol crate's `transfer` module does the thinking),
 //! the local files, and the progress bar.
 //!
+//! An upload starts sending at once: the file's SHA-256 is computed on a
+//! thread of its own ([`Hashing`]) while the bytes go out, and sent in a
+//! digest datagram once every chunk is acknowledged. (Hashing first cost
+//! about as long as a loopback transfer of the file.)
+//!
 //! A download is written to a hidden file in the current directory named
 //! after the file's SHA-256 (`.<hash>.bbs-download`), and renamed to its
 //! name only once every byte is there and the SHA-256 matches; running the
@@ -12,17 +17,19 @@
 //! relay in the path. Not for use otherwise.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bbs_protocol::transfer::disk::{self, ChunkReader};
+use bbs_protocol::transfer::disk::{self, ChunkReader, HashingWriter};
 use bbs_protocol::transfer::socket::{Received, TransferSocket};
-use bbs_protocol::transfer::{self, DataBatch, Datagram, Receiver, Sender, Status, TransferId, CHUNK};
+use bbs_protocol::transfer::{self, DataBatch, Datagram, Receiver, Sender, Sha256Digest, Status, TransferId, CHUNK};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sha2::{Digest, Sha256};
 use tokio::net::UdpSocket;
 
 /// With no datagram from the server for this long, a transfer gives up
@@ -54,24 +61,43 @@ pub fn udp_target(server: SocketAddr, port: u16) -> SocketAddr {
         .unwrap_or_else(|| SocketAddr::new(server.ip(), port))
 }
 
-/// The SHA-256 (hex) of a local file, read in large blocks off the async
-/// workers.
-pub async fn sha256_of(path: PathBuf) -> std::io::Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let mut file = File::open(path)?;
-        let mut hasher = Sha256::new();
-        let mut buffer = vec![0u8; 1 << 20];
-        loop {
-            let n = file.read(&mut buffer)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buffer[..n]);
-        }
-        Ok(hex::encode(hasher.finalize()))
-    })
-    .await
-    .map_err(std::io::Error::other)?
+/// The resume key of a local file (see `transfer::disk::resume_key`),
+/// read off the async workers.
+pub async fn resume_key_of(file: &File) -> std::io::Result<String> {
+    let file = file.try_clone()?;
+    tokio::task::spawn_blocking(move || disk::resume_key(&file)).await.map_err(std::io::Error::other)?
+}
+
+/// The SHA-256 of a file being uploaded, computed on a blocking thread
+/// while the transfer runs; a future of the digest. Dropped before it is
+/// done (the upload ended early), it stops the thread.
+pub struct Hashing {
+    stop: Arc<AtomicBool>,
+    done: tokio::task::JoinHandle<std::io::Result<Sha256Digest>>,
+}
+
+impl Hashing {
+    pub fn start(file: &File) -> std::io::Result<Hashing> {
+        let file = file.try_clone()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let done = tokio::task::spawn_blocking(move || disk::sha256_of(&file, &stopped));
+        Ok(Hashing { stop, done })
+    }
+}
+
+impl Future for Hashing {
+    type Output = std::io::Result<Sha256Digest>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.done).poll(cx).map(|joined| joined.map_err(std::io::Error::other)?)
+    }
+}
+
+impl Drop for Hashing {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 /// A progress bar (bytes, rate, time left) on a terminal; nothing otherwise.
@@ -138,6 +164,11 @@ impl Exchange {
         self.send_out().await;
     }
 
+    async fn digest(&mut self, sha256: &Sha256Digest) {
+        transfer::encode_digest(&self.id, sha256, &mut self.out);
+        self.send_out().await;
+    }
+
     /// Waits for datagrams until `deadline` and hands this transfer's to
     /// `each`, a batch at a time (up to [`BATCH`] datagrams): returns how
     /// many, 0 if the deadline passed. Errors only when the server has
@@ -175,8 +206,15 @@ impl Exchange {
     }
 }
 
-/// Uploads `file` (`size` bytes) as transfer `id`: sends until the server
-/// says every byte arrived and the SHA-256 matched.
+/// What woke an upload waiting for the server.
+enum Woken {
+    Datagrams(Result<usize, TransferError>),
+    Hashed(std::io::Result<Sha256Digest>),
+}
+
+/// Uploads `file` (`size` bytes) as transfer `id`: sends the bytes, then
+/// the SHA-256 that `hashing` computes meanwhile, until the server says
+/// every byte arrived and matched it (or did not).
 pub async fn upload(
     file: &File,
     size: u64,
@@ -184,6 +222,7 @@ pub async fn upload(
     local: SocketAddr,
     target: SocketAddr,
     bar: &ProgressBar,
+    hashing: Hashing,
 ) -> Result<(), TransferError> {
     let mut path = Exchange::open(local, target, id).await?;
     let mut heard = Instant::now();
@@ -191,9 +230,16 @@ pub async fn upload(
     let mut reader = ChunkReader::new(file, size);
     let mut batch = DataBatch::new(path.socket.max_segments());
     let start = path.start;
-    // The hello is repeated until the server answers, and again whenever
-    // nothing is in flight and the outcome is not known yet (the server's
-    // last acknowledgement was lost, or it is still checking the file).
+    let mut hashing = Some(hashing);
+    let mut digest: Option<Sha256Digest> = None;
+    // When the hash was ready and every chunk acknowledged (for the log:
+    // whichever comes last is when the digest could go).
+    let (mut hashed_at, mut acked_at) = (None, None);
+    // With nothing in flight and the outcome not known yet, the hello is
+    // repeated (until the server answers, or while the hash is not ready),
+    // then the digest (until the server says complete or damaged): the
+    // server's last acknowledgement may have been lost, or it is still
+    // checking the file.
     let mut hello_backoff = Duration::from_millis(200);
     let mut next_hello = Instant::now();
     loop {
@@ -209,40 +255,76 @@ pub async fn upload(
             path.send_data(&mut batch).await;
         }
         let in_flight = sender.as_ref().and_then(Sender::deadline);
+        let all_acked = sender.as_ref().is_some_and(Sender::is_complete);
         if in_flight.is_none() && Instant::now() >= next_hello {
-            path.hello(0).await;
+            match &digest {
+                Some(sha256) if all_acked => path.digest(sha256).await,
+                _ => path.hello(0).await,
+            }
             next_hello = Instant::now() + hello_backoff;
             hello_backoff = (hello_backoff * 2).min(Duration::from_secs(2));
         }
         let deadline = in_flight.map_or(next_hello, |at| start + Duration::from_micros(at));
         let mut outcome: Option<Result<(), TransferError>> = None;
         let mut acked = false;
-        path.batch(Some(deadline), &mut heard, |datagram| {
-            let Datagram::Ack { ack, .. } = datagram else { return };
-            if outcome.is_some() {
-                return;
-            }
-            match ack.status {
-                Status::Complete => outcome = Some(Ok(())),
-                Status::Damaged => outcome = Some(Err(TransferError::Damaged)),
-                Status::Running => {
-                    let now = start.elapsed().as_micros() as u64 + 1;
-                    sender.get_or_insert_with(|| Sender::new(size, ack.next)).on_ack(&ack, now);
-                    acked = true;
+        let woken = {
+            let datagrams = path.batch(Some(deadline), &mut heard, |datagram| {
+                let Datagram::Ack { ack, .. } = datagram else { return };
+                if outcome.is_some() {
+                    return;
                 }
+                match ack.status {
+                    Status::Complete => outcome = Some(Ok(())),
+                    Status::Damaged => outcome = Some(Err(TransferError::Damaged)),
+                    Status::Running => {
+                        let now = start.elapsed().as_micros() as u64 + 1;
+                        sender.get_or_insert_with(|| Sender::new(size, ack.next)).on_ack(&ack, now);
+                        acked = true;
+                    }
+                }
+            });
+            match hashing.as_mut() {
+                Some(hashing) => tokio::select! {
+                    sha256 = hashing => Woken::Hashed(sha256),
+                    taken = datagrams => Woken::Datagrams(taken),
+                },
+                None => Woken::Datagrams(datagrams.await),
             }
-        })
-        .await?;
+        };
+        match woken {
+            Woken::Hashed(sha256) => {
+                hashing = None;
+                hashed_at = Some(start.elapsed());
+                digest = Some(sha256?);
+                // The digest goes at once if the bytes are all across.
+                next_hello = Instant::now();
+                hello_backoff = Duration::from_millis(200);
+                continue;
+            }
+            Woken::Datagrams(taken) => {
+                taken?;
+            }
+        }
         if let Some(outcome) = outcome {
             if outcome.is_ok() {
                 bar.set_position(size);
                 if let Some(sender) = &sender {
-                    tracing::info!("upload done: {}", sender.summary());
+                    let ms = |at: Option<Duration>| at.map_or(-1, |at| at.as_millis() as i64);
+                    tracing::info!(
+                        "upload done: every chunk acknowledged at {} ms, hash ready at {} ms, kept at {} ms; {}",
+                        ms(acked_at),
+                        ms(hashed_at),
+                        start.elapsed().as_millis(),
+                        sender.summary()
+                    );
                 }
             }
             return outcome;
         }
         if acked {
+            if acked_at.is_none() && sender.as_ref().is_some_and(Sender::is_complete) {
+                acked_at = Some(start.elapsed());
+            }
             hello_backoff = Duration::from_millis(200);
             if let Some(sender) = &sender {
                 bar.set_position((sender.acked() * CHUNK as u64).min(size));
@@ -268,16 +350,38 @@ pub async fn download(
     target: SocketAddr,
     bar: &ProgressBar,
 ) -> Result<(), TransferError> {
-    let (resume, mut hasher) = {
+    let (resume, hasher) = {
         let partial = partial.to_owned();
         tokio::task::spawn_blocking(move || disk::resume_point(&partial, size, u64::MAX))
             .await
             .map_err(std::io::Error::other)??
     };
     let file = std::fs::OpenOptions::new().create(true).append(true).open(partial)?;
-    // Each batch's in-order bytes are one buffer already: written as they
-    // are, without another copy through a buffered writer.
-    let mut writer = file;
+    // Hashing and writing run on a thread of their own, beside receiving.
+    let mut writer = HashingWriter::start(file, hasher);
+    let received = receive(&mut writer, size, resume, id, local, target, bar).await;
+    // Whatever happened, the bytes handed over are on disk before the
+    // caller goes on (running the same command again resumes from them).
+    let hashed = writer.finish().await?;
+    received?;
+    if hashed.map(hex::encode).as_deref() != Some(sha256) {
+        let _ = std::fs::remove_file(partial);
+        return Err(TransferError::Damaged);
+    }
+    Ok(())
+}
+
+/// The UDP side of a download: takes in every chunk from `resume` on and
+/// hands the bytes to `writer` in order.
+async fn receive(
+    writer: &mut HashingWriter,
+    size: u64,
+    resume: u64,
+    id: TransferId,
+    local: SocketAddr,
+    target: SocketAddr,
+    bar: &ProgressBar,
+) -> Result<(), TransferError> {
     let mut receiver = Receiver::new(size, resume);
     bar.set_position((resume * CHUNK as u64).min(size));
     let mut path = Exchange::open(local, target, id).await?;
@@ -301,9 +405,10 @@ pub async fn download(
         if taken == 0 {
             continue;
         }
-        hasher.update(receiver.ready());
-        writer.write_all(receiver.ready())?;
-        receiver.clear_ready();
+        if !receiver.ready().is_empty() {
+            let bytes = receiver.take_ready(writer.spare());
+            writer.write(bytes).await?;
+        }
         bar.set_position((receiver.next() * CHUNK as u64).min(size));
         transfer::encode_ack(&path.id, &receiver.ack(Status::Running), &mut path.out);
         // One acknowledgement stands for a run of datagrams: lost, it would
@@ -311,11 +416,6 @@ pub async fn download(
         for _ in 0..if taken >= ACK_TWICE { 2 } else { 1 } {
             path.send_out().await;
         }
-    }
-    writer.sync_all()?;
-    if hex::encode(hasher.finalize()) != sha256 {
-        let _ = std::fs::remove_file(partial);
-        return Err(TransferError::Damaged);
     }
     Ok(())
 }

@@ -202,6 +202,81 @@ fn killed_transfers_resume_where_they_stopped() {
     assert_eq!(std::fs::read_dir(&down).unwrap().count(), 1, "the hidden partial file is gone");
 }
 
+/// Sets a file's modification time.
+fn set_modified(path: &Path, at: std::time::SystemTime) {
+    std::fs::File::options().write(true).open(path).unwrap().set_modified(at).unwrap();
+}
+
+/// An upload interrupted, then its local file changed before the same
+/// `send-file` runs again: the result is the new bytes exactly, or a clear
+/// refusal that keeps nothing (then the next attempt sends the new bytes),
+/// never the old bytes' prefix with the new file's tail.
+#[test]
+fn a_changed_local_file_is_never_resumed_into_a_mix() {
+    let s = setup(Config::default());
+    let size = 16 << 20;
+    let partial_dir = s.server.db.parent().unwrap().join("files/partial");
+    let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let upload = |name: &str, seed: u64| {
+        let relay = LossyRelay::start(s.server.addr, impaired(0.0, seed)).unwrap();
+        let screen = run(bbs(&s.server, Some(&relay), s.up.path()), &format!("{LOGIN}send-file {name}\n"));
+        (answers(&screen), relay.counts.forwarded.load(Ordering::Relaxed))
+    };
+    let interrupt = |name: &str, seed: u64| {
+        let relay = LossyRelay::start(s.server.addr, impaired(0.1, seed)).unwrap();
+        kill_half_way(bbs(&s.server, Some(&relay), s.up.path()), &format!("send-file {name}"), size as u64, || {
+            dir_bytes(&partial_dir)
+        });
+    };
+    let download_is = |name: &str, bytes: &[u8]| {
+        let screen = run(bbs(&s.server, None, s.down.path()), &format!("{LOGIN}get-file {name}\n"));
+        assert_eq!(answers(&screen), ["Welcome, ann.", &format!("Received {name} ({size} bytes).")]);
+        assert!(std::fs::read(s.down.path().join(name)).unwrap() == bytes, "{name}: not the new bytes");
+    };
+
+    // Rewritten in a way the resume key cannot see: same size, the first
+    // and last MiB unchanged, the modification time put back. The bytes
+    // changed (at 2 MiB) are in the prefix the server already holds, so the
+    // resumed upload would be the old prefix with the new tail: refused,
+    // nothing kept; the next attempt starts again and sends the new bytes.
+    let path = s.up.path().join("quiet.bin");
+    let mut bytes = random_bytes(size, 7);
+    std::fs::write(&path, &bytes).unwrap();
+    set_modified(&path, an_hour_ago);
+    interrupt("quiet.bin", 50);
+    for byte in &mut bytes[2 << 20..(2 << 20) + 4096] {
+        *byte ^= 0x5A;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    set_modified(&path, an_hour_ago);
+    let (answers_now, _) = upload("quiet.bin", 51);
+    assert_eq!(
+        answers_now,
+        [
+            "Welcome, ann.",
+            "quiet.bin: the bytes that arrived do not match the file's SHA-256; nothing was kept. Please try again."
+        ]
+    );
+    assert_eq!(dir_bytes(&partial_dir), 0, "the damaged partial file stayed");
+    let (answers_now, sent) = upload("quiet.bin", 52);
+    assert_eq!(answers_now, ["Welcome, ann.", &format!("Sent quiet.bin ({size} bytes).")]);
+    assert!(sent >= (size / CHUNK) as u64, "it resumed from bytes that were refused ({sent} datagrams)");
+    download_is("quiet.bin", &bytes);
+
+    // Rewritten the ordinary way (new bytes, a new modification time): the
+    // key differs, so the upload starts from the beginning and succeeds.
+    let path = s.up.path().join("edited.bin");
+    std::fs::write(&path, random_bytes(size, 8)).unwrap();
+    set_modified(&path, an_hour_ago);
+    interrupt("edited.bin", 53);
+    let bytes = random_bytes(size, 9);
+    std::fs::write(&path, &bytes).unwrap();
+    let (answers_now, sent) = upload("edited.bin", 54);
+    assert_eq!(answers_now, ["Welcome, ann.", &format!("Sent edited.bin ({size} bytes).")]);
+    assert!(sent >= (size / CHUNK) as u64, "it resumed another file's bytes ({sent} datagrams)");
+    download_is("edited.bin", &bytes);
+}
+
 #[test]
 fn every_answer_of_the_spec() {
     let s = setup(Config { max_file_size: 1000, ..Config::default() });

@@ -33,11 +33,16 @@ pub enum ClientFrame {
     /// connection (the user is inside a chatroom); answered with an empty
     /// answer, and resets the server's idle timer like a command.
     Keepalive,
-    /// `send-file`, one file: "I want to upload `name`, `size` bytes whose
-    /// SHA-256 is `sha256` (hex)". Answered with a refusal, or with
-    /// [`crate::Event::Transfer`] (the client then sends the bytes over
-    /// UDP, see [`crate::transfer`]).
-    SendFile { name: String, size: u64, sha256: String },
+    /// `send-file`, one file: "I want to upload `name`, `size` bytes".
+    /// `resume_key` (64 hex digits, [`crate::transfer::disk::resume_key`])
+    /// tells this local file from another of the same name and size, so an
+    /// interrupted upload resumes only from the same file's bytes; it is
+    /// cheap to compute, unlike the SHA-256, which the client computes
+    /// while sending and delivers at the end in a digest datagram (the
+    /// server keeps the file only if it matches). Answered with a refusal,
+    /// or with [`crate::Event::Transfer`] (the client then sends the bytes
+    /// over UDP, see [`crate::transfer`]).
+    SendFile { name: String, size: u64, resume_key: String },
     /// `get-file`, one file. Answered with a refusal, or with
     /// [`crate::Event::Transfer`] (the server then sends the bytes over
     /// UDP once the client's hello arrives).
@@ -45,8 +50,9 @@ pub enum ClientFrame {
     /// The client is done with transfer `id` (hex): every byte went across,
     /// or it gave up. The server lets the transfer go and answers with its
     /// outcome: for an upload `Sent <name> (<size> bytes).` or why not
-    /// (what arrived stays, so the same command resumes); for a download,
-    /// nothing (the client checked the bytes itself).
+    /// (what arrived stays, so the same command resumes; bytes that did
+    /// not match the digest do not); for a download, nothing (the client
+    /// checked the bytes itself).
     TransferDone { id: String },
 }
 

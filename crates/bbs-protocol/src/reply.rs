@@ -44,7 +44,9 @@ pub enum Event {
     /// `port`, tagged with `id` (32 hex digits, a secret of this
     /// connection). `offset` is how many bytes the receiver already holds
     /// (uploads resume from there; for downloads the client says in its
-    /// hello); `size` and `sha256` (hex) describe the whole file.
+    /// hello); `size` is the whole file's, `sha256` (hex) too for a
+    /// download, empty for an upload (the client sends it at the end, see
+    /// [`crate::transfer`]).
     Transfer { id: String, port: u16, offset: u64, size: u64, sha256: String },
 }
 

@@ -8,17 +8,30 @@
 //! # How a transfer starts
 //!
 //! The command goes over the TCP connection (`send-file`, `get-file`); the
-//! answer carries a transfer id of 16 random bytes, the file's size and
-//! SHA-256, and, for an upload, the byte offset the server already holds
-//! from an earlier, interrupted attempt. The id is a secret: only the TCP
-//! session that asked for the transfer learns it. The client then sends a
-//! [`Datagram::Hello`] carrying the id from its UDP socket to the server's
-//! UDP port. The server accepts the hello only from the IP address of the
-//! TCP session, and from then on exchanges the transfer's datagrams with
-//! exactly that address and port; a datagram with an unknown id, or from any
-//! other address, is dropped without an answer. The hello is padded to
-//! [`HELLO_SIZE`] bytes, so nothing the server sends in answer to it is
-//! larger than what it carried.
+//! answer carries a transfer id of 16 random bytes, the file's size, for a
+//! download its SHA-256, and, for an upload, the byte offset the server
+//! already holds from an earlier, interrupted attempt. The id is a secret:
+//! only the TCP session that asked for the transfer learns it. The client
+//! then sends a [`Datagram::Hello`] carrying the id from its UDP socket to
+//! the server's UDP port. The server accepts the hello only from the IP
+//! address of the TCP session, and from then on exchanges the transfer's
+//! datagrams with exactly that address and port; a datagram with an unknown
+//! id, or from any other address, is dropped without an answer. The hello
+//! is padded to [`HELLO_SIZE`] bytes, so nothing the server sends in answer
+//! to it is larger than what it carried.
+//!
+//! An upload's request does not carry the file's SHA-256: hashing a large
+//! file takes about as long as sending it, so the client starts sending at
+//! once and hashes the file alongside. The request carries a cheap *resume
+//! key* instead ([`disk::resume_key`]: size, modification time, first and
+//! last MiB), which names the partial file an interrupted upload continues
+//! from. The SHA-256 follows at the end in a [`Datagram::Digest`]; the
+//! server compares it with what it hashed as the bytes arrived and keeps
+//! the file only if they match. A change to the local file that the key
+//! cannot see (the middle rewritten and the modification time put back)
+//! makes the resumed bytes differ from the digest: the server answers
+//! damaged and removes the partial file, and the next attempt starts from
+//! the beginning. A wrong file is never kept.
 //!
 //! # Datagrams
 //!
@@ -28,10 +41,11 @@
 //! big-endian.
 //!
 //! ```text
-//! hello: FF 01 id[16] resume:u64 padding to HELLO_SIZE
-//! data:  FF 02 id[16] chunk:u64 sent_at:u64 payload[..CHUNK]
-//! ack:   FF 03 id[16] next:u64 echo:u64 window:u32 status:u8 n:u8
-//!        n × (start:u32 length:u32)
+//! hello:  FF 01 id[16] resume:u64 padding to HELLO_SIZE
+//! data:   FF 02 id[16] chunk:u64 sent_at:u64 payload[..CHUNK]
+//! ack:    FF 03 id[16] next:u64 echo:u64 window:u32 status:u8 n:u8
+//!         n × (start:u32 length:u32)
+//! digest: FF 04 id[16] sha256[32]
 //! ```
 //!
 //! - The file is cut into chunks of [`CHUNK`] bytes (the last one shorter,
@@ -52,7 +66,14 @@
 //! - `status`: [`Status::Running`], [`Status::Complete`] (every byte
 //!   arrived, the SHA-256 matched and the file is kept) or
 //!   [`Status::Damaged`] (every byte arrived but the SHA-256 did not
-//!   match: nothing is kept).
+//!   match: nothing is kept). An upload stays running, with every chunk
+//!   acknowledged, until its digest has arrived.
+//! - `digest` (uploads only, client to server): the SHA-256 of the whole
+//!   file, sent from the transfer's address once every chunk is
+//!   acknowledged and the hash is ready, and repeated (backing off) until an
+//!   acknowledgement says complete or damaged. The server takes it only
+//!   from the address the hello fixed, like data, so it answers no unproven
+//!   address; the first digest counts, repeats change nothing.
 //!
 //! # Reliability and congestion control
 //!
@@ -158,6 +179,9 @@ pub const INITIAL_RTO_US: u64 = 250_000;
 
 pub type TransferId = [u8; 16];
 
+/// A file's SHA-256, as the digest datagram carries it.
+pub type Sha256Digest = [u8; 32];
+
 /// How many chunks a file of `size` bytes has.
 pub fn chunks_of(size: u64) -> u64 {
     size.div_ceil(CHUNK as u64)
@@ -194,16 +218,24 @@ pub enum Datagram<'a> {
     Hello { id: TransferId, resume: u64 },
     Data { id: TransferId, chunk: u64, sent_at: u64, payload: &'a [u8] },
     Ack { id: TransferId, ack: Ack },
+    Digest { id: TransferId, sha256: Sha256Digest },
 }
 
 const HELLO: u8 = 1;
 const DATA: u8 = 2;
 const ACK: u8 = 3;
+const DIGEST: u8 = 4;
+
+/// A digest datagram's size.
+pub const DIGEST_SIZE: usize = 2 + 16 + 32;
 
 impl Datagram<'_> {
     pub fn id(&self) -> &TransferId {
         match self {
-            Datagram::Hello { id, .. } | Datagram::Data { id, .. } | Datagram::Ack { id, .. } => id,
+            Datagram::Hello { id, .. }
+            | Datagram::Data { id, .. }
+            | Datagram::Ack { id, .. }
+            | Datagram::Digest { id, .. } => id,
         }
     }
 
@@ -237,6 +269,7 @@ impl Datagram<'_> {
                 let ranges = (0..n).map(|i| Some((u32_at(22 + 8 * i)?, u32_at(26 + 8 * i)?))).collect::<Option<_>>()?;
                 Some(Datagram::Ack { id, ack: Ack { next, echo, window, status, ranges } })
             }
+            DIGEST => Some(Datagram::Digest { id, sha256: body.try_into().ok()? }),
             _ => None,
         }
     }
@@ -278,6 +311,12 @@ pub fn encode_ack(id: &TransferId, ack: &Ack, out: &mut Vec<u8>) {
         out.extend_from_slice(&start.to_be_bytes());
         out.extend_from_slice(&length.to_be_bytes());
     }
+}
+
+/// Encodes an upload's digest: the SHA-256 of the whole file.
+pub fn encode_digest(id: &TransferId, sha256: &Sha256Digest, out: &mut Vec<u8>) {
+    header(DIGEST, id, out);
+    out.extend_from_slice(sha256);
 }
 
 /// Bytes at most in one batch of data datagrams sent with one system call
@@ -419,6 +458,14 @@ impl Receiver {
     /// The caller has taken the [`Receiver::ready`] bytes.
     pub fn clear_ready(&mut self) {
         self.ready.clear();
+    }
+
+    /// Takes the [`Receiver::ready`] bytes out to hand them to another
+    /// thread, leaving `spare` (emptied; a buffer back from that thread, so
+    /// no batch allocates) in their place.
+    pub fn take_ready(&mut self, mut spare: Vec<u8>) -> Vec<u8> {
+        spare.clear();
+        std::mem::replace(&mut self.ready, spare)
     }
 
     /// Whether every chunk arrived (and was handed on).
@@ -876,6 +923,13 @@ mod tests {
         assert_eq!(Datagram::decode(&out), Some(Datagram::Ack { id, ack }));
         assert_eq!(Datagram::decode(b"whoami"), None);
         assert_eq!(Datagram::decode(&out[..out.len() - 1]), None);
+        let sha256 = [0xAB; 32];
+        encode_digest(&id, &sha256, &mut out);
+        assert_eq!(out.len(), DIGEST_SIZE);
+        assert_eq!(Datagram::decode(&out), Some(Datagram::Digest { id, sha256 }));
+        assert_eq!(Datagram::decode(&out[..out.len() - 1]), None, "a digest cut short");
+        out.push(0);
+        assert_eq!(Datagram::decode(&out), None, "a digest too long");
     }
 
     #[test]

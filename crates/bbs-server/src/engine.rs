@@ -367,8 +367,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
                     return Answer::Whole(answer_failure(room_closed(shared, &mut caller).await))
                 }
                 Ok(ClientFrame::Keepalive) => return Answer::Whole(Reply::default()),
-                Ok(ClientFrame::SendFile { name, size, sha256 }) => {
-                    return Answer::Whole(answer_failure(send_file(shared, &mut caller, name, size, sha256).await));
+                Ok(ClientFrame::SendFile { name, size, resume_key }) => {
+                    return Answer::Whole(answer_failure(send_file(shared, &mut caller, name, size, resume_key).await));
                 }
                 Ok(ClientFrame::GetFile { name }) => {
                     return Answer::Whole(answer_failure(get_file(shared, &mut caller, name).await))

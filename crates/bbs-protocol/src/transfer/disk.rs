@@ -1,18 +1,152 @@
 //! The local file's side of a transfer, the same for `bbs` and `bbsd`:
-//! where an interrupted transfer's bytes resume, and reading the file to
-//! send in large blocks rather than one chunk per system call.
+//! where an interrupted transfer's bytes resume, an upload's resume key and
+//! SHA-256, reading the file to send in large blocks rather than one chunk
+//! per system call, and hashing and writing received bytes on a thread of
+//! their own ([`HashingWriter`]).
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc as std_mpsc;
 
 use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
 
-use super::{chunk_len, chunks_of, CHUNK};
+use super::{chunk_len, chunks_of, Sha256Digest, CHUNK};
 
 /// Bytes read per system call when hashing a whole file.
 const HASH_BLOCK: usize = 1 << 20;
+
+/// Bytes of the start and of the end of a file that go into its resume key.
+pub const RESUME_KEY_SPAN: u64 = 1 << 20;
+
+/// An upload's resume key (64 hex digits): the SHA-256 of the file's size,
+/// its modification time and its first and last [`RESUME_KEY_SPAN`]
+/// bytes. It tells "the same local file as last time" without reading the
+/// whole file, so the upload request can go at once; the server names the
+/// partial file of an interrupted upload by it. A change it cannot see
+/// (the middle rewritten and the modification time put back) is caught by
+/// the SHA-256 at the end of the transfer, which the resumed bytes then
+/// fail: nothing is kept, the partial file goes, the next attempt starts
+/// from the beginning.
+pub fn resume_key(file: &File) -> io::Result<String> {
+    let meta = file.metadata()?;
+    let size = meta.len();
+    let modified = meta.modified()?;
+    // Before 1970 (or a clock gone wrong): the distance the other way, and
+    // a flag, so two such times still differ.
+    let (before_epoch, since) = match modified.duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) => (0u8, since),
+        Err(e) => (1u8, e.duration()),
+    };
+    let mut key = Sha256::new();
+    key.update(b"bbs resume key 1");
+    key.update(size.to_be_bytes());
+    key.update([before_epoch]);
+    key.update(since.as_secs().to_be_bytes());
+    key.update(since.subsec_nanos().to_be_bytes());
+    let head = size.min(RESUME_KEY_SPAN);
+    let tail_start = size.saturating_sub(RESUME_KEY_SPAN).max(head);
+    let mut buffer = vec![0u8; head.max(size - tail_start) as usize];
+    for (at, len) in [(0, head), (tail_start, size - tail_start)] {
+        file.read_exact_at(&mut buffer[..len as usize], at)?;
+        key.update(&buffer[..len as usize]);
+    }
+    Ok(hex::encode(key.finalize()))
+}
+
+/// The SHA-256 of the whole file, read in large blocks from its start
+/// (positioned reads: independent of any other reader of the same file).
+/// Gives up with `Interrupted` once `stop` is set (the transfer it was for
+/// ended early).
+pub fn sha256_of(file: &File, stop: &AtomicBool) -> io::Result<[u8; 32]> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; HASH_BLOCK];
+    let mut at = 0;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        let n = file.read_at(&mut buffer, at)?;
+        if n == 0 {
+            return Ok(hasher.finalize().into());
+        }
+        hasher.update(&buffer[..n]);
+        at += n as u64;
+    }
+}
+
+/// Runs of in-order bytes waiting for a [`HashingWriter`]'s thread: while
+/// it lags, the receiving task waits, datagrams queue up, and the sender's
+/// window closes (flow control reaches back to the sender).
+const WRITER_QUEUE: usize = 32;
+
+/// Received bytes on their way to disk: a blocking thread hashes each run
+/// of in-order bytes and appends it to the file, so the receiving task only
+/// takes in datagrams and acknowledges them (hashing costs more CPU than
+/// receiving; done inline it held receiving up). Buffers come back for the
+/// next runs, so no batch allocates.
+#[derive(Debug)]
+pub struct HashingWriter {
+    bytes: Option<mpsc::Sender<Vec<u8>>>,
+    spares: std_mpsc::Receiver<Vec<u8>>,
+    /// The SHA-256 of the whole file once the thread has written and synced
+    /// it, taken by [`HashingWriter::finish`].
+    done: Option<tokio::task::JoinHandle<io::Result<Sha256Digest>>>,
+}
+
+impl HashingWriter {
+    /// Starts writing after the end of `file` (opened for appending);
+    /// `hasher` has hashed what the file holds already. Needs a tokio
+    /// runtime.
+    pub fn start(mut file: File, mut hasher: Sha256) -> HashingWriter {
+        let (bytes, mut queue) = mpsc::channel::<Vec<u8>>(WRITER_QUEUE);
+        let (give_back, spares) = std_mpsc::channel();
+        let done = tokio::task::spawn_blocking(move || {
+            while let Some(run) = queue.blocking_recv() {
+                hasher.update(&run);
+                file.write_all(&run)?;
+                let _ = give_back.send(run);
+            }
+            file.sync_all()?;
+            Ok(hasher.finalize().into())
+        });
+        HashingWriter { bytes: Some(bytes), spares, done: Some(done) }
+    }
+
+    /// An empty buffer to receive into: one the thread is done with, or new.
+    pub fn spare(&self) -> Vec<u8> {
+        self.spares.try_recv().unwrap_or_default()
+    }
+
+    /// Hands a run of in-order bytes over, waiting while the thread is
+    /// [`WRITER_QUEUE`] runs behind.
+    pub async fn write(&mut self, run: Vec<u8>) -> io::Result<()> {
+        let Some(bytes) = &self.bytes else { return Err(io::Error::other("the writer is closed")) };
+        if bytes.send(run).await.is_err() {
+            // The thread stopped: its error says why.
+            self.finish().await?;
+            return Err(io::Error::other("the writer stopped"));
+        }
+        Ok(())
+    }
+
+    /// No more bytes: the thread finishes what it holds, syncs the file and
+    /// completes the hash.
+    pub fn close(&mut self) {
+        self.bytes = None;
+    }
+
+    /// Closes and waits for the thread: the SHA-256 of the whole file, or
+    /// `None` if an earlier call took it.
+    pub async fn finish(&mut self) -> io::Result<Option<Sha256Digest>> {
+        self.close();
+        let Some(done) = self.done.take() else { return Ok(None) };
+        done.await.map_err(io::Error::other)?.map(Some)
+    }
+}
 
 /// Chunks read at once when the sender moves on to chunks it never sent.
 const READ_BLOCK_CHUNKS: u64 = 512;
@@ -119,6 +253,67 @@ mod tests {
             let expected = &bytes[start..start + chunk_len(size, chunk)];
             assert_eq!(reader.chunk(chunk).unwrap(), expected, "chunk {chunk}");
         }
+    }
+
+    #[test]
+    fn the_resume_key_sees_size_time_head_and_tail_but_not_the_middle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let size = 3 * RESUME_KEY_SPAN as usize;
+        let mut bytes: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let at = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let set_time = |time| File::options().write(true).open(&path).unwrap().set_modified(time).unwrap();
+        set_time(at);
+        let key = || resume_key(&File::open(&path).unwrap()).unwrap();
+        let original = key();
+        assert_eq!(original.len(), 64);
+        assert_eq!(key(), original, "the same file, the same key");
+        set_time(at + std::time::Duration::from_nanos(1));
+        assert_ne!(key(), original, "another modification time");
+        for (index, what) in [(0, "the first byte"), (size - 1, "the last byte")] {
+            bytes[index] ^= 1;
+            std::fs::write(&path, &bytes).unwrap();
+            set_time(at);
+            assert_ne!(key(), original, "{what} changed");
+            bytes[index] ^= 1;
+        }
+        bytes[size / 2] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        set_time(at);
+        assert_eq!(key(), original, "the middle is not read (the final SHA-256 catches it)");
+        assert_eq!(
+            sha256_of(&File::open(&path).unwrap(), &AtomicBool::new(false)).unwrap(),
+            <[u8; 32]>::from(Sha256::digest(&bytes))
+        );
+        // Short files: head and tail overlap, nothing is read twice or past the end.
+        for len in [0, 1, RESUME_KEY_SPAN as usize + 1] {
+            std::fs::write(&path, &bytes[..len]).unwrap();
+            assert_eq!(key().len(), 64);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_hashing_writer_appends_and_hashes_what_the_file_held_and_got() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("partial");
+        let held = vec![b'h'; CHUNK];
+        std::fs::write(&path, &held).unwrap();
+        let (chunks, hasher) = resume_point(&path, 10 * CHUNK as u64, u64::MAX).unwrap();
+        assert_eq!(chunks, 1);
+        let file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        let mut writer = HashingWriter::start(file, hasher);
+        for run in [&b"first "[..], b"second"] {
+            let mut buffer = writer.spare();
+            buffer.extend_from_slice(run);
+            writer.write(buffer).await.unwrap();
+        }
+        let digest = writer.finish().await.unwrap();
+        let whole = [&held[..], b"first second"].concat();
+        assert_eq!(digest, Some(Sha256::digest(&whole).into()));
+        assert_eq!(std::fs::read(&path).unwrap(), whole);
+        assert_eq!(writer.finish().await.unwrap(), None, "taken once");
+        assert!(writer.write(Vec::new()).await.is_err(), "closed");
     }
 
     #[test]

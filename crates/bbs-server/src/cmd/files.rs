@@ -37,7 +37,8 @@ impl Apply for GetFile {
     }
 }
 
-fn is_sha256(hex: &str) -> bool {
+/// A resume key's form: 64 lower-case hex digits (a SHA-256).
+fn is_resume_key(hex: &str) -> bool {
     hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
@@ -46,17 +47,21 @@ fn busy(name: &str) -> Reply {
     Reply::text(answer::transfers_busy(name))
 }
 
+/// The answer that opens a transfer; `sha256` is the file's for a download,
+/// empty for an upload (its digest comes at the end).
 fn transfer_event<S>(shared: &Shared<S>, id: &[u8; 16], offset: u64, size: u64, sha256: String) -> Reply {
     Reply::with_event("", Event::Transfer { id: hex::encode(id), port: shared.transfers.port(), offset, size, sha256 })
 }
 
-/// One file of `send-file`: the client wants to upload `name`.
+/// One file of `send-file`: the client wants to upload `name`; an earlier,
+/// interrupted upload of the same local file (the same `resume_key`) is
+/// continued.
 pub(crate) async fn send_file<S: Store>(
     shared: &Shared<S>,
     caller: &mut Caller<'_>,
     name: String,
     size: u64,
-    sha256: String,
+    resume_key: String,
 ) -> Outcome {
     let owner = require!(logged_in(caller)).name.clone();
     if !valid_file_name(&name) {
@@ -69,8 +74,8 @@ pub(crate) async fn send_file<S: Store>(
     if size > config.max_file_size {
         return Ok(Reply::text(answer::file_too_large(&name, config.max_file_size)));
     }
-    if !is_sha256(&sha256) {
-        return Ok(Reply::text("Error: the SHA-256 must be 64 lower-case hex digits."));
+    if !is_resume_key(&resume_key) {
+        return Ok(Reply::text("Error: the resume key must be 64 lower-case hex digits."));
     }
     let usage = shared.store.file_usage(&owner).await?;
     if usage.user.saturating_add(size) > config.file_quota_per_user {
@@ -85,13 +90,12 @@ pub(crate) async fn send_file<S: Store>(
     }
     // Interrupted uploads nobody came back for go (bounded work per call).
     shared.files.clean_stale_partials(config.transfer_idle_timeout, &shared.transfers.partials_in_use(), false);
-    let partial = shared.files.partial_path(&owner, &name, size, &sha256);
+    let partial = shared.files.partial_path(&owner, &name, size, &resume_key);
     let resume = held_chunks(&partial, size);
     let plan = Plan {
         name: name.clone(),
         owner,
         size,
-        sha256: sha256.clone(),
         direction: Direction::Upload { partial, complete: shared.files.complete_path(&name), resume },
         idle_timeout: config.transfer_idle_timeout,
         quota_per_user: config.file_quota_per_user,
@@ -101,7 +105,7 @@ pub(crate) async fn send_file<S: Store>(
         return Ok(busy(&name));
     };
     let offset = (resume * bbs_protocol::transfer::CHUNK as u64).min(size);
-    Ok(transfer_event(shared, &id, offset, size, sha256))
+    Ok(transfer_event(shared, &id, offset, size, String::new()))
 }
 
 /// One file of `get-file`: the client wants to download `name`.
@@ -122,7 +126,6 @@ pub(crate) async fn get_file<S: Store>(shared: &Shared<S>, caller: &mut Caller<'
         name: name.clone(),
         owner,
         size: file.size,
-        sha256: file.sha256.clone(),
         direction: Direction::Download { path: shared.files.complete_path(&name) },
         idle_timeout: config.transfer_idle_timeout,
         quota_per_user: config.file_quota_per_user,
