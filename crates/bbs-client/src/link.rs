@@ -27,6 +27,9 @@ pub enum LinkError {
     Lost,
     #[error("the server at {0} does not speak the BBS protocol")]
     NotBbs(String),
+    /// The server refused this client (another release): its words.
+    #[error("{0}")]
+    Refused(String),
     #[error("connection error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -77,6 +80,7 @@ impl Link {
         }
         match link.frame().await? {
             ServerFrame::Answer(Reply { event: Some(Event::Hello { .. }), .. }) => Ok(link),
+            ServerFrame::Answer(Reply { event: Some(Event::Goodbye), text }) => Err(LinkError::Refused(text)),
             _ => Err(LinkError::NotBbs(name)),
         }
     }

@@ -55,6 +55,17 @@ pub fn line_too_long(max: usize) -> String {
 
 pub const LINE_NOT_UTF8: &str = "Error: the line is not valid UTF-8; it was ignored.";
 
+/// A `bbs` client of another release said hello: what it sent after
+/// [`crate::CLIENT_HELLO_PREFIX`] is `theirs`.
+pub fn other_client_version(theirs: &str) -> String {
+    format!(
+        "This server speaks version {} of the bbs client's protocol, and this client version {}: \
+         use the bbs client of the same release as the server.",
+        crate::DIALECT_VERSION,
+        crate::chat::neutralise(theirs)
+    )
+}
+
 // Doors (SSH keys): add-key, list-key, delete-key.
 pub const KEY_ADDED: &str = "Add key successfully.";
 pub const KEY_EXISTS: &str = "Key already added.";

@@ -74,12 +74,29 @@ pub const PLAIN_GREETING: &str = "********************************\r\n\
                                   ********************************\r\n\
                                   % ";
 
-/// First line sent by the `bbs` client to switch its connection to the
-/// client dialect. It is not a command a person would type by accident.
-pub const CLIENT_HELLO: &str = "%bbs-client 2";
+/// How the `bbs` client's first line starts; its dialect version follows.
+/// It is not a command a person would type by accident.
+pub const CLIENT_HELLO_PREFIX: &str = "%bbs-client ";
 
-/// The client dialect's version, answered to the hello.
-pub const DIALECT_VERSION: u32 = 2;
+/// First line sent by the `bbs` client to switch its connection to the
+/// client dialect: [`CLIENT_HELLO_PREFIX`] and [`DIALECT_VERSION`].
+pub const CLIENT_HELLO: &str = "%bbs-client 3";
+
+/// The client dialect's version, answered to the hello. A server answers a
+/// hello of another version with why it cannot serve that client, and
+/// closes. Version 3: an upload's request carries a resume key and its
+/// SHA-256 follows the bytes (see [`transfer`]).
+pub const DIALECT_VERSION: u32 = 3;
 
 /// The longest command line the server accepts by default (spec §6).
 pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hello_names_the_dialect_version() {
+        assert_eq!(CLIENT_HELLO, format!("{CLIENT_HELLO_PREFIX}{DIALECT_VERSION}"));
+    }
+}

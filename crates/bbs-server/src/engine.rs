@@ -34,8 +34,8 @@ use bbs_protocol::frame::push_json_escaped;
 use bbs_protocol::line::{LineDecoder, LineError};
 use bbs_protocol::telnet::TelnetFilter;
 use bbs_protocol::{
-    ClientFrame, Command, Event, ParseError, Push, Reply, ServerFrame, CLIENT_HELLO, DIALECT_VERSION, PLAIN_GREETING,
-    PROMPT,
+    ClientFrame, Command, Event, ParseError, Push, Reply, ServerFrame, CLIENT_HELLO, CLIENT_HELLO_PREFIX,
+    DIALECT_VERSION, PLAIN_GREETING, PROMPT,
 };
 use bbs_storage::Store;
 use bytes::{Buf, BufMut, BytesMut};
@@ -333,11 +333,18 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
         first: bool,
     ) -> Answer {
         let line = match line {
-            Ok(line) if first && self.client_dialect_allowed && line == CLIENT_HELLO => {
+            Ok(line) if first && self.client_dialect_allowed && line.starts_with(CLIENT_HELLO_PREFIX) => {
                 self.dialect = Dialect::Client;
                 // A frame may hold a command line of `max_line` bytes even
                 // if JSON escapes every byte of it (at most 6 bytes each).
                 self.decoder = LineDecoder::new(self.max_line.saturating_mul(6).saturating_add(64));
+                if line != CLIENT_HELLO {
+                    // Its frames may mean something else here: it is told
+                    // why, in a frame it can read, and the connection ends.
+                    let theirs = &line[CLIENT_HELLO_PREFIX.len()..];
+                    tracing::info!(version = theirs, "a client of another version; closing");
+                    return Answer::Whole(Reply::with_event(answer::other_client_version(theirs), Event::Goodbye));
+                }
                 // The greeting was for a person; the client reads it as is.
                 return Answer::Whole(Reply::with_event("", Event::Hello { version: DIALECT_VERSION }));
             }

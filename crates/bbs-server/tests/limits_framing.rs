@@ -156,3 +156,24 @@ fn an_answer_comes_quickly_after_a_stream_of_garbage() {
     assert_eq!(p.answer(), "Please login first.");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// A `bbs` of another release says hello with its own version: it is told,
+/// in a frame it can read, which version this server speaks, and the
+/// connection ends (its frames might mean something else here).
+#[test]
+fn a_client_of_another_version_is_told_why_and_let_go() {
+    use bbs_protocol::{Event, Reply, ServerFrame};
+    let server = TestServer::start();
+    let mut old = server.plain();
+    old.write_raw(b"%bbs-client 2\n");
+    let said = old.read_to_close().expect("the server closes");
+    let frame = ServerFrame::from_line(&said).expect("one frame");
+    let ServerFrame::Answer(Reply { text, event: Some(Event::Goodbye) }) = frame else { panic!("{frame:?}") };
+    assert_eq!(
+        text,
+        "This server speaks version 3 of the bbs client's protocol, and this client version 2: \
+         use the bbs client of the same release as the server."
+    );
+    // The current client (its hello is CLIENT_HELLO) is served as before.
+    assert_eq!(server.client().call("whoami").text, "Please login first.");
+}
