@@ -90,6 +90,12 @@ struct Args {
     /// Password hashes computed at once.
     #[arg(long, default_value_t = Config::default().hash_workers)]
     hash_workers: usize,
+    /// Threads that serve connections (the async workers); default: one per
+    /// core. Fewer spend less CPU per command where the cores are shared
+    /// (with the SQLite writer's threads, or with clients on the same
+    /// machine), but cap what the connections can use at saturation.
+    #[arg(long, default_value_t = default_workers(), value_parser = clap::value_parser!(u16).range(1..))]
+    workers: u16,
     /// Logins and registrations that may wait for a hasher before "Server busy".
     #[arg(long, default_value_t = Config::default().hash_queue)]
     hash_queue: usize,
@@ -433,8 +439,13 @@ fn check_server(addr: &str, wait: Duration) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// One async worker per core (see `--workers`).
+fn default_workers() -> u16 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u16::try_from(cores).unwrap_or(u16::MAX)
+}
+
+fn main() -> anyhow::Result<()> {
     let argv: Vec<OsString> = std::env::args_os().collect();
     if argv.get(1).and_then(|a| a.to_str()).is_some_and(|a| TOOLS.contains(&a)) {
         return Tool::parse_from(&argv).run();
@@ -448,6 +459,13 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", settings.describe());
         return Ok(());
     }
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(usize::from(args.workers)).enable_all().build()?;
+    runtime.block_on(run(args, argv, settings))
+}
+
+/// The server on its runtime: logging, the database, then [`serve`].
+async fn run(args: Args, argv: Vec<OsString>, settings: Settings) -> anyhow::Result<()> {
     let config = args.config()?;
     let log = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -45,6 +45,8 @@ fn every_limit_flag_is_accepted_and_applied() {
         "8",
         "--hash-workers",
         "1",
+        "--workers",
+        "1",
         "--hash-queue",
         "4",
         "--login-rate-ip",
@@ -79,6 +81,7 @@ fn malformed_limits_are_refused_with_a_clear_message() {
         ("--udp-rate-ip", "0/1", "BURST/SECONDS"),
         ("--idle-timeout-anonymous", "0", "--idle-timeout-anonymous must be a number of seconds above 0"),
         ("--max-udp-reply", "100", "--max-udp-reply must be between 256 and 65507 bytes"),
+        ("--workers", "0", "0 is not in 1..=65535"),
     ] {
         let out =
             bbsd(&["0", "--bind", "127.0.0.1", "--db", "/nonexistent/never-created.db", flag, value]).output().unwrap();
