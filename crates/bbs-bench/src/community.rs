@@ -16,8 +16,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use argon2::password_hash::{PasswordHasher, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use bbs_storage::{NewPost, NewUser};
 use bbs_storage_sqlite::bulk::BulkLoader;
 
@@ -48,12 +46,7 @@ const PINS: u64 = 3;
 
 fn seed(db: &std::path::Path, plan: &Plan) -> anyhow::Result<u64> {
     let started = Instant::now();
-    let params = Params::new(8, 1, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
-    let salt = SaltString::from_b64("YmVuY2hzYWx0YmVuY2g").map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password(PASSWORD.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("hashing: {e}"))?
-        .to_string();
+    let hash = crate::seed::password_hash(true)?;
     let mut loader = BulkLoader::open(db)?;
     // user 0 owns both boards and wrote the hot post; users 1..=voters vote.
     loader.users((0..=plan.voters).map(|i| NewUser {

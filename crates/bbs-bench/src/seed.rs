@@ -37,15 +37,22 @@ pub struct SeedPlan {
 /// CJK word (`作業`) has 1 % of a million posts to find.
 const CJK_TITLE: &str = "網路程式設計作業";
 
-pub fn seed(db: &Path, plan: &SeedPlan) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let params = if plan.cheap_hashes { Params::new(8, 1, 1, None) } else { Ok(Params::default()) }
+/// The argon2id hash of the bench's [`PASSWORD`] that every seeded user
+/// gets (computed once: all seeded users share a password). `cheap`: tiny
+/// parameters, for seeding many users fast; otherwise the server's own.
+pub fn password_hash(cheap: bool) -> anyhow::Result<String> {
+    let params = if cheap { Params::new(8, 1, 1, None) } else { Ok(Params::default()) }
         .map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
     let salt = SaltString::from_b64("YmVuY2hzYWx0YmVuY2g").map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password(PASSWORD.as_bytes(), &salt)
         .map_err(|e| anyhow::anyhow!("hashing: {e}"))?
-        .to_string();
+        .to_string())
+}
+
+pub fn seed(db: &Path, plan: &SeedPlan) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let hash = password_hash(plan.cheap_hashes)?;
     let mut loader = BulkLoader::open(db)?;
     loader.users((0..plan.users).map(|i| NewUser {
         name: user_name(i),
