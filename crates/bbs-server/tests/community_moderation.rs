@@ -4,11 +4,11 @@
 //! entry that expire as the (test) clock moves, and pins racing from many
 //! connections.
 
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use bbs_server::clock::Clock;
 use bbs_server::Config;
-use bbs_testkit::{database_with_users, PlainClient, TestClock, TestServer};
+use bbs_testkit::{database_with_users, send_all_at_once, PlainClient, TestClock, TestServer};
 use chrono::TimeZone;
 
 const PASSWORD: &str = "pw";
@@ -288,20 +288,9 @@ fn concurrent_pins_from_many_connections_never_pass_five() {
         assert_eq!(owner.send(&format!("create-post b --title p{n} --content c")), "Create post successfully.");
     }
     let moderators = ["owner", "mod", "bob", "cy", "root"];
-    let barrier = Arc::new(Barrier::new(POSTS));
-    let answers: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..POSTS)
-            .map(|n| {
-                let mut client = login(&server, moderators[n % moderators.len()]);
-                let barrier = Arc::clone(&barrier);
-                scope.spawn(move || {
-                    barrier.wait();
-                    client.send(&format!("pin-post {}", n + 1))
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let answers = send_all_at_once(
+        (0..POSTS).map(|n| (login(&server, moderators[n % moderators.len()]), format!("pin-post {}", n + 1))).collect(),
+    );
     let count = |answer: &str| answers.iter().filter(|a| *a == answer).count();
     assert_eq!((count("Pin successfully."), count("Too many pinned posts.")), (5, POSTS - 5), "{answers:?}");
     let pinned = first_cells(&owner.send("list-post b")).into_iter().filter(|c| c.starts_with('★')).count();

@@ -6,10 +6,9 @@
 //! ends the user's session on the other.
 
 use std::path::Path;
-use std::sync::{Arc, Barrier};
 
 use bbs_storage_postgres::throwaway::ThrowawayServer;
-use bbs_testkit::{udp_request, BbsdProcess, PlainClient};
+use bbs_testkit::{send_all_at_once, udp_request, BbsdProcess, PlainClient};
 
 fn start(url: &str, files: &Path) -> BbsdProcess {
     let files = files.to_str().expect("UTF-8 temporary path");
@@ -61,21 +60,14 @@ fn two_bbsd_on_postgres_share_bans_the_recycle_bin_and_the_pin_limit() {
 
     // Pins from both processes at once.
     let moderators = ["owner", "mod", "root"];
-    let barrier = Arc::new(Barrier::new(POSTS));
-    let answers: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..POSTS)
+    let answers = send_all_at_once(
+        (0..POSTS)
             .map(|n| {
                 let server = if n % 2 == 0 { &first } else { &second };
-                let mut client = login(server, moderators[n % moderators.len()]);
-                let barrier = Arc::clone(&barrier);
-                scope.spawn(move || {
-                    barrier.wait();
-                    client.send(&format!("pin-post {}", n + 1))
-                })
+                (login(server, moderators[n % moderators.len()]), format!("pin-post {}", n + 1))
             })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+            .collect(),
+    );
     let count = |answer: &str| answers.iter().filter(|a| *a == answer).count();
     assert_eq!((count("Pin successfully."), count("Too many pinned posts.")), (5, POSTS - 5), "{answers:?}");
     let log = owner.send("mod-log b 100");

@@ -2,11 +2,10 @@
 //! --long` show them, the 90-second rule, the comment rate, and 200
 //! connections voting on one post at once.
 
-use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use bbs_server::{Config, Rate};
-use bbs_testkit::{database_with_users, PlainClient, TestClock, TestServer};
+use bbs_testkit::{database_with_users, send_all_at_once, PlainClient, TestClock, TestServer};
 
 const PASSWORD: &str = "pw";
 
@@ -152,19 +151,8 @@ fn two_hundred_connections_voting_at_once_leave_the_count_equal_to_the_accepted_
         plan.push(("author".into(), "push"));
     }
     assert_eq!(plan.len(), 200);
-    let clients: Vec<(PlainClient, &str)> = plan.iter().map(|(name, verb)| (login(&server, name), *verb)).collect();
-    let start = Arc::new(Barrier::new(clients.len()));
-    let voters: Vec<_> = clients
-        .into_iter()
-        .map(|(mut client, verb)| {
-            let start = Arc::clone(&start);
-            std::thread::spawn(move || {
-                start.wait();
-                client.send(&format!("{verb} 1 at once"))
-            })
-        })
-        .collect();
-    let answers: Vec<String> = voters.into_iter().map(|v| v.join().unwrap()).collect();
+    let answers =
+        send_all_at_once(plan.iter().map(|(name, verb)| (login(&server, name), format!("{verb} 1 at once"))).collect());
     let count = |text: &str| answers.iter().filter(|a| *a == text).count();
     let (pushes, boos, comments) =
         (count("Push successfully."), count("Boo successfully."), count("Comment successfully."));

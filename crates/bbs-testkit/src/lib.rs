@@ -11,7 +11,7 @@ pub mod relay;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use bbs_protocol::{ClientFrame, Push, Reply, ServerFrame, CLIENT_HELLO, PLAIN_GREETING};
@@ -178,6 +178,26 @@ impl Drop for TestServer {
 /// A TCP connection that talks as a person with telnet or nc would.
 pub struct PlainClient {
     stream: TcpStream,
+}
+
+/// Sends each client's line at the same moment (one thread per client,
+/// all released by one barrier) and returns the answers in the clients'
+/// order: for tests of what concurrent commands do to shared state.
+pub fn send_all_at_once(requests: Vec<(PlainClient, String)>) -> Vec<String> {
+    let start = Barrier::new(requests.len());
+    std::thread::scope(|scope| {
+        let senders: Vec<_> = requests
+            .into_iter()
+            .map(|(mut client, line)| {
+                let start = &start;
+                scope.spawn(move || {
+                    start.wait();
+                    client.send(&line)
+                })
+            })
+            .collect();
+        senders.into_iter().map(|s| s.join().expect("a sender panicked")).collect()
+    })
 }
 
 impl PlainClient {
