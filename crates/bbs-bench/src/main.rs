@@ -143,11 +143,10 @@ impl Target {
     }
 }
 
+/// The closed-loop command load, the same for one server and a cluster.
 #[derive(Debug, Args)]
-struct MixArgs {
-    #[command(flatten)]
-    target: Target,
-    /// Concurrent logged-in sessions.
+struct Load {
+    /// Concurrent logged-in sessions (over several servers: split evenly).
     #[arg(long, short = 'c', default_value_t = 100)]
     connections: usize,
     /// Users registered over UDP (sessions log in as them round-robin).
@@ -168,6 +167,14 @@ struct MixArgs {
     /// Posts on each of those boards.
     #[arg(long, default_value_t = 10)]
     posts_per_board: usize,
+}
+
+#[derive(Debug, Args)]
+struct MixArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    load: Load,
     /// First measure the canned server with the same load (the ceiling).
     #[arg(long)]
     canned: bool,
@@ -184,21 +191,8 @@ struct ClusterArgs {
     /// Extra arguments for every started `bbsd` (repeatable).
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
-    /// Concurrent logged-in sessions, split evenly over the servers.
-    #[arg(long, short = 'c', default_value_t = 100)]
-    connections: usize,
-    #[arg(long, default_value_t = 100)]
-    users: usize,
-    #[arg(long, default_value_t = 10.0)]
-    duration: f64,
-    #[arg(long, default_value_t = 2.0)]
-    warmup: f64,
-    #[arg(long, default_value = "read=40,list-post=20,list-board=10,create-post=20,comment=10")]
-    mix: Mix,
-    #[arg(long, default_value_t = 10)]
-    read_boards: usize,
-    #[arg(long, default_value_t = 10)]
-    posts_per_board: usize,
+    #[command(flatten)]
+    load: Load,
 }
 
 #[derive(Debug, Args)]
@@ -433,13 +427,13 @@ fn main() -> anyhow::Result<()> {
             Mode::Cluster(args) => {
                 cluster::run(cluster::ClusterPlan {
                     bbsd: args.bbsd.unwrap_or_else(process::default_bbsd),
-                    connections: args.connections,
-                    users: args.users,
-                    warmup: secs(args.warmup),
-                    duration: secs(args.duration),
-                    mix: args.mix,
-                    read_boards: args.read_boards,
-                    posts_per_board: args.posts_per_board,
+                    connections: args.load.connections,
+                    users: args.load.users,
+                    warmup: secs(args.load.warmup),
+                    duration: secs(args.load.duration),
+                    mix: args.load.mix,
+                    read_boards: args.load.read_boards,
+                    posts_per_board: args.load.posts_per_board,
                     server_args: args.server_args,
                 })
                 .await
@@ -561,41 +555,42 @@ fn secs(s: f64) -> Duration {
 }
 
 async fn mix(args: MixArgs) -> anyhow::Result<()> {
+    let load = &args.load;
     let mut ceiling = None;
     if args.canned {
         let canned = process::spawn_canned()?;
-        let sessions = setup::open_sessions(canned.addr, args.connections, 1, false, 64).await?;
-        let window = Window::starting_now(secs(args.warmup), secs(args.duration));
+        let sessions = setup::open_sessions(canned.addr, load.connections, 1, false, 64).await?;
+        let window = Window::starting_now(secs(load.warmup), secs(load.duration));
         let cpu = CpuUse::during(Some(canned.pid()), window);
-        let stats = load::run_all(sessions, &args.mix, Workload::canned(args.read_boards), window, false).await?;
-        stats.print(&format!("canned server, C={} (the generator's ceiling)", args.connections), args.duration);
+        let stats = load::run_all(sessions, &load.mix, Workload::canned(load.read_boards), window, false).await?;
+        stats.print(&format!("canned server, C={} (the generator's ceiling)", load.connections), load.duration);
         let cpu = cpu.await?;
         cpu.print(stats.total().len());
-        ceiling = Some(RunFigures::of(&stats, &cpu, args.duration));
+        ceiling = Some(RunFigures::of(&stats, &cpu, load.duration));
     }
     let server = args.target.start()?;
     let started = Instant::now();
     if !args.seeded {
-        setup::register_users(server.addr, args.users).await.context("registering users over UDP")?;
+        setup::register_users(server.addr, load.users).await.context("registering users over UDP")?;
     }
     let mut admin = client::Session::connect(server.addr).await?;
     admin.login(&setup::user_name(0), setup::PASSWORD).await?;
-    let workload = setup::prepare_boards(&mut admin, args.read_boards, args.posts_per_board).await?;
-    let sessions = setup::open_sessions(server.addr, args.connections, args.users, true, 16).await?;
+    let workload = setup::prepare_boards(&mut admin, load.read_boards, load.posts_per_board).await?;
+    let sessions = setup::open_sessions(server.addr, load.connections, load.users, true, 16).await?;
     println!(
         "setup: {} users, {} sessions logged in, in {:.1} s",
-        args.users,
+        load.users,
         sessions.len(),
         started.elapsed().as_secs_f64()
     );
-    let window = Window::starting_now(secs(args.warmup), secs(args.duration));
+    let window = Window::starting_now(secs(load.warmup), secs(load.duration));
     let cpu = CpuUse::during(server.pid, window);
-    let stats = load::run_all(sessions, &args.mix, workload, window, true).await?;
-    stats.print(&format!("bbsd, C={}", args.connections), args.duration);
+    let stats = load::run_all(sessions, &load.mix, workload, window, true).await?;
+    stats.print(&format!("bbsd, C={}", load.connections), load.duration);
     let cpu = cpu.await?;
     cpu.print(stats.total().len());
     if let Some(ceiling) = ceiling {
-        ceiling.compare(&RunFigures::of(&stats, &cpu, args.duration));
+        ceiling.compare(&RunFigures::of(&stats, &cpu, load.duration));
     }
     finish(&stats)
 }
