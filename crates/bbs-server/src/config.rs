@@ -122,11 +122,17 @@ pub struct Config {
     pub transfer_idle_timeout: Duration,
 }
 
+/// The cores this process may run on (2 if the system cannot tell): the
+/// default for password hashers and for `bbsd`'s async workers.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 impl Default for Config {
     fn default() -> Config {
         Config {
             max_line: bbs_protocol::DEFAULT_MAX_LINE,
-            hash_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            hash_workers: cores(),
             hash_queue: 256,
             udp_reply_memory: Duration::from_secs(30),
             max_connections: 10_000,

@@ -441,8 +441,7 @@ fn check_server(addr: &str, wait: Duration) -> anyhow::Result<()> {
 
 /// One async worker per core (see `--workers`).
 fn default_workers() -> u16 {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    u16::try_from(cores).unwrap_or(u16::MAX)
+    u16::try_from(bbs_server::config::cores()).unwrap_or(u16::MAX)
 }
 
 fn main() -> anyhow::Result<()> {
