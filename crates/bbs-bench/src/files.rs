@@ -1,6 +1,7 @@
 //! `bbs-bench files`: throughput of `send-file` and `get-file` with the
 //! real `bbs` client and `bbsd` on loopback, beside a plain TCP copy of the
-//! same file measured in the same run, and through the lossy relay.
+//! same file and a copy with `nc` measured in the same run, and through the
+//! lossy relay.
 //!
 //! Each figure is the wall time of the whole command as the user waits for
 //! it (the client starting, logging in, the transfer, the final check): for
@@ -43,6 +44,45 @@ pub fn tcp_copy(from: &Path, to: &Path) -> anyhow::Result<Duration> {
     drop(stream);
     receiver.join().expect("the receiving thread")?;
     Ok(started.elapsed())
+}
+
+/// The same copy with OpenBSD netcat (`nc -l > to`, `nc -N < from`), the
+/// baseline a reader can repeat by hand: both ends copy through user space.
+/// `None` when no `nc` can be had (`scripts/ensure-netcat.sh` installs it).
+pub fn nc_copy(from: &Path, to: &Path) -> anyhow::Result<Option<Duration>> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/ensure-netcat.sh");
+    if !Command::new("sh").arg(&script).status().is_ok_and(|status| status.success()) {
+        eprintln!("no nc (netcat-openbsd): the nc copy is left out");
+        return Ok(None);
+    }
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut receiver = Command::new("nc")
+        .args(["-l", "127.0.0.1", &port.to_string()])
+        .stdout(std::fs::File::create(to)?)
+        .spawn()
+        .context("cannot start nc -l")?;
+    // Ready when the kernel lists the port as listening (state 0A).
+    let listening = format!(":{port:04X} 00000000:0000 0A");
+    let waited = Instant::now();
+    while !std::fs::read_to_string("/proc/net/tcp")?.contains(&listening) {
+        if waited.elapsed() > Duration::from_secs(5) || receiver.try_wait()?.is_some() {
+            let _ = receiver.kill();
+            bail!("nc -l did not listen on port {port}");
+        }
+        std::thread::yield_now();
+    }
+    let started = Instant::now();
+    let sent = Command::new("nc")
+        .args(["-N", "127.0.0.1", &port.to_string()])
+        .stdin(std::fs::File::open(from)?)
+        .status()
+        .context("cannot start nc")?;
+    let received = receiver.wait()?;
+    let took = started.elapsed();
+    if !sent.success() || !received.success() || std::fs::metadata(to)?.len() != std::fs::metadata(from)?.len() {
+        bail!("the nc copy failed (sender {sent}, receiver {received})");
+    }
+    Ok(Some(took))
 }
 
 /// Runs the `bbs` client with `input` piped in from `dir`; returns its
@@ -136,6 +176,16 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
     std::fs::remove_file(&copy)?;
     let tcp = rate(plan.size, took);
     println!("TCP copy (file → loopback socket → file): {:.2} s, {tcp:.0} MiB/s", took.as_secs_f64());
+    let nc = nc_copy(&source, &copy)?.map(|took| {
+        let nc = rate(plan.size, took);
+        println!("nc copy (nc -N < file, nc -l > file): {:.2} s, {nc:.0} MiB/s", took.as_secs_f64());
+        nc
+    });
+    let _ = std::fs::remove_file(&copy);
+    let against = |rate: f64| match nc {
+        Some(nc) => format!("{:.2}x TCP, {:.2}x nc", rate / tcp, rate / nc),
+        None => format!("{:.2}x TCP", rate / tcp),
+    };
 
     let (screen, _) = run_bbs(&plan.bbs, server, None, up.path(), "register bench bench@example.org pw\n")?;
     if !screen.contains("Register successfully.") {
@@ -180,11 +230,11 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
         std::fs::rename(up.path().join(&name), &source)?;
         let (up_rate, down_rate) = (rate(plan.size, took_up), rate(plan.size, took_down));
         print!(
-            "{label}: send-file {:.2} s, {up_rate:.0} MiB/s ({:.2}x TCP); get-file {:.2} s, {down_rate:.0} MiB/s ({:.2}x TCP)",
+            "{label}: send-file {:.2} s, {up_rate:.0} MiB/s ({}); get-file {:.2} s, {down_rate:.0} MiB/s ({})",
             took_up.as_secs_f64(),
-            up_rate / tcp,
+            against(up_rate),
             took_down.as_secs_f64(),
-            down_rate / tcp
+            against(down_rate)
         );
         match (lossless, relayed) {
             (None, _) if loss == 0.0 => {
@@ -214,7 +264,8 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
     }
     println!("load average after: {}", load_average());
     if let Some(path) = &plan.plot {
-        let title = format!("bbs-bench files: {mib:.0} MiB on loopback (TCP copy {tcp:.0} MiB/s)");
+        let nc = nc.map(|nc| format!(", nc {nc:.0} MiB/s")).unwrap_or_default();
+        let title = format!("bbs-bench files: {mib:.0} MiB on loopback (TCP copy {tcp:.0} MiB/s{nc})");
         crate::plot::write_svg(path, &title, &series)?;
         println!("plot: {}", path.display());
     }
