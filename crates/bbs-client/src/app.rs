@@ -464,7 +464,7 @@ impl App {
                 continue;
             };
             let Some(transfer_id) = parse_id(&id) else { continue };
-            let hashing = match files::Hashing::start(&file) {
+            let hashing = match files::Hashing::start(&file, size) {
                 Ok(hashing) => hashing,
                 Err(e) => {
                     let _ = self.request(&ClientFrame::TransferDone { id }).await?;

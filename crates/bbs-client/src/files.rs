@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bbs_protocol::transfer::disk::{self, ChunkReader, HashingWriter};
+use bbs_protocol::transfer::disk::{self, BlockTap, ChunkReader, HashingWriter};
 use bbs_protocol::transfer::socket::{Received, TransferSocket};
 use bbs_protocol::transfer::{self, DataBatch, Datagram, Receiver, Sender, Sha256Digest, Status, TransferId, CHUNK};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -69,20 +69,32 @@ pub async fn resume_key_of(file: &File) -> std::io::Result<String> {
 }
 
 /// The SHA-256 of a file being uploaded, computed on a blocking thread
-/// while the transfer runs; a future of the digest. Dropped before it is
-/// done (the upload ended early), it stops the thread.
+/// while the transfer runs, from the blocks the upload reads to send (its
+/// tap); a future of the digest. Dropped before it is done (the upload
+/// ended early), it stops the thread.
 pub struct Hashing {
     stop: Arc<AtomicBool>,
+    tap: Option<BlockTap>,
     done: tokio::task::JoinHandle<std::io::Result<Sha256Digest>>,
 }
 
 impl Hashing {
-    pub fn start(file: &File) -> std::io::Result<Hashing> {
+    /// Starts hashing the first `size` bytes of `file`.
+    pub fn start(file: &File, size: u64) -> std::io::Result<Hashing> {
         let file = file.try_clone()?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
-        let done = tokio::task::spawn_blocking(move || disk::sha256_of(&file, &stopped));
-        Ok(Hashing { stop, done })
+        let (tap, outlet) = disk::block_tap();
+        let done = tokio::task::spawn_blocking(move || disk::sha256_of(&file, size, &stopped, outlet));
+        Ok(Hashing { stop, tap: Some(tap), done })
+    }
+
+    /// A reader of the file to send that feeds this hash as it reads.
+    fn reader<'a>(&mut self, file: &'a File, size: u64) -> ChunkReader<'a> {
+        match self.tap.take() {
+            Some(tap) => ChunkReader::tapped(file, size, tap),
+            None => ChunkReader::new(file, size),
+        }
     }
 }
 
@@ -222,12 +234,12 @@ pub async fn upload(
     local: SocketAddr,
     target: SocketAddr,
     bar: &ProgressBar,
-    hashing: Hashing,
+    mut hashing: Hashing,
 ) -> Result<(), TransferError> {
     let mut path = Exchange::open(local, target, id).await?;
     let mut heard = Instant::now();
     let mut sender: Option<Sender> = None;
-    let mut reader = ChunkReader::new(file, size);
+    let mut reader = hashing.reader(file, size);
     let mut batch = DataBatch::new(path.socket.max_segments());
     let start = path.start;
     let mut hashing = Some(hashing);
@@ -324,6 +336,9 @@ pub async fn upload(
         if acked {
             if acked_at.is_none() && sender.as_ref().is_some_and(Sender::is_complete) {
                 acked_at = Some(start.elapsed());
+                // Nothing more will be read: the hash reads what it lacks
+                // (all of it, when the server held the whole file).
+                reader.untap();
             }
             hello_backoff = Duration::from_millis(200);
             if let Some(sender) = &sender {

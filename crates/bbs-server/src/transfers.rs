@@ -80,9 +80,15 @@ pub(crate) struct Transfers {
 struct SpareParcels(Mutex<Vec<Parcel>>);
 
 impl SpareParcels {
-    fn take(&self, from: SocketAddr) -> Parcel {
-        let spare = self.0.lock().expect("spare parcels lock").pop();
-        let mut parcel = spare.unwrap_or_else(|| Parcel::new(from));
+    /// A parcel with room for `bytes`: a spare that has it, or a new one
+    /// (rounded up to a power of two, so that it fits later batches too).
+    fn take(&self, from: SocketAddr, bytes: usize) -> Parcel {
+        let mut spares = self.0.lock().expect("spare parcels lock");
+        let fitting = spares.iter().position(|parcel| parcel.bytes.capacity() >= bytes);
+        let mut parcel = match fitting {
+            Some(at) => spares.swap_remove(at),
+            None => Parcel::new(from, bytes.next_power_of_two()),
+        };
         parcel.from = from;
         parcel
     }
@@ -127,8 +133,8 @@ pub(crate) struct Parcel {
 }
 
 impl Parcel {
-    fn new(from: SocketAddr) -> Parcel {
-        Parcel { from, bytes: Vec::new(), ends: Vec::new() }
+    fn new(from: SocketAddr, capacity: usize) -> Parcel {
+        Parcel { from, bytes: Vec::with_capacity(capacity), ends: Vec::new() }
     }
 
     fn push(&mut self, datagram: &[u8]) {
@@ -339,7 +345,10 @@ impl Transfers {
     /// Hands transfer datagrams to their transfers, each its share in one
     /// parcel: a datagram goes on if its transfer exists and it comes from
     /// the right address; anything else is dropped.
-    pub(crate) fn route<'a>(&self, datagrams: impl Iterator<Item = (SocketAddr, &'a [u8])>) {
+    pub(crate) fn route<'a>(&self, datagrams: impl Iterator<Item = (SocketAddr, &'a [u8])> + Clone) {
+        // Room for the whole batch in each new parcel: growing one a
+        // datagram at a time moved it again and again, into fresh pages.
+        let batch_bytes: usize = datagrams.clone().map(|(_, bytes)| bytes.len()).sum();
         let mut parcels: Vec<(TransferId, Parcel)> = Vec::new();
         let mut table = self.table.lock().expect("transfers lock");
         for (from, bytes) in datagrams {
@@ -354,7 +363,7 @@ impl Transfers {
             match parcels.iter_mut().find(|(to, parcel)| *to == id && parcel.from == from) {
                 Some((_, parcel)) => parcel.push(bytes),
                 None => {
-                    let mut parcel = self.spares.take(from);
+                    let mut parcel = self.spares.take(from, batch_bytes);
                     parcel.push(bytes);
                     parcels.push((id, parcel));
                 }
