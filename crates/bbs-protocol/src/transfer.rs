@@ -473,6 +473,12 @@ impl Receiver {
         self.next == self.total
     }
 
+    /// Whether chunks beyond a missing one are held (the path loses or
+    /// reorders).
+    pub fn has_gaps(&self) -> bool {
+        !self.held.is_empty()
+    }
+
     /// Chunks held in order from the start.
     pub fn next(&self) -> u64 {
         self.next
@@ -853,11 +859,16 @@ impl Sender {
     /// trip plus four deviations, at least twice the smoothed round trip
     /// and [`MIN_RTO_US`], doubled for each expiry without progress.
     pub fn rto(&self) -> u64 {
+        (self.base_rto() << self.backoff.min(6)).min(MAX_RTO_US)
+    }
+
+    /// The retransmission timeout before backoff.
+    fn base_rto(&self) -> u64 {
         let base = match self.srtt {
             None => INITIAL_RTO_US,
             Some(srtt) => (srtt + (4 * self.rttvar).max(1_000)).max(2 * srtt),
         };
-        (base.clamp(MIN_RTO_US, MAX_RTO_US) << self.backoff.min(6)).min(MAX_RTO_US)
+        base.clamp(MIN_RTO_US, MAX_RTO_US)
     }
 
     /// When the timer fires (µs, the caller's clock), if anything is in
@@ -870,18 +881,38 @@ impl Sender {
 
     /// The timer fired: the oldest chunk in flight is sent again (a loss at
     /// the tail, where no later arrival reveals it; once the retransmission
-    /// arrives, its echoed time reveals every chunk lost before it) and the
-    /// timeout doubles until progress resumes. A second expiry in a row
+    /// arrives, its echoed time reveals every chunk lost before it), every
+    /// chunk in flight for more than four timeouts is taken for lost, and
+    /// the timeout doubles until progress resumes. A second expiry in a row
     /// means more than a lost datagram: the window halves (it never
     /// collapses; undone if the path proves only slow).
     pub fn on_timeout(&mut self, now: u64) {
         if self.deadline().is_none_or(|deadline| now < deadline) {
             return;
         }
+        // The oldest chunk in flight is lost, and goes again at once.
         if let Some((_, chunk)) = self.by_tx.pop_first() {
             self.in_flight.remove(&chunk);
             self.lost.insert(chunk);
             self.probe = true;
+        }
+        // And so is every chunk in flight for more than four times the
+        // timeout (before backoff): no queue holds a datagram that long, and
+        // an acknowledgement full of ranges may never reach them. One
+        // chunk per expiry left thousands of them waiting, each for its
+        // own expiry, with the window shut behind them.
+        let stale_before = now.saturating_sub(4 * self.base_rto());
+        let in_flight = &self.in_flight;
+        let stale: Vec<(u64, u64)> = self
+            .by_tx
+            .iter()
+            .take_while(|(_, chunk)| in_flight.get(chunk).is_some_and(|flight| flight.sent_at < stale_before))
+            .map(|(&tx, &chunk)| (tx, chunk))
+            .collect();
+        for (tx, chunk) in stale {
+            self.by_tx.remove(&tx);
+            self.in_flight.remove(&chunk);
+            self.lost.insert(chunk);
         }
         self.timeouts += 1;
         self.backoff += 1;
@@ -1121,6 +1152,19 @@ mod tests {
         assert!((sender.in_flight.len() as f64) > sender.window());
         assert_eq!(sender.next_to_send(deadline), Some(1), "the second probe");
         assert_eq!(sender.next_to_send(deadline), None);
+    }
+
+    #[test]
+    fn chunks_far_older_than_the_timeout_are_all_taken_for_lost() {
+        let mut sender = Sender::new(100 * CHUNK as u64, 0);
+        while sender.next_to_send(0).is_some() {}
+        let rto = sender.rto();
+        sender.on_timeout(rto);
+        assert_eq!((sender.lost.len(), sender.in_flight.len()), (1, 31), "the first expiry: the oldest only");
+        // Nothing heard for more than four timeouts: every chunk is lost,
+        // not one per expiry.
+        sender.on_timeout(4 * rto + 1);
+        assert_eq!((sender.lost.len(), sender.in_flight.len()), (32, 0));
     }
 
     #[test]
