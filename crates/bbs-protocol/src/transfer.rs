@@ -750,20 +750,7 @@ impl Sender {
         // retransmission), within what this acknowledgement describes.
         if let Some(newest) = newest_tx {
             let horizon = ack.echo.saturating_sub(self.reorder_window());
-            let in_flight = &self.in_flight;
-            let old: Vec<(u64, u64)> = self
-                .by_tx
-                .iter()
-                .take_while(|(_, chunk)| in_flight.get(chunk).is_some_and(|flight| flight.sent_at < horizon))
-                .filter(|(_, &chunk)| chunk < covered)
-                .map(|(&tx, &chunk)| (tx, chunk))
-                .collect();
-            for (tx, chunk) in old {
-                self.by_tx.remove(&tx);
-                self.in_flight.remove(&chunk);
-                self.lost.insert(chunk);
-                self.round_lost += 1;
-            }
+            self.round_lost += self.declare_lost(horizon, covered);
             // A loss while the path holds a queue is the queue
             // overflowing: congestion, however few were lost. (Random loss
             // comes without the queue.)
@@ -777,6 +764,25 @@ impl Sender {
                 self.end_round();
             }
         }
+    }
+
+    /// Declares lost the chunks in flight sent before `sent_before` (µs),
+    /// among those below `below`; returns how many.
+    fn declare_lost(&mut self, sent_before: u64, below: u64) -> u64 {
+        let in_flight = &self.in_flight;
+        let old: Vec<(u64, u64)> = self
+            .by_tx
+            .iter()
+            .take_while(|(_, chunk)| in_flight.get(chunk).is_some_and(|flight| flight.sent_at < sent_before))
+            .filter(|(_, &chunk)| chunk < below)
+            .map(|(&tx, &chunk)| (tx, chunk))
+            .collect();
+        for &(tx, chunk) in &old {
+            self.by_tx.remove(&tx);
+            self.in_flight.remove(&chunk);
+            self.lost.insert(chunk);
+        }
+        old.len() as u64
     }
 
     fn sample_rtt(&mut self, rtt: u64) {
@@ -901,19 +907,7 @@ impl Sender {
         // an acknowledgement full of ranges may never reach them. One
         // chunk per expiry left thousands of them waiting, each for its
         // own expiry, with the window shut behind them.
-        let stale_before = now.saturating_sub(4 * self.base_rto());
-        let in_flight = &self.in_flight;
-        let stale: Vec<(u64, u64)> = self
-            .by_tx
-            .iter()
-            .take_while(|(_, chunk)| in_flight.get(chunk).is_some_and(|flight| flight.sent_at < stale_before))
-            .map(|(&tx, &chunk)| (tx, chunk))
-            .collect();
-        for (tx, chunk) in stale {
-            self.by_tx.remove(&tx);
-            self.in_flight.remove(&chunk);
-            self.lost.insert(chunk);
-        }
+        self.declare_lost(now.saturating_sub(4 * self.base_rto()), self.total);
         self.timeouts += 1;
         self.backoff += 1;
         if self.backoff >= 2 {
