@@ -348,12 +348,9 @@ impl Transfers {
     /// Hands transfer datagrams to their transfers, each its share in one
     /// parcel: a datagram goes on if its transfer exists and it comes from
     /// the right address; anything else is dropped.
-    pub(crate) fn route<'a>(&self, datagrams: impl Iterator<Item = (SocketAddr, &'a [u8])> + Clone) {
-        // Room for the whole batch in each new parcel: growing one a
-        // datagram at a time moved it again and again, into fresh pages.
-        let batch_bytes: usize = datagrams.clone().map(|(_, bytes)| bytes.len()).sum();
-        let mut parcels: Vec<(TransferId, Parcel)> = Vec::new();
+    pub(crate) fn route<'a>(&self, datagrams: impl Iterator<Item = (SocketAddr, &'a [u8])>) {
         let mut table = self.table.lock().expect("transfers lock");
+        let mut routed: Vec<(TransferId, SocketAddr, &[u8])> = Vec::new();
         for (from, bytes) in datagrams {
             let Some(datagram) = Datagram::decode(bytes) else { continue };
             let Some(entry) = table.get_mut(datagram.id()) else { continue };
@@ -362,14 +359,22 @@ impl Transfers {
                 None if from.ip() == entry.ip && matches!(datagram, Datagram::Hello { .. }) => entry.peer = Some(from),
                 _ => continue,
             }
-            let id = *datagram.id();
-            match parcels.iter_mut().find(|(to, parcel)| *to == id && parcel.from == from) {
-                Some((_, parcel)) => parcel.push(bytes),
-                None => {
-                    let mut parcel = self.spares.take(from, batch_bytes);
-                    parcel.push(bytes);
-                    parcels.push((id, parcel));
-                }
+            routed.push((*datagram.id(), from, bytes));
+        }
+        // Each parcel is taken with room for its whole share: growing one a
+        // datagram at a time moved it again and again, into fresh pages.
+        let mut shares: Vec<(TransferId, SocketAddr, usize)> = Vec::new();
+        for &(id, from, bytes) in &routed {
+            match shares.iter_mut().find(|(to, by, _)| *to == id && *by == from) {
+                Some((_, _, share)) => *share += bytes.len(),
+                None => shares.push((id, from, bytes.len())),
+            }
+        }
+        let mut parcels: Vec<(TransferId, Parcel)> =
+            shares.into_iter().map(|(id, from, share)| (id, self.spares.take(from, share))).collect();
+        for (id, from, bytes) in routed {
+            if let Some((_, parcel)) = parcels.iter_mut().find(|(to, parcel)| *to == id && parcel.from == from) {
+                parcel.push(bytes);
             }
         }
         for (id, parcel) in parcels {

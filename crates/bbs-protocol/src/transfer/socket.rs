@@ -106,7 +106,7 @@ impl Default for Received {
 impl Received {
     /// The datagrams taken in by the last receive, with their senders (a
     /// coalesced message is cut back into its datagrams).
-    pub fn datagrams(&self) -> impl Iterator<Item = (SocketAddr, &[u8])> + Clone + '_ {
+    pub fn datagrams(&self) -> impl Iterator<Item = (SocketAddr, &[u8])> + '_ {
         self.meta[..self.messages].iter().zip(self.storage.chunks(RECEIVE_BUFFER)).flat_map(|(meta, storage)| {
             let stride = if meta.stride == 0 { meta.len.max(1) } else { meta.stride };
             storage[..meta.len].chunks(stride).map(move |datagram| (meta.addr, datagram))
