@@ -81,7 +81,9 @@
 //! bytes on strictly in order, so what is on disk is always a prefix of the
 //! file (which is what makes resuming simple: the prefix's length is the
 //! offset). Duplicates are counted once; every datagram is acknowledged,
-//! the caller acknowledging once per batch of datagrams read together.
+//! the caller acknowledging once per batch of datagrams read together
+//! (twice for a large batch, or while chunks are missing: see
+//! [`Receiver::has_gaps`]).
 //!
 //! The sender stamps every datagram with its sending time. A chunk is
 //! declared lost when the acknowledgement echoes the time of a datagram sent
@@ -89,7 +91,8 @@
 //! trip, see [`REORDER_MIN_US`]) and does not list the chunk (time-based,
 //! as RACK, RFC 8985: a late original is never mistaken for its
 //! retransmission), or when the retransmission timeout expires (then the
-//! oldest chunk in flight is sent again); the timeout follows RFC 6298
+//! oldest chunk in flight is sent again, and every chunk in flight for more
+//! than four timeouts is declared lost with it); the timeout follows RFC 6298
 //! (smoothed RTT plus four deviations, at least twice the smoothed RTT and
 //! [`MIN_RTO_US`], doubled on every expiry without progress), and a second
 //! expiry in a row halves the window, undone if the next acknowledgement
