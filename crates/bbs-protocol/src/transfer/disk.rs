@@ -177,7 +177,7 @@ impl HashingWriter {
     }
 
     /// Hands a run of in-order bytes over, waiting while the thread is
-    /// [`WRITER_QUEUE`] runs behind.
+    /// `WRITER_QUEUE` (32) runs behind.
     pub async fn write(&mut self, run: Vec<u8>) -> io::Result<()> {
         let Some(bytes) = &self.bytes else { return Err(io::Error::other("the writer is closed")) };
         if bytes.send(run).await.is_err() {
