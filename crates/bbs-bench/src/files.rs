@@ -15,6 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use bbs_protocol::answer;
 use bbs_testkit::relay::{Impairment, LossyRelay};
 
 use crate::plot::{Sampler, Series};
@@ -188,7 +189,8 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
     };
 
     let (screen, _) = run_bbs(&plan.bbs, server, None, up.path(), "register bench bench@example.org pw\n")?;
-    if !screen.contains("Register successfully.") {
+    // A database kept from an earlier run (`--db`) has the user already.
+    if ![answer::REGISTERED, answer::NAME_TAKEN].iter().any(|answer| screen.contains(answer)) {
         bail!("registering failed: {screen}");
     }
     let mut lossless = None;
@@ -202,7 +204,8 @@ pub fn measure(server: SocketAddr, plan: &FilesPlan) -> anyhow::Result<()> {
             None
         };
         let via = relay.as_ref().map(|r| r.addr);
-        let name = format!("file-{i}.bin");
+        // Named for this run: the file area may hold an earlier run's.
+        let name = format!("file-{}-{i}.bin", std::process::id());
         std::fs::rename(&source, up.path().join(&name))?;
         let label = match (loss, &relay) {
             (_, Some(_)) => format!("{:.0}% loss (relay)", loss * 100.0),
