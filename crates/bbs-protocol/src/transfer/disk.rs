@@ -100,25 +100,12 @@ pub fn sha256_of(file: &File, size: u64, stop: &AtomicBool, outlet: TapOutlet) -
     let mut hasher = Sha256::new();
     let mut at = 0;
     let mut buffer = Vec::new();
-    let mut read_up_to = |hasher: &mut Sha256, at: &mut u64, to: u64| -> io::Result<()> {
-        buffer.resize(HASH_BLOCK, 0);
-        while *at < to {
-            if stop.load(Ordering::Relaxed) {
-                return Err(io::ErrorKind::Interrupted.into());
-            }
-            let n = (to - *at).min(HASH_BLOCK as u64) as usize;
-            file.read_exact_at(&mut buffer[..n], *at)?;
-            hasher.update(&buffer[..n]);
-            *at += n as u64;
-        }
-        Ok(())
-    };
     // Until the tap closes: blocks in the order they were read.
     for (offset, block, len) in outlet.blocks.iter() {
         if stop.load(Ordering::Relaxed) {
             return Err(io::ErrorKind::Interrupted.into());
         }
-        read_up_to(&mut hasher, &mut at, offset.min(size))?;
+        hash_from_disk(file, &mut hasher, &mut buffer, &mut at, offset.min(size), stop)?;
         let end = (offset + len as u64).min(size);
         if end > at {
             hasher.update(&block[(at - offset) as usize..(end - offset) as usize]);
@@ -129,8 +116,32 @@ pub fn sha256_of(file: &File, size: u64, stop: &AtomicBool, outlet: TapOutlet) -
             break;
         }
     }
-    read_up_to(&mut hasher, &mut at, size)?;
+    hash_from_disk(file, &mut hasher, &mut buffer, &mut at, size, stop)?;
     Ok(hasher.finalize().into())
+}
+
+/// Feeds bytes `*at..to` of `file` to `hasher` in large positioned reads
+/// into `buffer`, moving `at` on; gives up with `Interrupted` once `stop`
+/// is set.
+fn hash_from_disk(
+    file: &File,
+    hasher: &mut Sha256,
+    buffer: &mut Vec<u8>,
+    at: &mut u64,
+    to: u64,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    buffer.resize(HASH_BLOCK, 0);
+    while *at < to {
+        if stop.load(Ordering::Relaxed) {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        let n = (to - *at).min(HASH_BLOCK as u64) as usize;
+        file.read_exact_at(&mut buffer[..n], *at)?;
+        hasher.update(&buffer[..n]);
+        *at += n as u64;
+    }
+    Ok(())
 }
 
 /// Runs of in-order bytes waiting for a [`HashingWriter`]'s thread: while
@@ -232,14 +243,7 @@ pub fn resume_point(path: &Path, size: u64, limit: u64) -> io::Result<(u64, Sha2
     let chunks = whole_chunks(file.metadata()?.len(), size).min(limit);
     let keep = (chunks * CHUNK as u64).min(size);
     file.set_len(keep)?;
-    let mut buffer = vec![0u8; HASH_BLOCK];
-    let mut at = 0;
-    while at < keep {
-        let n = (keep - at).min(buffer.len() as u64) as usize;
-        file.read_exact_at(&mut buffer[..n], at)?;
-        hasher.update(&buffer[..n]);
-        at += n as u64;
-    }
+    hash_from_disk(&file, &mut hasher, &mut Vec::new(), &mut 0, keep, &AtomicBool::new(false))?;
     Ok((chunks, hasher))
 }
 
