@@ -39,10 +39,6 @@ pub const STALL: Duration = Duration::from_secs(10);
 /// Datagrams taken in before answering.
 const BATCH: usize = 256;
 
-/// An acknowledgement of at least this many datagrams goes out twice (as
-/// the server's, see there).
-const ACK_TWICE: usize = 16;
-
 /// How long a hello (or an upload's digest) waits for an answer before it
 /// is sent again, at first; it doubles up to 2 s.
 const HELLO_REPEAT: Duration = Duration::from_millis(200);
@@ -438,10 +434,7 @@ async fn receive(
         }
         bar.set_position((receiver.next() * CHUNK as u64).min(size));
         transfer::encode_ack(&path.id, &receiver.ack(Status::Running), &mut path.out);
-        // One acknowledgement stands for a run of datagrams: lost, it would
-        // leave the sender waiting for its timeout, so a big one goes
-        // twice, and so does every one while chunks are missing.
-        for _ in 0..if taken >= ACK_TWICE || receiver.has_gaps() { 2 } else { 1 } {
+        for _ in 0..receiver.ack_copies(taken) {
             path.send_out().await;
         }
     }

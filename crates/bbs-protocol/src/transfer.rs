@@ -83,7 +83,7 @@
 //! offset). Duplicates are counted once; every datagram is acknowledged,
 //! the caller acknowledging once per batch of datagrams read together
 //! (twice for a large batch, or while chunks are missing: see
-//! [`Receiver::has_gaps`]).
+//! [`Receiver::ack_copies`]).
 //!
 //! The sender stamps every datagram with its sending time. A chunk is
 //! declared lost when the acknowledgement echoes the time of a datagram sent
@@ -134,6 +134,10 @@ pub const HELLO_SIZE: usize = MAX_DATAGRAM;
 
 /// Most SACK ranges in one acknowledgement.
 pub const MAX_RANGES: usize = 128;
+
+/// The acknowledgement of a batch of at least this many datagrams goes out
+/// twice (see [`Receiver::ack_copies`]).
+pub const ACK_TWICE: usize = 16;
 
 /// Chunks the receiver holds beyond its in-order prefix.
 pub const RECEIVE_WINDOW: u64 = 8192;
@@ -476,10 +480,19 @@ impl Receiver {
         self.next == self.total
     }
 
-    /// Whether chunks beyond a missing one are held (the path loses or
-    /// reorders).
-    pub fn has_gaps(&self) -> bool {
-        !self.held.is_empty()
+    /// How many copies of the acknowledgement of a batch of `datagrams`
+    /// to send: two for a batch of [`ACK_TWICE`] or more (one
+    /// acknowledgement stands for the whole run, and losing it would leave
+    /// the sender waiting for its timeout), and two while chunks beyond a
+    /// missing one are held (on a lossy path a small window's one
+    /// acknowledgement is all the sender hears, and each one lost cost a
+    /// timeout); one otherwise.
+    pub fn ack_copies(&self, datagrams: usize) -> usize {
+        if datagrams >= ACK_TWICE || !self.held.is_empty() {
+            2
+        } else {
+            1
+        }
     }
 
     /// Chunks held in order from the start.
@@ -982,6 +995,18 @@ mod tests {
         receiver.on_data(5, 7, &chunk(5));
         assert!(receiver.is_complete());
         assert_eq!(receiver.ready(), [chunk(3), chunk(4), chunk(5)].concat());
+    }
+
+    #[test]
+    fn acknowledgements_go_twice_for_big_batches_and_while_chunks_are_missing() {
+        let mut receiver = Receiver::new(10 * CHUNK as u64, 0);
+        assert_eq!(receiver.ack_copies(1), 1);
+        assert_eq!(receiver.ack_copies(ACK_TWICE), 2);
+        receiver.on_data(2, 1, &[0; CHUNK]);
+        assert_eq!(receiver.ack_copies(1), 2, "chunk 2 is held, 0 and 1 are missing");
+        receiver.on_data(0, 2, &[0; CHUNK]);
+        receiver.on_data(1, 3, &[0; CHUNK]);
+        assert_eq!(receiver.ack_copies(1), 1, "nothing missing any more");
     }
 
     /// A simulated path: a bottleneck that takes `per_datagram` µs for

@@ -50,14 +50,6 @@ const INBOX: usize = 512;
 /// Datagrams a task takes in before it answers (acknowledges or sends).
 const BATCH: usize = 256;
 
-/// An acknowledgement of at least this many datagrams goes out twice: with
-/// batches, one acknowledgement stands for a whole run of datagrams, and
-/// losing it would leave the sender waiting for its timeout. So does every
-/// acknowledgement while chunks are missing: on a lossy path a small
-/// window's one acknowledgement is all the sender hears, and each one lost
-/// cost a timeout.
-pub(crate) const ACK_TWICE: usize = 16;
-
 /// Partial files looked at per cleaning beyond those of running transfers:
 /// each cleaning is bounded work, and removes what it looks at if stale
 /// (files still fresh are at most those of the transfers of the last idle
@@ -536,7 +528,7 @@ impl Run {
                 };
             }
             transfer::encode_ack(&self.id, &receiver.ack(status), &mut out);
-            for _ in 0..if count >= ACK_TWICE || receiver.has_gaps() { 2 } else { 1 } {
+            for _ in 0..receiver.ack_copies(count) {
                 self.transmit(peer, &out, None).await;
             }
             self.spares.give_back(batch);
