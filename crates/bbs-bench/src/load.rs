@@ -36,6 +36,18 @@ impl Kind {
             .find(|k| k.name() == name)
     }
 
+    /// The kind of a command line the mix sent (its first word).
+    pub fn of_line(line: &[u8]) -> Option<Kind> {
+        let name = line.split(|b| *b == b' ').next()?;
+        Kind::parse(std::str::from_utf8(name).ok()?)
+    }
+
+    /// Whether the command changes what the server stores (and so, in
+    /// `bbsd`, waits for a disk flush before its answer).
+    pub fn is_write(self) -> bool {
+        matches!(self, Kind::CreatePost | Kind::Comment)
+    }
+
     /// Whether `text` is the answer this command must get.
     fn expected(self, text: &str) -> bool {
         match self {

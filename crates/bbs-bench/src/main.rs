@@ -1,8 +1,8 @@
 //! `bbs-bench`: load generator for `bbsd`. See docs/PERFORMANCE.md for what
 //! each mode measures and the figures on this machine.
 //!
-//! Modes: `mix` (TCP command mix, closed loop, optional canned ceiling in
-//! the same run), `udp` (`whoami` datagrams), `idle` (memory per logged-in
+//! Modes: `mix` (TCP command mix, closed loop, optional canned ceiling and
+//! durable canned floor in the same run), `udp` (`whoami` datagrams), `idle` (memory per logged-in
 //! session, then latency of one active client), `logins` (a burst of logins
 //! while another session keeps working), `seed` (bulk data straight into a
 //! database file), `social` (`tell` latency, `yell` fan-out and `list-mail`
@@ -10,7 +10,8 @@
 //! board, many users pushing one post), `cluster` (the mix on SQLite, on
 //! PostgreSQL with one and with two `bbsd`), `screen` (full-screen sessions
 //! on the board list while posts arrive), `canned` (the do-nothing server
-//! for the ceiling).
+//! for the ceiling; with `--durable`, the one that only stores each write
+//! durably, for the floor).
 
 mod canned;
 mod client;
@@ -87,6 +88,10 @@ enum Mode {
     Canned {
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// Store every `create-post` and `comment` line in this SQLite file,
+        /// on disk before its answer (the durable canned server).
+        #[arg(long)]
+        durable: Option<PathBuf>,
     },
 }
 
@@ -178,6 +183,11 @@ struct MixArgs {
     /// First measure the canned server with the same load (the ceiling).
     #[arg(long)]
     canned: bool,
+    /// Then the durable canned server: the canned one, except that every
+    /// write is stored in SQLite and on disk before its answer (the floor
+    /// for any server that keeps the flush rule with SQLite).
+    #[arg(long)]
+    durable_canned: bool,
     /// Skip the UDP registration (users already seeded with `seed`).
     #[arg(long)]
     seeded: bool,
@@ -506,7 +516,7 @@ fn main() -> anyhow::Result<()> {
                 })
                 .await
             }
-            Mode::Canned { port } => canned::serve(port).await,
+            Mode::Canned { port, durable } => canned::serve(port, durable).await,
             Mode::Files(args) => files_mode(args).await,
             Mode::Relay(args) => relay_mode(args).await,
         }
@@ -556,17 +566,20 @@ fn secs(s: f64) -> Duration {
 
 async fn mix(args: MixArgs) -> anyhow::Result<()> {
     let load = &args.load;
-    let mut ceiling = None;
-    if args.canned {
-        let canned = process::spawn_canned()?;
-        let sessions = setup::open_sessions(canned.addr, load.connections, 1, false, 64).await?;
-        let window = Window::starting_now(secs(load.warmup), secs(load.duration));
-        let cpu = CpuUse::during(Some(canned.pid()), window);
-        let stats = load::run_all(sessions, &load.mix, Workload::canned(load.read_boards), window, false).await?;
-        stats.print(&format!("canned server, C={} (the generator's ceiling)", load.connections), load.duration);
-        let cpu = cpu.await?;
-        cpu.print(stats.total().len());
-        ceiling = Some(RunFigures::of(&stats, &cpu, load.duration));
+    let ceiling = match args.canned {
+        true => Some(canned_round(load, None, "canned server").await?),
+        false => None,
+    };
+    let floor = match args.durable_canned {
+        true => {
+            let dir = tempfile::Builder::new().prefix("bbs-bench").tempdir_in(".")?;
+            let db = dir.path().join("durable-canned.db");
+            Some(canned_round(load, Some(&db), "durable canned server (writes stored and flushed)").await?)
+        }
+        false => None,
+    };
+    if let (Some(ceiling), Some(floor)) = (&ceiling, &floor) {
+        ceiling.compare("durable canned", floor);
     }
     let server = args.target.start()?;
     let started = Instant::now();
@@ -589,10 +602,33 @@ async fn mix(args: MixArgs) -> anyhow::Result<()> {
     stats.print(&format!("bbsd, C={}", load.connections), load.duration);
     let cpu = cpu.await?;
     cpu.print(stats.total().len());
-    if let Some(ceiling) = ceiling {
-        ceiling.compare(&RunFigures::of(&stats, &cpu, load.duration));
+    let ours = RunFigures::of(&stats, &cpu, load.duration);
+    if let Some(ceiling) = &ceiling {
+        ceiling.compare("bbsd", &ours);
+    }
+    if let (Some(ceiling), Some(floor)) = (&ceiling, &floor) {
+        println!("bbsd's CPU per command beyond the durable canned server's, over the canned server's:");
+        if let (Some(ours), Some(floor), Some(canned)) =
+            (ours.micros_per_command, floor.micros_per_command, ceiling.micros_per_command)
+        {
+            println!("  ({ours:.2} - {floor:.2}) / {canned:.2} µs = {:.2}", (ours - floor) / canned);
+        }
     }
     finish(&stats)
+}
+
+/// Measures a canned server (durable with a database) under the mix.
+async fn canned_round(load: &Load, durable: Option<&std::path::Path>, title: &str) -> anyhow::Result<RunFigures> {
+    let canned = process::spawn_canned(durable)?;
+    let sessions = setup::open_sessions(canned.addr, load.connections, 1, false, 64).await?;
+    let window = Window::starting_now(secs(load.warmup), secs(load.duration));
+    let cpu = CpuUse::during(Some(canned.pid()), window);
+    let stats = load::run_all(sessions, &load.mix, Workload::canned(load.read_boards), window, false).await?;
+    stats.print(&format!("{title}, C={}", load.connections), load.duration);
+    let cpu = cpu.await?;
+    cpu.print(stats.total().len());
+    finish(&stats)?;
+    Ok(RunFigures::of(&stats, &cpu, load.duration))
 }
 
 /// What one server achieved in a run: the canned server's figures are
@@ -613,14 +649,19 @@ impl RunFigures {
         }
     }
 
-    /// Prints bbsd's figures over the canned server's: the three ratios the
-    /// per-command-cost goal is about.
-    fn compare(&self, ours: &RunFigures) {
-        println!("commands/s, bbsd / canned = {:.0} / {:.0} = {:.2}", ours.rate, self.rate, ours.rate / self.rate);
+    /// Prints another server's figures over the canned server's: the three
+    /// ratios the per-command-cost goal is about.
+    fn compare(&self, name: &str, ours: &RunFigures) {
+        println!("commands/s, {name} / canned = {:.0} / {:.0} = {:.2}", ours.rate, self.rate, ours.rate / self.rate);
         if let (Some(ours), Some(canned)) = (ours.micros_per_command, self.micros_per_command) {
-            println!("server CPU per command, bbsd / canned = {ours:.2} / {canned:.2} µs = {:.2}", ours / canned);
+            println!("server CPU per command, {name} / canned = {ours:.2} / {canned:.2} µs = {:.2}", ours / canned);
         }
-        println!("p99, bbsd / canned = {:.3} / {:.3} ms = {:.2}", ours.p99_ms, self.p99_ms, ours.p99_ms / self.p99_ms);
+        println!(
+            "p99, {name} / canned = {:.3} / {:.3} ms = {:.2}",
+            ours.p99_ms,
+            self.p99_ms,
+            ours.p99_ms / self.p99_ms
+        );
     }
 }
 
@@ -660,7 +701,7 @@ async fn udp_round(
 async fn udp(args: UdpArgs) -> anyhow::Result<()> {
     let mut ceiling = None;
     if args.canned {
-        let canned = process::spawn_canned()?;
+        let canned = process::spawn_canned(None)?;
         let stats = udp_round(canned.addr, Some(canned.pid()), &args, None, None, "canned server, UDP").await?;
         ceiling = Some(stats.total().len() as f64 / args.duration);
     }

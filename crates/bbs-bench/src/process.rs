@@ -1,6 +1,7 @@
 //! The server process under test: spawning `bbsd` (or the canned server),
 //! and reading its CPU time and resident memory from /proc.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -69,9 +70,13 @@ pub fn spawn_bbsd(bbsd: &Path, db: &Path, extra: &[String]) -> anyhow::Result<Sp
 }
 
 /// Starts this program's canned server on a free port.
-pub fn spawn_canned() -> anyhow::Result<Spawned> {
+/// Starts the canned server; with `durable`, the durable one on that file.
+pub fn spawn_canned(durable: Option<&Path>) -> anyhow::Result<Spawned> {
     let mut command = Command::new(std::env::current_exe()?);
     command.args(["canned", "--port", "0"]);
+    if let Some(db) = durable {
+        command.arg("--durable").arg(db);
+    }
     spawn_and_wait(command, "Listening on ")
 }
 
@@ -107,13 +112,48 @@ fn spawn_and_wait(mut command: Command, marker: &str) -> anyhow::Result<Spawned>
 
 /// CPU seconds (user + system) used so far by process `pid`.
 pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name (which may contain spaces) start at ')'.
-    let rest = &stat[stat.rfind(')').context("bad stat")? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Ok(stat_cpu(&format!("/proc/{pid}/stat"))?.1)
+}
+
+/// The name and CPU seconds (user + system) in a `/proc/…/stat` file.
+fn stat_cpu(path: &str) -> anyhow::Result<(String, f64)> {
+    let stat = std::fs::read_to_string(path)?;
+    // The name is in parentheses and may contain spaces; the fields after
+    // it start at the last ')'.
+    let close = stat.rfind(')').context("bad stat")?;
+    let name = stat[stat.find('(').context("bad stat")? + 1..close].to_owned();
+    let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the whole line: 11 and 12 here.
     let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
-    Ok(ticks as f64 / clock_ticks())
+    Ok((name, ticks as f64 / clock_ticks()))
+}
+
+/// CPU seconds of each thread of `pid` now, by thread id, with its name.
+fn thread_cpu(pid: u32) -> HashMap<u64, (String, f64)> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return HashMap::new() };
+    tasks
+        .filter_map(|task| {
+            let task = task.ok()?;
+            let tid = task.file_name().to_str()?.parse().ok()?;
+            Some((tid, stat_cpu(&format!("/proc/{pid}/task/{tid}/stat")).ok()?))
+        })
+        .collect()
+}
+
+/// CPU seconds spent between two [`thread_cpu`] samples, by thread name
+/// (numbered threads such as `sqlite-reader-3` counted as one), most first.
+/// Threads that ended in between are missing: their time is only in the
+/// process's total.
+fn cpu_by_thread_name(before: &HashMap<u64, (String, f64)>, after: &HashMap<u64, (String, f64)>) -> Vec<(String, f64)> {
+    let mut by_name: HashMap<String, f64> = HashMap::new();
+    for (tid, (name, now)) in after {
+        let then = before.get(tid).map_or(0.0, |(_, then)| *then);
+        let group = name.trim_end_matches(|c: char| c.is_ascii_digit()).trim_end_matches('-');
+        *by_name.entry(group.to_owned()).or_default() += now - then;
+    }
+    let mut by_name: Vec<(String, f64)> = by_name.into_iter().filter(|(_, s)| *s > 0.0).collect();
+    by_name.sort_by(|a, b| b.1.total_cmp(&a.1));
+    by_name
 }
 
 fn clock_ticks() -> f64 {
@@ -175,6 +215,8 @@ impl CpuMeter {
 pub struct CpuUse {
     /// Server seconds (user + system), if its pid is known.
     pub server: Option<f64>,
+    /// The same by thread name (see [`cpu_by_thread_name`]).
+    pub server_threads: Vec<(String, f64)>,
     pub generator: f64,
     pub wall: f64,
 }
@@ -184,11 +226,15 @@ impl CpuUse {
     pub fn during(pid: Option<u32>, window: crate::load::Window) -> tokio::task::JoinHandle<CpuUse> {
         tokio::spawn(async move {
             tokio::time::sleep_until(window.measure_from.into()).await;
+            let threads_before = pid.map(thread_cpu).unwrap_or_default();
             let meter = CpuMeter::start(pid);
             tokio::time::sleep_until(window.until.into()).await;
             let wall = meter.at.elapsed().as_secs_f64();
+            let server = pid.and_then(|p| cpu_seconds(p).ok()).map(|now| now - meter.start);
+            let threads_after = pid.map(thread_cpu).unwrap_or_default();
             CpuUse {
-                server: pid.and_then(|p| cpu_seconds(p).ok()).map(|now| now - meter.start),
+                server,
+                server_threads: cpu_by_thread_name(&threads_before, &threads_after),
                 generator: cpu_seconds(std::process::id()).unwrap_or(0.0) - meter.own_start,
                 wall,
             }
@@ -211,5 +257,36 @@ impl CpuUse {
             ),
             _ => println!("server CPU: unknown (no --server-pid); generator CPU: {generator:.0} %"),
         }
+        if self.server_threads.len() > 1 && commands > 0 {
+            let per_command = |seconds: f64| seconds * 1e6 / commands as f64;
+            let threads: Vec<String> =
+                self.server_threads.iter().map(|(name, s)| format!("{name} {:.2}", per_command(*s))).collect();
+            println!("  by server thread, µs per command: {}", threads.join(", "));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_time_is_grouped_by_name_without_its_number() {
+        let sample = |threads: &[(u64, &str, f64)]| -> HashMap<u64, (String, f64)> {
+            threads.iter().map(|(tid, name, s)| (*tid, (name.to_string(), *s))).collect()
+        };
+        let before = sample(&[(1, "tokio-rt-worker", 1.0), (2, "tokio-rt-worker", 2.0), (3, "sqlite-reader-0", 0.5)]);
+        // Thread 4 started in the window; thread 5 did no work in it.
+        let after = sample(&[
+            (1, "tokio-rt-worker", 3.0),
+            (2, "tokio-rt-worker", 3.5),
+            (3, "sqlite-reader-0", 0.75),
+            (4, "sqlite-reader-12", 0.25),
+            (5, "sqlite-writer", 0.0),
+        ]);
+        assert_eq!(
+            cpu_by_thread_name(&before, &after),
+            vec![("tokio-rt-worker".to_owned(), 3.5), ("sqlite-reader".to_owned(), 0.5)]
+        );
     }
 }

@@ -80,3 +80,59 @@ fn udp_whoami_against_the_real_server_counts_answers_without_errors() {
     assert!(count > 0, "{report}");
     assert_eq!(errors, 0, "{report}");
 }
+
+/// The durable canned server answers a write only once its row is in the
+/// database (another connection sees it at once), and stores nothing for
+/// a read.
+#[test]
+fn the_durable_canned_server_stores_each_write_before_its_answer() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("durable.db");
+    let mut server = Killed(
+        Command::new(env!("CARGO_BIN_EXE_bbs-bench"))
+            .args(["canned", "--port", "0", "--durable"])
+            .arg(&db)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run bbs-bench canned"),
+    );
+    let mut log = BufReader::new(server.0.stderr.take().unwrap());
+    let mut line = String::new();
+    log.read_line(&mut line).unwrap();
+    let addr = line.split("Listening on ").nth(1).and_then(|rest| rest.split_whitespace().next()).expect(&line);
+    let stream = std::net::TcpStream::connect(addr).unwrap();
+    let mut answers = BufReader::new(stream.try_clone().unwrap());
+    // The greeting ends with a prompt, not a newline.
+    let mut greeting = vec![0; bbs_protocol::PLAIN_GREETING.len()];
+    answers.read_exact(&mut greeting).unwrap();
+    let mut send = |frame: &str| {
+        (&stream).write_all(format!("{frame}\n").as_bytes()).unwrap();
+        let mut answer = String::new();
+        answers.read_line(&mut answer).unwrap();
+        answer
+    };
+    let stored = || {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row("SELECT count(*) FROM writes", [], |r| r.get::<_, i64>(0)).unwrap()
+    };
+    send(bbs_protocol::CLIENT_HELLO);
+    assert!(send(r#"{"command":"create-post b --title T --content C"}"#).contains("ok"));
+    assert_eq!(stored(), 1);
+    assert!(send(r#"{"command":"read 1"}"#).contains("ok"));
+    assert_eq!(stored(), 1);
+    assert!(send(r#"{"command":"comment 1 Nice"}"#).contains("ok"));
+    assert_eq!(stored(), 2);
+}
+
+/// A child process killed when the test ends, passed or not.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
