@@ -122,6 +122,44 @@ fn a_logged_in_connection_gets_the_longer_idle_timeout() {
 }
 
 #[test]
+fn every_command_moves_the_idle_deadline_on() {
+    let server = TestServer::start_with(idle_config());
+    let mut p = server.plain();
+    // Six commands 100 ms apart: 600 ms in all, three times the 200 ms
+    // timeout, but never 200 ms without one.
+    let started = Instant::now();
+    for _ in 0..6 {
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(p.send("whoami"), "Please login first.");
+    }
+    assert!(started.elapsed() >= Duration::from_millis(600));
+    let last = Instant::now();
+    let rest = p.read_to_close().unwrap();
+    assert_eq!(String::from_utf8(rest).unwrap(), format!("{IDLE}\r\n"));
+    let waited = last.elapsed();
+    assert!(waited >= Duration::from_millis(190), "closed {waited:?} after the last command");
+}
+
+#[test]
+fn after_logout_the_shorter_anonymous_timeout_applies_at_once() {
+    let server = TestServer::start_with(idle_config());
+    let mut p = server.plain();
+    assert_eq!(p.send("register u u@x pw"), "Register successfully.");
+    assert_eq!(p.send("login u pw"), "Welcome, u.");
+    // Logged in for longer than the anonymous timeout, so that the server
+    // has armed its timer for the logged-in deadline.
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(p.send("logout"), "Bye, u.");
+    let started = Instant::now();
+    let rest = p.read_to_close().unwrap();
+    let waited = started.elapsed();
+    assert_eq!(String::from_utf8(rest).unwrap(), format!("{IDLE}\r\n"));
+    assert!(waited >= Duration::from_millis(190), "closed after {waited:?}");
+    // Not at the logged-in deadline, 1.1 s after `logout`.
+    assert!(waited < Duration::from_millis(900), "closed only after {waited:?}");
+}
+
+#[test]
 fn the_client_dialect_is_told_with_a_closing_frame() {
     let server = TestServer::start_with(idle_config());
     let mut c = server.client();
