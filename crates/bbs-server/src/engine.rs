@@ -228,13 +228,6 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
         // the connection was waiting for it (time spent running commands
         // does not count against the peer).
         let mut stalled_since: Option<Instant> = None;
-        // One timer for the idle deadline, moved only when it fires before
-        // the deadline (a command has moved the deadline on since): a fresh
-        // timer in every `select!` was registered with the runtime's timer
-        // wheel while the connection waited for its next command and taken
-        // out again once it came, for every command.
-        let idle = tokio::time::sleep_until(idle_deadline);
-        tokio::pin!(idle);
         loop {
             // Answer the lines already here, as long as the peer keeps up.
             while self.has_room() {
@@ -278,11 +271,6 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
             } else {
                 *stalled_since.get_or_insert_with(Instant::now) + self.write_timeout
             };
-            // A shorter timeout (after `logout`) must not wait for the
-            // later deadline the timer was armed for.
-            if idle_deadline < idle.deadline() {
-                idle.as_mut().reset(idle_deadline);
-            }
             // A push never goes inside an answer being written in pieces.
             let take_push = self.has_room() && self.table.is_none();
             // Biased: a writable stream is never declared stalled, and
@@ -321,11 +309,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
                     tracing::info!(pending = self.out.len(), "peer stopped reading; closing");
                     return Ok(End::StoppedReading);
                 }
-                () = &mut idle, if !self.at_eof => {
-                    if Instant::now() < idle_deadline {
-                        idle.as_mut().reset(idle_deadline);
-                        continue;
-                    }
+                () = tokio::time::sleep_until(idle_deadline), if !self.at_eof => {
                     tracing::info!("idle; closing");
                     self.close_with(IDLE_CLOSE).await?;
                     return Ok(End::Idle);
