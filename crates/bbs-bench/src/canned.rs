@@ -9,8 +9,8 @@
 //! before its answer, the rule `bbsd` keeps. One thread takes every write
 //! waiting, inserts them in one transaction and commits it with
 //! `synchronous = FULL` (in WAL mode: one `fdatasync` of the log per
-//! commit), then answers them: the least work any server that keeps that
-//! rule with SQLite does. What `bbsd` costs beyond it is the rest of its
+//! commit), then answers them: about the least work a server that keeps
+//! that rule with SQLite can do. What `bbsd` costs beyond it is the rest of its
 //! work (rules, indexes, the search index, caches, sessions, answers).
 
 use std::path::{Path, PathBuf};

@@ -2,14 +2,15 @@
 //! each mode measures and the figures on this machine.
 //!
 //! Modes: `mix` (TCP command mix, closed loop, optional canned ceiling and
-//! durable canned floor in the same run), `udp` (`whoami` datagrams), `idle` (memory per logged-in
-//! session, then latency of one active client), `logins` (a burst of logins
-//! while another session keeps working), `seed` (bulk data straight into a
-//! database file), `social` (`tell` latency, `yell` fan-out and `list-mail`
-//! with many sessions logged in), `community` (`list-post --long` on a big
-//! board, many users pushing one post), `cluster` (the mix on SQLite, on
-//! PostgreSQL with one and with two `bbsd`), `screen` (full-screen sessions
-//! on the board list while posts arrive), `canned` (the do-nothing server
+//! durable canned floor in the same run), `udp` (`whoami` datagrams),
+//! `idle` (memory per logged-in session, then latency of one active
+//! client), `logins` (a burst of logins while another session keeps
+//! working), `seed` (bulk data straight into a database file), `social`
+//! (`tell` latency, `yell` fan-out and `list-mail` with many sessions
+//! logged in), `community` (`list-post --long` on a big board, many users
+//! pushing one post), `cluster` (the mix on SQLite, on PostgreSQL with one
+//! and with two `bbsd`), `screen` (full-screen sessions on the board list
+//! while posts arrive), `canned` (the do-nothing server
 //! for the ceiling; with `--durable`, the one that only stores each write
 //! durably, for the floor).
 
@@ -567,7 +568,7 @@ fn secs(s: f64) -> Duration {
 async fn mix(args: MixArgs) -> anyhow::Result<()> {
     let load = &args.load;
     let ceiling = match args.canned {
-        true => Some(canned_round(load, None, "canned server").await?),
+        true => Some(canned_round(load, None, "canned server (the generator's ceiling)").await?),
         false => None,
     };
     let floor = match args.durable_canned {

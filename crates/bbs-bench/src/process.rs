@@ -69,8 +69,8 @@ pub fn spawn_bbsd(bbsd: &Path, db: &Path, extra: &[String]) -> anyhow::Result<Sp
     spawn_and_wait(command, "Listening on ")
 }
 
-/// Starts this program's canned server on a free port.
-/// Starts the canned server; with `durable`, the durable one on that file.
+/// Starts this program's canned server on a free port; with `durable`, the
+/// durable canned server on that database file.
 pub fn spawn_canned(durable: Option<&Path>) -> anyhow::Result<Spawned> {
     let mut command = Command::new(std::env::current_exe()?);
     command.args(["canned", "--port", "0"]);
