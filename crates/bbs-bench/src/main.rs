@@ -607,13 +607,12 @@ async fn mix(args: MixArgs) -> anyhow::Result<()> {
     if let Some(ceiling) = &ceiling {
         ceiling.compare("bbsd", &ours);
     }
-    if let (Some(ceiling), Some(floor)) = (&ceiling, &floor) {
+    let per_command = |figures: &Option<RunFigures>| figures.as_ref().and_then(|f| f.micros_per_command);
+    if let (Some(ours), Some(floor), Some(canned)) =
+        (ours.micros_per_command, per_command(&floor), per_command(&ceiling))
+    {
         println!("bbsd's CPU per command beyond the durable canned server's, over the canned server's:");
-        if let (Some(ours), Some(floor), Some(canned)) =
-            (ours.micros_per_command, floor.micros_per_command, ceiling.micros_per_command)
-        {
-            println!("  ({ours:.2} - {floor:.2}) / {canned:.2} µs = {:.2}", (ours - floor) / canned);
-        }
+        println!("  ({ours:.2} - {floor:.2}) / {canned:.2} µs = {:.2}", (ours - floor) / canned);
     }
     finish(&stats)
 }

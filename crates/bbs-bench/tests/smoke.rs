@@ -54,6 +54,36 @@ fn mix_against_the_real_server_counts_commands_without_errors() {
     }
 }
 
+/// `mix --canned --durable-canned` measures both canned servers before the
+/// real one, and sets the three figures side by side.
+#[test]
+fn mix_measures_the_canned_and_durable_canned_servers_in_the_same_run() {
+    let server = loopback_load_server();
+    let addr = server.addr.to_string();
+    // The durable canned server's database goes into the working directory.
+    let dir = tempfile::tempdir().unwrap();
+    let pid = std::process::id().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_bbs-bench"))
+        .current_dir(dir.path())
+        .args(["mix", "--addr", &addr, "--server-pid", &pid, "--canned", "--durable-canned", "-c", "4"])
+        .args(["--users", "2", "--read-boards", "2", "--posts-per-board", "3", "--warmup", "0.2", "--duration", "0.5"])
+        .output()
+        .expect("run bbs-bench");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}\n{}", String::from_utf8_lossy(&out.stderr));
+    for heading in ["== canned server", "== durable canned server", "== bbsd"] {
+        let section = report.split(heading).nth(1).unwrap_or_else(|| panic!("no {heading} in:\n{report}"));
+        let (count, errors) = all_row(section.split("== ").next().unwrap());
+        assert!(count > 0 && errors == 0, "{heading}: {count} commands, {errors} errors in:\n{report}");
+    }
+    for line in ["server CPU per command, durable canned / canned", "server CPU per command, bbsd / canned"] {
+        assert!(report.contains(line), "no {line:?} in:\n{report}");
+    }
+    assert!(report.contains("beyond the durable canned server's"), "{report}");
+    let by_thread = |l: &&str| l.starts_with("  by server thread") && l.contains("sqlite-writer");
+    assert!(report.lines().any(|l| by_thread(&l)), "no writer thread in:\n{report}");
+}
+
 /// The server with its per-address limits raised as the bench does for
 /// `bbsd` (all load comes from 127.0.0.1; see `LOOPBACK_LOAD_LIMITS`).
 fn loopback_load_server() -> TestServer {
