@@ -342,7 +342,10 @@ impl Transfers {
     /// the right address; anything else is dropped.
     pub(crate) fn route<'a>(&self, datagrams: impl Iterator<Item = (SocketAddr, &'a [u8])>) {
         let mut table = self.table.lock().expect("transfers lock");
-        let mut routed: Vec<(TransferId, SocketAddr, &[u8])> = Vec::new();
+        // Each (transfer, sender) pair's share of the batch, and which
+        // share each datagram goes to.
+        let mut shares: Vec<(TransferId, SocketAddr, usize)> = Vec::new();
+        let mut routed: Vec<(usize, &[u8])> = Vec::new();
         for (from, bytes) in datagrams {
             let Some(datagram) = Datagram::decode(bytes) else { continue };
             let Some(entry) = table.get_mut(datagram.id()) else { continue };
@@ -351,23 +354,23 @@ impl Transfers {
                 None if from.ip() == entry.ip && matches!(datagram, Datagram::Hello { .. }) => entry.peer = Some(from),
                 _ => continue,
             }
-            routed.push((*datagram.id(), from, bytes));
+            let id = *datagram.id();
+            let share = match shares.iter().position(|(to, by, _)| *to == id && *by == from) {
+                Some(share) => share,
+                None => {
+                    shares.push((id, from, 0));
+                    shares.len() - 1
+                }
+            };
+            shares[share].2 += bytes.len();
+            routed.push((share, bytes));
         }
         // Each parcel is taken with room for its whole share: growing one a
         // datagram at a time moved it again and again, into fresh pages.
-        let mut shares: Vec<(TransferId, SocketAddr, usize)> = Vec::new();
-        for &(id, from, bytes) in &routed {
-            match shares.iter_mut().find(|(to, by, _)| *to == id && *by == from) {
-                Some((_, _, share)) => *share += bytes.len(),
-                None => shares.push((id, from, bytes.len())),
-            }
-        }
         let mut parcels: Vec<(TransferId, Parcel)> =
             shares.into_iter().map(|(id, from, share)| (id, self.spares.take(from, share))).collect();
-        for (id, from, bytes) in routed {
-            if let Some((_, parcel)) = parcels.iter_mut().find(|(to, parcel)| *to == id && parcel.from == from) {
-                parcel.push(bytes);
-            }
+        for (share, bytes) in routed {
+            parcels[share].1.push(bytes);
         }
         for (id, parcel) in parcels {
             if let Some(entry) = table.get(&id) {
