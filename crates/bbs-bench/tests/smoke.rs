@@ -2,6 +2,7 @@
 //! measure something and see no unexpected answer. (Figures come from
 //! release runs, see docs/PERFORMANCE.md; this only proves the instrument.)
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -12,7 +13,14 @@ use bbs_testkit::TestServer;
 /// Runs `bbs-bench` and returns its standard output, failing on a non-zero
 /// exit (the bench exits non-zero on any error or an empty measurement).
 fn bench(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_bbs-bench")).args(args).output().expect("run bbs-bench");
+    bench_in(Path::new("."), args)
+}
+
+/// [`bench`] with `dir` as the working directory (where the bench puts
+/// the databases of the servers it starts).
+fn bench_in(dir: &Path, args: &[&str]) -> String {
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_bbs-bench")).current_dir(dir).args(args).output().expect("run bbs-bench");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "bbs-bench {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     stdout
@@ -63,14 +71,30 @@ fn mix_measures_the_canned_and_durable_canned_servers_in_the_same_run() {
     // The durable canned server's database goes into the working directory.
     let dir = tempfile::tempdir().unwrap();
     let pid = std::process::id().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_bbs-bench"))
-        .current_dir(dir.path())
-        .args(["mix", "--addr", &addr, "--server-pid", &pid, "--canned", "--durable-canned", "-c", "4"])
-        .args(["--users", "2", "--read-boards", "2", "--posts-per-board", "3", "--warmup", "0.2", "--duration", "0.5"])
-        .output()
-        .expect("run bbs-bench");
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{report}\n{}", String::from_utf8_lossy(&out.stderr));
+    let report = bench_in(
+        dir.path(),
+        &[
+            "mix",
+            "--addr",
+            &addr,
+            "--server-pid",
+            &pid,
+            "--canned",
+            "--durable-canned",
+            "-c",
+            "4",
+            "--users",
+            "2",
+            "--read-boards",
+            "2",
+            "--posts-per-board",
+            "3",
+            "--warmup",
+            "0.2",
+            "--duration",
+            "0.5",
+        ],
+    );
     for heading in ["== canned server", "== durable canned server", "== bbsd"] {
         let section = report.split(heading).nth(1).unwrap_or_else(|| panic!("no {heading} in:\n{report}"));
         let (count, errors) = all_row(section.split("== ").next().unwrap());
@@ -80,8 +104,8 @@ fn mix_measures_the_canned_and_durable_canned_servers_in_the_same_run() {
         assert!(report.contains(line), "no {line:?} in:\n{report}");
     }
     assert!(report.contains("beyond the durable canned server's"), "{report}");
-    let by_thread = |l: &&str| l.starts_with("  by server thread") && l.contains("sqlite-writer");
-    assert!(report.lines().any(|l| by_thread(&l)), "no writer thread in:\n{report}");
+    let writer = report.lines().any(|l| l.starts_with("  by server thread") && l.contains("sqlite-writer"));
+    assert!(writer, "no writer thread in:\n{report}");
 }
 
 /// The server with its per-address limits raised as the bench does for
