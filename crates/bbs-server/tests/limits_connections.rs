@@ -65,14 +65,21 @@ fn idle_config() -> Config {
     }
 }
 
-#[test]
-fn a_connection_that_never_logs_in_is_told_and_closed_after_its_idle_timeout() {
-    let server = TestServer::start_with(idle_config());
-    let mut p = server.plain();
+/// Waits for the server to close `p` for idleness (it says so first) and
+/// returns how long that took from now.
+fn closed_for_idleness(p: &mut PlainClient) -> Duration {
     let started = Instant::now();
     let rest = p.read_to_close().unwrap();
     let waited = started.elapsed();
     assert_eq!(String::from_utf8(rest).unwrap(), format!("{IDLE}\r\n"));
+    waited
+}
+
+#[test]
+fn a_connection_that_never_logs_in_is_told_and_closed_after_its_idle_timeout() {
+    let server = TestServer::start_with(idle_config());
+    let mut p = server.plain();
+    let waited = closed_for_idleness(&mut p);
     assert!(waited >= Duration::from_millis(190), "closed after {waited:?}");
     assert!(waited < Duration::from_millis(1500), "closed only after {waited:?}");
 }
@@ -114,10 +121,7 @@ fn a_logged_in_connection_gets_the_longer_idle_timeout() {
     let mut p = server.plain();
     assert_eq!(p.send("register u u@x pw"), "Register successfully.");
     assert_eq!(p.send("login u pw"), "Welcome, u.");
-    let started = Instant::now();
-    let rest = p.read_to_close().unwrap();
-    let waited = started.elapsed();
-    assert_eq!(String::from_utf8(rest).unwrap(), format!("{IDLE}\r\n"));
+    let waited = closed_for_idleness(&mut p);
     assert!(waited >= Duration::from_millis(1400), "closed after {waited:?}, before the logged-in timeout");
 }
 
@@ -133,10 +137,7 @@ fn every_command_moves_the_idle_deadline_on() {
         assert_eq!(p.send("whoami"), "Please login first.");
     }
     assert!(started.elapsed() >= Duration::from_millis(600));
-    let last = Instant::now();
-    let rest = p.read_to_close().unwrap();
-    assert_eq!(String::from_utf8(rest).unwrap(), format!("{IDLE}\r\n"));
-    let waited = last.elapsed();
+    let waited = closed_for_idleness(&mut p);
     assert!(waited >= Duration::from_millis(190), "closed {waited:?} after the last command");
 }
 
@@ -146,14 +147,11 @@ fn after_logout_the_shorter_anonymous_timeout_applies_at_once() {
     let mut p = server.plain();
     assert_eq!(p.send("register u u@x pw"), "Register successfully.");
     assert_eq!(p.send("login u pw"), "Welcome, u.");
-    // Logged in for longer than the anonymous timeout, so that the server
-    // has armed its timer for the logged-in deadline.
+    // Logged in for longer than the anonymous timeout: the shorter
+    // timeout counts from `logout`, whatever was armed before it.
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(p.send("logout"), "Bye, u.");
-    let started = Instant::now();
-    let rest = p.read_to_close().unwrap();
-    let waited = started.elapsed();
-    assert_eq!(String::from_utf8(rest).unwrap(), format!("{IDLE}\r\n"));
+    let waited = closed_for_idleness(&mut p);
     assert!(waited >= Duration::from_millis(190), "closed after {waited:?}");
     // Not at the logged-in deadline, 1.1 s after `logout`.
     assert!(waited < Duration::from_millis(900), "closed only after {waited:?}");
