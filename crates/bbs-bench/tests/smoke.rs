@@ -26,6 +26,14 @@ fn bench_in(dir: &Path, args: &[&str]) -> String {
     stdout
 }
 
+/// `mix --addr` followed by `addr_and_more`, a load small enough for a
+/// test (4 sessions of 2 users, 2 boards of 3 posts, 0.2 s of warm-up),
+/// then `rest`.
+fn small_mix<'a>(addr_and_more: &[&'a str], rest: &[&'a str]) -> Vec<&'a str> {
+    let load = ["-c", "4", "--users", "2", "--read-boards", "2", "--posts-per-board", "3", "--warmup", "0.2"];
+    [&["mix", "--addr"][..], addr_and_more, &load, rest].concat()
+}
+
 /// The count and error columns of the `ALL` row.
 fn all_row(report: &str) -> (u64, u64) {
     let row = report.lines().rev().find(|l| l.starts_with("ALL")).expect("an ALL row");
@@ -37,23 +45,7 @@ fn all_row(report: &str) -> (u64, u64) {
 fn mix_against_the_real_server_counts_commands_without_errors() {
     let server = loopback_load_server();
     let addr = server.addr.to_string();
-    let report = bench(&[
-        "mix",
-        "--addr",
-        &addr,
-        "-c",
-        "4",
-        "--users",
-        "2",
-        "--read-boards",
-        "2",
-        "--posts-per-board",
-        "3",
-        "--warmup",
-        "0.2",
-        "--duration",
-        "1",
-    ]);
+    let report = bench(&small_mix(&[&addr], &["--duration", "1"]));
     let (count, errors) = all_row(&report);
     assert!(count > 0, "{report}");
     assert_eq!(errors, 0, "{report}");
@@ -73,27 +65,7 @@ fn mix_measures_the_canned_and_durable_canned_servers_in_the_same_run() {
     let pid = std::process::id().to_string();
     let report = bench_in(
         dir.path(),
-        &[
-            "mix",
-            "--addr",
-            &addr,
-            "--server-pid",
-            &pid,
-            "--canned",
-            "--durable-canned",
-            "-c",
-            "4",
-            "--users",
-            "2",
-            "--read-boards",
-            "2",
-            "--posts-per-board",
-            "3",
-            "--warmup",
-            "0.2",
-            "--duration",
-            "0.5",
-        ],
+        &small_mix(&[&addr, "--server-pid", &pid, "--canned", "--durable-canned"], &["--duration", "0.5"]),
     );
     for heading in ["== canned server", "== durable canned server", "== bbsd"] {
         let section = report.split(heading).nth(1).unwrap_or_else(|| panic!("no {heading} in:\n{report}"));
