@@ -10,6 +10,14 @@
 # lists only if the first attempt fails (a fresh machine has none).
 set -eu
 
+# Tests run in parallel, and two of them may need the same package at once:
+# each would start apt-get, and the second would fail on dpkg's lock. One
+# install at a time, then; a caller that waited finds the commands there.
+lock="${TMPDIR:-/tmp}/bbs-ensure-packages.lock"
+if [ -z "${BBS_PACKAGES_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
+    BBS_PACKAGES_LOCKED=1 exec flock "$lock" sh "$0" "$@"
+fi
+
 commands=""
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     commands="$commands $1"
@@ -40,9 +48,11 @@ run() {
 }
 
 export DEBIAN_FRONTEND=noninteractive
-if ! run apt-get install -y --no-install-recommends "$@"; then
-    run apt-get update
-    run apt-get install -y --no-install-recommends "$@"
+# Waits (up to 10 minutes) for an apt-get run outside this project too.
+wait_for_lock="DPkg::Lock::Timeout=600"
+if ! run apt-get -o "$wait_for_lock" install -y --no-install-recommends "$@"; then
+    run apt-get -o "$wait_for_lock" update
+    run apt-get -o "$wait_for_lock" install -y --no-install-recommends "$@"
 fi
 for command in $commands; do
     command -v "$command" >/dev/null 2>&1 || { echo "ensure-packages: still no $command" >&2; exit 1; }
